@@ -1,0 +1,81 @@
+"""Input checks shared by the public API.
+
+Every check raises :class:`ValueError` or :class:`TypeError` whose message
+names the field, the offending value and what is allowed. Nothing is clipped
+or coerced silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from numbers import Real
+
+import numpy as np
+
+
+def _show(value: object) -> str:
+    """Short, readable representation of a bad value for an error message."""
+    arr = np.asarray(value) if not isinstance(value, str) else None
+    if arr is not None and arr.ndim > 0 and arr.size > 6:
+        return f"array of shape {arr.shape}"
+    return repr(value)
+
+
+def as_float_array(name: str, value: object) -> np.ndarray:
+    """Return ``value`` as a float array of at most one dimension.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number or a 1-D array-like of real numbers
+        (booleans and strings are refused).
+    ValueError
+        If any element is NaN or infinite, or the array has more than one
+        dimension or no element.
+    """
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number or a 1-D array of real numbers, got {_show(value)}")
+    arr = np.asarray(value)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(
+            f"{name} must be a real number or a 1-D array of real numbers, got {_show(value)} (dtype {arr.dtype})"
+        )
+    arr = arr.astype(float)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array, got an array of shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = arr[bad].ravel()[0] if arr.ndim else float(arr)
+        raise ValueError(f"{name} must be finite (no NaN or infinity), got {first!r}")
+    return arr
+
+
+def as_finite_float(name: str, value: object) -> float:
+    """Return ``value`` as a finite Python float, or raise naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {_show(value)} of type {type(value).__name__}")
+    out = float(value)
+    if not np.isfinite(out):
+        raise ValueError(f"{name} must be a finite number, got {out!r}")
+    return out
+
+
+def check_range(name: str, arr: np.ndarray, low: float, high: float, unit: str = "") -> None:
+    """Raise ``ValueError`` if any element of ``arr`` lies outside ``[low, high]``."""
+    outside = (arr < low) | (arr > high)
+    if np.any(outside):
+        first = float(np.asarray(arr)[outside].ravel()[0])
+        unit = f" {unit}" if unit else ""
+        raise ValueError(f"{name} must lie in [{low:g}, {high:g}]{unit}, got {first:g}{unit}")
+
+
+def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``; otherwise raise naming the valid choices."""
+    allowed = tuple(allowed)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {', '.join(allowed)}; got {_show(value)}")
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; valid values are: {', '.join(allowed)}")
+    return value

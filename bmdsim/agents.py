@@ -1,0 +1,299 @@
+"""Rate models: natural postmenopausal loss and the effect of each agent.
+
+Conventions
+-----------
+bmdsim follows the logarithm of areal BMD at each site. Every component adds
+a *loss rate* :math:`r(t)` [1/year] (positive: loss, negative: gain), and
+
+.. math:: \\mathrm{BMD}(t) = \\mathrm{BMD}(0)\\,\\exp\\left(-L(t)\\right),
+   \\qquad L(t) = \\int_0^t \\sum_c r_c(u)\\,\\mathrm{d}u .
+
+Parameter files give rates in per cent per year: an instantaneous relative
+rate, so 1.5 %/yr held for one year lowers BMD by ``1 - exp(-0.015)``
+= 1.49 %. Each component supplies both :math:`r_c` and its integral in closed
+form, which is what makes crossing times exact.
+
+**Combination rule.** Components add their rates: natural loss, then every
+exposure of every agent. A new agent plugs in by subclassing
+:class:`AgentModel` and calling :func:`register_agent`; the engine does not
+change. An agent's effect may depend on time since its start (build-up,
+front-loading), continue after its stop (offset, recovery), and read the
+natural-loss rate of the same patient (see :class:`Tamoxifen`).
+
+Components
+----------
+natural loss
+    Piecewise constant in age, per site: rates ``r_0 .. r_K`` [%/yr] between
+    age edges ``e_1 < .. < e_K`` [years]. Always present.
+``aromatase_inhibitor``
+    Excess loss on top of natural loss while on the drug, front-loaded:
+    ``late + early * exp(-tau / T_early)`` [%/yr] at time ``tau`` on the
+    drug. After the stop the excess ends and a fraction ``f`` of the excess
+    log-loss of the course is regained with time constant ``T_rec``
+    (rate ``-f E / T_rec * exp(-(t - stop) / T_rec)``).
+``tamoxifen``
+    Bone-sparing in postmenopausal women: while on the drug natural loss is
+    replaced by the net change observed on tamoxifen,
+    ``net_change_pct_per_year`` (positive: gain). No effect after the stop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from .regimen import Exposure
+
+PCT = 100.0  # per cent per unit
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """What one parameter means and which values it may take.
+
+    ``per_site`` parameters are keyed ``"<agent>.<site>.<name>"``, the others
+    ``"<agent>.<name>"``.
+    """
+
+    name: str
+    unit: str
+    low: float
+    high: float
+    per_site: bool = True
+    is_list: bool = False
+    optional: bool = False
+    description: str = ""
+
+
+class NaturalLoss:
+    """Natural postmenopausal loss at one site, piecewise constant in age.
+
+    Parameters
+    ----------
+    edges : sequence of float
+        Age edges ``e_1 < ... < e_K`` [years]; empty for a constant rate.
+    rates_pct : sequence of float
+        ``K + 1`` rates [%/yr], the first for ages below ``e_1``.
+    """
+
+    name = "natural"
+    SPECS = (
+        ParameterSpec("age_edges_years", "years", 0.0, 120.0, is_list=True, description="age edges of the bands"),
+        ParameterSpec("rates_pct_per_year", "%/yr", 0.0, 20.0, is_list=True, description="loss rate in each band"),
+    )
+
+    def __init__(self, edges: tuple[float, ...], rates_pct: tuple[float, ...]) -> None:
+        self.edges = np.asarray(edges, dtype=float)
+        self.rates = np.asarray(rates_pct, dtype=float) / PCT
+        if self.rates.size != self.edges.size + 1:
+            raise ValueError(
+                f"natural loss needs one more rate than age edges, got {self.rates.size} rates "
+                f"and {self.edges.size} edges"
+            )
+        if np.any(np.diff(self.edges) <= 0):
+            raise ValueError(f"natural loss age edges must increase strictly, got {list(edges)}")
+        lower = np.concatenate(([-np.inf], self.edges))
+        upper = np.concatenate((self.edges, [np.inf]))
+        self._lower, self._upper = lower, upper
+        # Cumulative loss at each lower edge, measured from age 0 (band 0 extends linearly below age 0).
+        lengths = np.diff(np.concatenate(([0.0], self.edges)))
+        self._base = np.concatenate(([0.0], np.cumsum(self.rates[:-1] * lengths)))
+        self._anchor = np.concatenate(([0.0], self.edges))
+
+    def cumulative(self, age: np.ndarray) -> np.ndarray:
+        """Cumulative log-loss from age 0 to ``age`` (a reference point; only differences matter)."""
+        age = np.asarray(age, dtype=float)
+        k = np.searchsorted(self.edges, age, side="right")
+        return self._base[k] + self.rates[k] * (age - self._anchor[k])
+
+    def rate(self, age: np.ndarray) -> np.ndarray:
+        """Loss rate [1/yr] at ``age`` (right-continuous at the edges)."""
+        return self.rates[np.searchsorted(self.edges, np.asarray(age, dtype=float), side="right")]
+
+    def is_constant_between(self, low: float, high: float) -> bool:
+        """True if the rate is the same at every age in ``[low, high]``."""
+        inside = self.edges[(self.edges > low) & (self.edges < high)]
+        k0 = np.searchsorted(self.edges, low, side="right")
+        return bool(np.all(self.rates[k0 : k0 + inside.size + 1] == self.rates[k0]))
+
+
+class SiteContext:
+    """What an agent may read about the patients at one site.
+
+    ``age`` is the age at baseline [years], any shape that broadcasts against
+    the times the model is evaluated at.
+    """
+
+    def __init__(self, natural: NaturalLoss, age: np.ndarray | float) -> None:
+        self.natural = natural
+        self.age = np.asarray(age, dtype=float)
+        self._n0 = natural.cumulative(self.age)
+
+    def natural_cumulative(self, t: np.ndarray) -> np.ndarray:
+        """Natural log-loss from baseline to time ``t`` [years]."""
+        return self.natural.cumulative(self.age + t) - self._n0
+
+    def natural_rate(self, t: np.ndarray) -> np.ndarray:
+        """Natural loss rate [1/yr] at time ``t``."""
+        return self.natural.rate(self.age + t)
+
+
+class AgentModel:
+    """Base class of an agent's effect on the loss rate at one site.
+
+    Subclasses set :attr:`name`, :attr:`label`, :attr:`SPECS` and implement
+    :meth:`cumulative` and :meth:`rate` in closed form, vectorised: ``t``
+    broadcasts against the ages in ``ctx``. ``p`` maps parameter names (without
+    the agent and site prefix) to values for one site.
+    """
+
+    name: str = ""
+    label: str = ""
+    SPECS: tuple[ParameterSpec, ...] = ()
+
+    def cumulative(self, t: np.ndarray, exposure: Exposure, p: Mapping[str, float], ctx: SiteContext) -> np.ndarray:
+        """Log-loss contributed by ``exposure`` from a fixed reference time up to ``t``."""
+        raise NotImplementedError
+
+    def rate(self, t: np.ndarray, exposure: Exposure, p: Mapping[str, float], ctx: SiteContext) -> np.ndarray:
+        """Loss rate [1/yr] contributed by ``exposure`` at ``t`` (right-continuous)."""
+        raise NotImplementedError
+
+    def breakpoints(self, exposure: Exposure) -> tuple[float, ...]:
+        """Times where the rate may jump."""
+        return tuple(t for t in (exposure.start, exposure.stop) if math.isfinite(t))
+
+    def time_scales(self, p: Mapping[str, float]) -> tuple[float, ...]:
+        """Time constants [years] of the effect; the crossing search resolves them."""
+        return ()
+
+
+def _front_loaded_integral(tau: np.ndarray, late: float, early: float, t_early: float | None) -> np.ndarray:
+    """Integral over [0, tau] of ``late + early * exp(-u / t_early)``."""
+    if early == 0.0:
+        return late * tau
+    return late * tau + early * t_early * -np.expm1(-tau / t_early)
+
+
+class AromataseInhibitor(AgentModel):
+    """Aromatase inhibitor: front-loaded excess loss, partial recovery after the stop.
+
+    Notes
+    -----
+    While on the drug, excess loss rate at time ``tau`` since the start of the
+    course: ``late + early * exp(-tau / T_early)`` [%/yr]. Its integral over
+    the course is the excess log-loss ``E``. From the stop on, the loss rate
+    gains the term ``-f * E / T_rec * exp(-(t - stop) / T_rec)``, so that a
+    fraction ``f`` of ``E`` is regained in the long run. Each course is
+    treated on its own (a second course starts again at ``tau = 0``).
+    """
+
+    name = "aromatase_inhibitor"
+    label = "Aromatase inhibitor"
+    SPECS = (
+        ParameterSpec("late_excess_pct_per_year", "%/yr", 0.0, 20.0, description="excess loss after the early phase"),
+        ParameterSpec("early_excess_pct_per_year", "%/yr", 0.0, 50.0, description="extra excess loss at the start"),
+        ParameterSpec(
+            "early_time_constant_years",
+            "years",
+            0.05,
+            10.0,
+            per_site=False,
+            optional=True,
+            description="decay of the early excess (null when the early excess is 0 at every site)",
+        ),
+        ParameterSpec("recovery_fraction", "1", 0.0, 1.0, description="fraction of the excess loss regained"),
+        ParameterSpec(
+            "recovery_time_constant_years", "years", 0.05, 20.0, per_site=False, description="time constant of recovery"
+        ),
+    )
+
+    def _excess(self, tau: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
+        return _front_loaded_integral(
+            tau,
+            p["late_excess_pct_per_year"] / PCT,
+            p["early_excess_pct_per_year"] / PCT,
+            p["early_time_constant_years"],
+        )
+
+    def cumulative(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        tau = np.clip(t - exposure.start, 0.0, exposure.duration)
+        out = self._excess(tau, p)
+        if math.isfinite(exposure.stop):
+            regained = p["recovery_fraction"] * float(self._excess(np.asarray(exposure.duration), p))
+            since = np.maximum(t - exposure.stop, 0.0)
+            out = out - regained * -np.expm1(-since / p["recovery_time_constant_years"])
+        return out
+
+    def rate(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        on = (t >= exposure.start) & (t < exposure.stop)
+        tau = np.maximum(t - exposure.start, 0.0)
+        out = np.where(on, p["late_excess_pct_per_year"] / PCT, 0.0)
+        if p["early_excess_pct_per_year"] != 0.0:
+            early = p["early_excess_pct_per_year"] / PCT * np.exp(-tau / p["early_time_constant_years"])
+            out = out + np.where(on, early, 0.0)
+        if math.isfinite(exposure.stop):
+            regained = p["recovery_fraction"] * float(self._excess(np.asarray(exposure.duration), p))
+            t_rec = p["recovery_time_constant_years"]
+            since = t - exposure.stop
+            out = out - np.where(since >= 0, regained / t_rec * np.exp(-np.maximum(since, 0.0) / t_rec), 0.0)
+        return out
+
+    def time_scales(self, p):
+        scales = [p["recovery_time_constant_years"]]
+        if p["early_excess_pct_per_year"] != 0.0:
+            scales.append(p["early_time_constant_years"])
+        return tuple(scales)
+
+
+class Tamoxifen(AgentModel):
+    """Tamoxifen in postmenopausal women: natural loss replaced by a net change.
+
+    Notes
+    -----
+    On the drug, the loss rate is ``-net_change_pct_per_year / 100`` in place
+    of the natural loss rate; after the stop, natural loss resumes with no
+    carry-over. This describes postmenopausal women only; in premenopausal
+    women tamoxifen causes loss, which the shipped parameter sets do not model.
+    """
+
+    name = "tamoxifen"
+    label = "Tamoxifen"
+    SPECS = (ParameterSpec("net_change_pct_per_year", "%/yr", -10.0, 10.0, description="net BMD change on tamoxifen"),)
+
+    def cumulative(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        clipped = np.clip(t, exposure.start, exposure.stop)
+        cancelled = ctx.natural_cumulative(clipped) - ctx.natural_cumulative(np.asarray(exposure.start))
+        return -cancelled - p["net_change_pct_per_year"] / PCT * (clipped - exposure.start)
+
+    def rate(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        on = (t >= exposure.start) & (t < exposure.stop)
+        return np.where(on, -ctx.natural_rate(t) - p["net_change_pct_per_year"] / PCT, 0.0)
+
+
+#: Registered agent models, by exposure name.
+AGENTS: dict[str, AgentModel] = {}
+
+
+def register_agent(model: AgentModel) -> AgentModel:
+    """Make ``model`` usable as ``Exposure(model.name, ...)``.
+
+    Its parameters must then be present in every parameter set used with it.
+    """
+    if not isinstance(model, AgentModel):
+        raise TypeError(f"model must be a bmdsim.agents.AgentModel, got {type(model).__name__}")
+    if not model.name or not model.name.isidentifier():
+        raise ValueError(f"agent name must be a non-empty identifier, got {model.name!r}")
+    AGENTS[model.name] = model
+    return model
+
+
+register_agent(AromataseInhibitor())
+register_agent(Tamoxifen())

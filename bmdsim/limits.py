@@ -1,0 +1,29 @@
+"""Plausibility limits for inputs.
+
+These are design limits, not calibrated numbers: inputs outside them are
+refused with a clear error instead of being simulated. They are wide enough
+for any adult woman measured by DXA and narrow enough to catch unit mistakes
+(g/cm2 versus mg/cm2, months versus years, a T-score typed as a BMD).
+"""
+
+from __future__ import annotations
+
+#: Age at baseline [years]. Aromatase inhibitors are given to adult women.
+AGE_YEARS: tuple[float, float] = (18.0, 100.0)
+
+#: T-score at baseline [SD]. Measured T-scores lie well inside this band.
+T_SCORE: tuple[float, float] = (-6.0, 4.0)
+
+#: Areal BMD at baseline [g/cm2] at any of the modelled sites.
+BMD_G_CM2: tuple[float, float] = (0.2, 2.0)
+
+#: Young-adult reference mean [g/cm2] and standard deviation [g/cm2].
+REFERENCE_MEAN_G_CM2: tuple[float, float] = (0.1, 2.5)
+REFERENCE_SD_G_CM2: tuple[float, float] = (0.01, 0.5)
+
+#: Simulation horizon [years].
+HORIZON_YEARS: tuple[float, float] = (0.0, 60.0)
+
+#: Exposure start and stop [years from baseline]. An exposure may have begun
+#: before the baseline scan (negative start), up to this many years before.
+EXPOSURE_START_YEARS: tuple[float, float] = (-30.0, 60.0)

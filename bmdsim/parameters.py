@@ -1,0 +1,237 @@
+"""Named, documented parameter sets.
+
+A parameter set holds every number of the rate model (see
+:mod:`bmdsim.agents`), keyed by dotted names ``"<component>.<site>.<name>"``
+or ``"<component>.<name>"``. Each shipped set is a JSON file in
+``data/parameters/`` that records, for every value, its unit, its source
+(a key of ``data/citations.json``) and whether it is *fixed* (read from a
+source) or *fitted* (written by :mod:`bmdsim.calibration`).
+
+Shipped sets
+------------
+``consensus`` (default)
+    The consensus figures users ask for: natural loss 1.5 %/yr and 2.5 %/yr
+    in total on an aromatase inhibitor, at every site; recovery after the AI
+    stops fitted to the BREX withdrawal-minus-no-withdrawal contrast.
+``brex``
+    As ``consensus`` on the AI, but natural loss and recovery fitted to all
+    four BREX numbers (years 5-10 of follow-up).
+
+Use :func:`load_parameters` to get one and :meth:`ParameterSet.with_values`
+to change values without touching the shipped set.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from . import _data
+from ._validation import check_choice
+from .agents import AGENTS, NaturalLoss, ParameterSpec
+from .sites import SITES
+
+_FOLDER = "parameters"
+
+
+def _specs() -> dict[str, ParameterSpec]:
+    """Every parameter key the registered components need, with its spec."""
+    out: dict[str, ParameterSpec] = {}
+    components = [(NaturalLoss.name, NaturalLoss.SPECS)] + [(a.name, a.SPECS) for a in AGENTS.values()]
+    for comp, specs in components:
+        for spec in specs:
+            if spec.per_site:
+                for site in SITES:
+                    out[f"{comp}.{site}.{spec.name}"] = spec
+            else:
+                out[f"{comp}.{spec.name}"] = spec
+    return out
+
+
+def _check_value(key: str, value: Any, spec: ParameterSpec) -> Any:
+    if value is None:
+        if spec.optional:
+            return None
+        raise ValueError(f"parameter {key} must be given ({spec.unit}), got None")
+    items = value if spec.is_list else [value]
+    if spec.is_list and not isinstance(value, (list, tuple)):
+        raise TypeError(f"parameter {key} must be a list of numbers [{spec.unit}], got {value!r}")
+    checked = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            raise TypeError(f"parameter {key} must be a number [{spec.unit}], got {item!r}")
+        item = float(item)
+        if not math.isfinite(item) or not spec.low <= item <= spec.high:
+            raise ValueError(f"parameter {key} must lie in [{spec.low:g}, {spec.high:g}] {spec.unit}, got {item!r}")
+        checked.append(item)
+    return tuple(checked) if spec.is_list else checked[0]
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """Every number of the rate model, with where it came from.
+
+    Attributes
+    ----------
+    name, title, description, validated_range : str
+        What the set is and where it was calibrated; beyond that it extrapolates.
+    values : mapping
+        Parameter key -> value (a float, a tuple of floats, or None).
+    metadata : mapping
+        Parameter key -> dict with ``unit``, ``role`` (fixed/fitted),
+        ``source`` and ``note``.
+    """
+
+    name: str
+    title: str
+    description: str
+    validated_range: str
+    values: Mapping[str, Any]
+    metadata: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        specs = _specs()
+        missing = sorted(set(specs) - set(self.values))
+        if missing:
+            raise ValueError(f"parameter set {self.name!r} lacks parameters: {', '.join(missing)}")
+        unknown = sorted(set(self.values) - set(specs))
+        if unknown:
+            raise ValueError(f"parameter set {self.name!r} has unknown parameters: {', '.join(unknown)}")
+        checked = {k: _check_value(k, self.values[k], specs[k]) for k in sorted(specs)}
+        for site in SITES:
+            edges = checked[f"natural.{site}.age_edges_years"]
+            rates = checked[f"natural.{site}.rates_pct_per_year"]
+            NaturalLoss(edges, rates)  # checks the band structure
+        for agent in AGENTS.values():
+            for spec in agent.SPECS:
+                if spec.optional and checked[f"{agent.name}.{spec.name}"] is None:
+                    needing = [
+                        k
+                        for k in checked
+                        if k.startswith(f"{agent.name}.") and k.endswith("early_excess_pct_per_year") and checked[k]
+                    ]
+                    if needing:
+                        raise ValueError(
+                            f"parameter {agent.name}.{spec.name} must be given because {needing[0]} is not 0"
+                        )
+        object.__setattr__(self, "values", MappingProxyType(checked))
+        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.values:
+            close = difflib.get_close_matches(key, list(self.values), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise KeyError(f"no parameter {key!r} in set {self.name!r}{hint}")
+        return self.values[key]
+
+    def natural(self, site: str) -> NaturalLoss:
+        """The natural-loss model of ``site``."""
+        return NaturalLoss(
+            self.values[f"natural.{site}.age_edges_years"], self.values[f"natural.{site}.rates_pct_per_year"]
+        )
+
+    def agent_values(self, agent: str, site: str) -> dict[str, Any]:
+        """Parameters of ``agent`` at ``site`` keyed by their short names (site-wide ones included)."""
+        out = {}
+        for spec in AGENTS[agent].SPECS:
+            key = f"{agent}.{site}.{spec.name}" if spec.per_site else f"{agent}.{spec.name}"
+            out[spec.name] = self.values[key]
+        return out
+
+    def with_values(self, overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> ParameterSet:
+        """A copy with some values replaced; the original is unchanged.
+
+        Parameters
+        ----------
+        overrides : mapping, optional
+            Parameter key -> new value. Keys are dotted names; see :attr:`values`.
+
+        Examples
+        --------
+        >>> p = load_parameters("consensus")
+        >>> q = p.with_values({"aromatase_inhibitor.lumbar_spine.late_excess_pct_per_year": 2.0})
+        >>> p["aromatase_inhibitor.lumbar_spine.late_excess_pct_per_year"]
+        1.0
+        """
+        changes = dict(overrides or {}) | kwargs
+        for key in changes:
+            if key not in self.values:
+                self[key]  # raises a KeyError with suggestions
+        values = dict(self.values) | changes
+        meta = {k: dict(v) for k, v in self.metadata.items()}
+        for key in changes:
+            meta[key] = dict(meta.get(key, {})) | {"role": "user override", "source": "user"}
+        return ParameterSet(
+            name=f"{self.name} (modified)",
+            title=self.title,
+            description=self.description,
+            validated_range=self.validated_range,
+            values=values,
+            metadata=meta,
+        )
+
+    def table(self) -> str:
+        """A plain-text table of every value with its unit, role and source."""
+        rows = [("parameter", "value", "unit", "role", "source")]
+        for key in sorted(self.values):
+            meta = self.metadata.get(key, {})
+            value = self.values[key]
+            shown = (
+                "[" + ", ".join(f"{v:.4g}" for v in value) + "]"
+                if isinstance(value, tuple)
+                else ("null" if value is None else f"{value:.4g}")
+            )
+            rows.append((key, shown, meta.get("unit", ""), meta.get("role", ""), meta.get("source", "")))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def available_parameter_sets() -> tuple[str, ...]:
+    """Names of the shipped parameter sets."""
+    folder = _data.data_dir() / _FOLDER
+    return tuple(sorted(p.stem for p in folder.glob("*.json")))
+
+
+def parameter_set_from_dict(doc: Mapping[str, Any]) -> ParameterSet:
+    """Build a :class:`ParameterSet` from the JSON layout of ``data/parameters/*.json``."""
+    entries = doc["parameters"]
+    return ParameterSet(
+        name=doc["name"],
+        title=doc["title"],
+        description=doc["description"],
+        validated_range=doc["validated_range"],
+        values={k: v["value"] for k, v in entries.items()},
+        metadata={k: {m: v[m] for m in v if m != "value"} for k, v in entries.items()},
+    )
+
+
+def load_parameters(name: str = "consensus") -> ParameterSet:
+    """Load a shipped parameter set by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`available_parameter_sets` (default ``"consensus"``).
+
+    Returns
+    -------
+    ParameterSet
+        A fresh, read-only object; changing a copy never changes the shipped set.
+    """
+    check_choice("params", name, available_parameter_sets())
+    return parameter_set_from_dict(_data.read_json(f"{_FOLDER}/{name}.json"))
+
+
+def resolve_parameters(params: str | ParameterSet | None) -> ParameterSet:
+    """Return a :class:`ParameterSet` for a name, a set, or None (the default)."""
+    if params is None:
+        return load_parameters()
+    if isinstance(params, ParameterSet):
+        return params
+    if isinstance(params, str):
+        return load_parameters(params)
+    raise TypeError(f"params must be a parameter set name or a ParameterSet, got {type(params).__name__}")

@@ -1,0 +1,237 @@
+"""Simulate BMD and T-score trajectories; read crossings and changes.
+
+:func:`simulate` returns a :class:`Trajectory`: BMD and T-score at an output
+resolution for tables and plots, and exact quantities (BMD at any time,
+percent change between any two times, first-crossing times) computed from the
+closed-form model, independent of that resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cached_property
+
+import numpy as np
+
+from . import limits
+from ._validation import as_finite_float, check_range
+from .crossing import first_crossing
+from .model import SiteModel
+from .parameters import ParameterSet, resolve_parameters
+from .patient import Patient
+from .reference import YoungAdultReference, load_reference
+from .regimen import Regimen
+from .sites import check_site
+
+#: T-score thresholds most often asked for: osteopenia (-1.0), the usual
+#: treatment trigger on an AI (-2.0), osteoporosis (-2.5). See data/citations.json
+#: ("who_1994", "hadji_2017").
+DEFAULT_THRESHOLDS: tuple[float, ...] = (-1.0, -2.0, -2.5)
+
+
+def output_times(years: float, step: float) -> np.ndarray:
+    """Output times ``0, step, 2 step, ...`` up to and including ``years``."""
+    count = int(np.floor(years / step * (1 + 1e-12)))
+    times = step * np.arange(count + 1)
+    if years - times[-1] > 1e-9 * max(1.0, years):
+        times = np.append(times, years)
+    else:
+        times[-1] = years
+    return times
+
+
+class Trajectory:
+    """Result of :func:`simulate`.
+
+    Attributes
+    ----------
+    time : (m,) ndarray
+        Output times [years from baseline].
+    patient, regimen, params, reference
+        The inputs, as used.
+    years : float
+        Horizon [years].
+    sites : tuple of str
+        Sites simulated (those with a baseline value).
+
+    Notes
+    -----
+    Arrays have one row per patient, ``(n, m)``, or are 1-D, ``(m,)``, when
+    the patient was given with scalars; crossing times and percent changes
+    are then floats instead of ``(n,)`` arrays.
+    """
+
+    def __init__(
+        self,
+        patient: Patient,
+        regimen: Regimen,
+        years: float,
+        step: float,
+        params: ParameterSet,
+        reference: YoungAdultReference,
+    ) -> None:
+        self.patient = patient
+        self.regimen = regimen
+        self.years = years
+        self.step = step
+        self.params = params
+        self.reference = reference
+        self.sites = patient.sites
+        self.time = output_times(years, step)
+        self._models = {s: SiteModel(params, regimen, s) for s in self.sites}
+        self._baseline = {s: patient.baseline_bmd(s, reference) for s in self.sites}
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"<Trajectory: {self.patient.n} patient(s), sites {', '.join(self.sites)}, "
+            f"{self.years:g} years, params {self.params.name!r}, {len(self.regimen)} exposure(s)>"
+        )
+
+    def _site(self, site: object) -> str:
+        check_site(site)
+        if site not in self._models:
+            raise ValueError(
+                f"site {site!r} was not simulated: the patient has baseline values for {', '.join(self.sites)}"
+            )
+        return site
+
+    def _shape(self, arr: np.ndarray):
+        return arr[0] if self.patient.is_scalar else arr
+
+    def _times(self, name: str, t: object) -> np.ndarray:
+        arr = np.asarray(t, dtype=float) if not isinstance(t, (str, bytes)) else None
+        if arr is None or arr.ndim > 1:
+            raise TypeError(f"{name} must be a time in years or a 1-D array of times, got {t!r}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite, got {t!r}")
+        check_range(name, arr, 0.0, self.years, unit="years")
+        return arr
+
+    def baseline_bmd(self, site: str) -> np.ndarray | float:
+        """Baseline BMD [g/cm2]."""
+        return self._shape(self._baseline[self._site(site)])
+
+    @cached_property
+    def _ages(self) -> np.ndarray:
+        return self.patient.age
+
+    def _log_loss(self, site: str, t: np.ndarray) -> np.ndarray:
+        """Log-loss, shape (n, len(t))."""
+        model = self._models[site]
+        age = self._ages
+        if model.is_shared(float(age.min()), float(age.max()), self.years):
+            return np.broadcast_to(model.log_loss(t, float(age[0])), (age.size, t.size))
+        return model.log_loss(t[None, :], age[:, None])
+
+    def bmd_at(self, site: str, t: float | np.ndarray) -> np.ndarray | float:
+        """Exact BMD [g/cm2] at time(s) ``t`` [years], whatever the output step."""
+        site = self._site(site)
+        tt = self._times("t", t)
+        out = self._baseline[site][:, None] * np.exp(-self._log_loss(site, np.atleast_1d(tt)))
+        out = out[:, 0] if tt.ndim == 0 else out
+        return self._shape(out)
+
+    def bmd(self, site: str) -> np.ndarray:
+        """BMD [g/cm2] at :attr:`time`: shape ``(m,)`` or ``(n, m)``."""
+        site = self._site(site)
+        key = ("bmd", site)
+        if key not in self._cache:
+            self._cache[key] = self._baseline[site][:, None] * np.exp(-self._log_loss(site, self.time))
+        return self._shape(self._cache[key])
+
+    def t_score(self, site: str) -> np.ndarray:
+        """T-score [SD] at :attr:`time`, with the simulation's young-adult reference."""
+        return self.reference.t_score(self._site(site), self.bmd(site))
+
+    def percent_change(self, site: str, start: float, stop: float) -> np.ndarray | float:
+        """Exact change of BMD from ``start`` to ``stop`` [years], in per cent of BMD at ``start``."""
+        site = self._site(site)
+        a = float(self._times("start", as_finite_float("start", start)))
+        b = float(self._times("stop", as_finite_float("stop", stop)))
+        if b < a:
+            raise ValueError(f"stop ({b:g} years) must not come before start ({a:g} years)")
+        loss = self._log_loss(site, np.array([a, b]))
+        return self._shape(100.0 * np.expm1(-(loss[:, 1] - loss[:, 0])))
+
+    def crossing_time(self, site: str, threshold: float) -> np.ndarray | float:
+        """First time [years] at which the T-score is at or below ``threshold``.
+
+        Returns ``0.0`` if it is already at or below at baseline and ``inf`` if
+        it is not reached within the horizon. Exact to 1e-10 years, whatever
+        the output step (see :mod:`bmdsim.crossing`).
+        """
+        site = self._site(site)
+        thr = as_finite_float("threshold", threshold)
+        key = ("crossing", site, thr)
+        if key not in self._cache:
+            b_star = float(self.reference.bmd(site, thr))
+            b0 = self._baseline[site]
+            with np.errstate(divide="ignore"):
+                target = np.log(b0 / b_star) if b_star > 0 else np.full(b0.shape, np.inf)
+            # At or below at baseline, by the T-score itself (no round-off through the logarithm).
+            target = np.where(self.reference.t_score(site, b0) <= thr, 0.0, np.maximum(target, np.nextafter(0, 1)))
+            self._cache[key] = first_crossing(self._models[site], self._ages, target, self.years)
+        return self._shape(self._cache[key])
+
+    def crossing_table(self, thresholds: Iterable[float] = DEFAULT_THRESHOLDS) -> dict[str, dict[float, object]]:
+        """Crossing times for every simulated site and each threshold: ``{site: {threshold: time}}``."""
+        thresholds = tuple(thresholds)
+        return {s: {t: self.crossing_time(s, t) for t in thresholds} for s in self.sites}
+
+
+def simulate(
+    patient: Patient,
+    regimen: Regimen | None = None,
+    years: float = 10.0,
+    step: float = 1.0 / 12.0,
+    params: str | ParameterSet | None = "consensus",
+    reference: YoungAdultReference | None = None,
+) -> Trajectory:
+    """Simulate BMD at every site of ``patient`` under ``regimen``.
+
+    Parameters
+    ----------
+    patient : Patient
+        One patient or many (arrays); see :class:`bmdsim.Patient`.
+    regimen : Regimen, optional
+        Exposures; natural loss alone if None.
+    years : float
+        Horizon [years], in ``(0, 60]``.
+    step : float
+        Output resolution [years], in ``(0, years]``. Exact quantities
+        (crossing times, percent changes, :meth:`Trajectory.bmd_at`) do not
+        depend on it.
+    params : str or ParameterSet
+        A shipped set name (:func:`bmdsim.available_parameter_sets`) or a set.
+    reference : YoungAdultReference, optional
+        Young-adult reference for T-scores; the shipped default if None.
+
+    Returns
+    -------
+    Trajectory
+
+    Notes
+    -----
+    Calibrated to postmenopausal women over 0-10 years (5 years on an AI
+    and 5 years after); beyond that the model extrapolates. See the
+    parameter set's ``validated_range``.
+    """
+    if not isinstance(patient, Patient):
+        raise TypeError(f"patient must be a bmdsim.Patient, got {type(patient).__name__}")
+    if regimen is None:
+        regimen = Regimen([])
+    if not isinstance(regimen, Regimen):
+        raise TypeError(f"regimen must be a bmdsim.Regimen, got {type(regimen).__name__}")
+    years = as_finite_float("years", years)
+    if not limits.HORIZON_YEARS[0] < years <= limits.HORIZON_YEARS[1]:
+        raise ValueError(f"years must be in ({limits.HORIZON_YEARS[0]:g}, {limits.HORIZON_YEARS[1]:g}], got {years:g}")
+    step = as_finite_float("step", step)
+    if not 0 < step <= years:
+        raise ValueError(f"step must be in (0, years] = (0, {years:g}] years, got {step:g}")
+    params = resolve_parameters(params)
+    if reference is None:
+        reference = load_reference()
+    if not isinstance(reference, YoungAdultReference):
+        raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
+    return Trajectory(patient, regimen, years, step, params, reference)
