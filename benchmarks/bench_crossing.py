@@ -63,7 +63,8 @@ def main() -> None:
     )
     ages, t = cohort(args.n, seed=1)
     print(f"bmdsim {bmdsim.__version__}: crossing times of T <= {THRESHOLD} at {len(SITES)} sites, 15-year horizon")
-    print(f"{'parameter set':<28}{'patients':>10}{'vectorised s':>14}{'loop s/patient':>16}{'loop s (scaled)':>17}{'ratio':>9}")
+    header = ("parameter set", "patients", "vectorised s", "loop s/patient", "loop s (scaled)", "ratio")
+    print(f"{header[0]:<28}" + "".join(f"{h:>{w}}" for h, w in zip(header[1:], (10, 14, 16, 17, 9), strict=True)))
     for label, params in (("consensus (shared curve)", "consensus"), ("age-banded (per patient)", banded)):
         vectorised(ages[:100], {s: v[:100] for s, v in t.items()}, regimen, params)  # warm-up
         t_vec, res = vectorised(ages, t, regimen, params)
