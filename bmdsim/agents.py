@@ -189,6 +189,10 @@ class AromataseInhibitor(AgentModel):
     gains the term ``-f * E / T_rec * exp(-(t - stop) / T_rec)``, so that a
     fraction ``f`` of ``E`` is regained in the long run. Each course is
     treated on its own (a second course starts again at ``tau = 0``).
+
+    BMD is anchored at the baseline scan, so a course that ended before
+    baseline contributes only what is still to be regained after baseline:
+    for such a course a larger excess means *more* gain from baseline on.
     """
 
     name = "aromatase_inhibitor"

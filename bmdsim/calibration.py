@@ -76,7 +76,7 @@ def recovery_time_constant(atac: dict[str, Any] | None = None) -> float:
         amplitude, tau = theta
         return amplitude * -np.expm1(-s / tau) - y
 
-    fit = least_squares(resid, x0=[y[-1], 1.0], bounds=([0.0, 0.05], [1.0, 20.0]), xtol=1e-14, ftol=1e-14)
+    fit = least_squares(resid, x0=[y[-1], 1.0], bounds=([0.0, 0.05], [1.0, 20.0]), xtol=1e-15, ftol=1e-15, gtol=1e-15)
     return float(fit.x[1])
 
 

@@ -169,8 +169,9 @@ class Trajectory:
             b0 = self._baseline[site]
             with np.errstate(divide="ignore"):
                 target = np.log(b0 / b_star) if b_star > 0 else np.full(b0.shape, np.inf)
-            # At or below at baseline, by the T-score itself (no round-off through the logarithm).
-            target = np.where(self.reference.t_score(site, b0) <= thr, 0.0, np.maximum(target, np.nextafter(0, 1)))
+            # At or below at baseline, compared in BMD: mu + T sd is monotone in T in floating point, so a
+            # patient given exactly the threshold's T-score is at it (no round-off through T or the logarithm).
+            target = np.where(b0 <= b_star, 0.0, np.maximum(target, np.nextafter(0, 1)))
             self._cache[key] = first_crossing(self._models[site], self._ages, target, self.years)
         return self._shape(self._cache[key])
 

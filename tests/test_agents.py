@@ -1,0 +1,198 @@
+"""Tests of the rate models: closed-form cumulative loss against the integral of the rate, and back."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+import bmdsim
+from bmdsim.agents import AGENTS, AgentModel, NaturalLoss, SiteContext, register_agent
+from bmdsim.model import SiteModel
+from bmdsim.regimen import Exposure, Regimen
+
+FRONT_LOADED = {
+    "aromatase_inhibitor.femoral_neck.early_excess_pct_per_year": 4.0,
+    "aromatase_inhibitor.early_time_constant_years": 0.7,
+    "natural.femoral_neck.age_edges_years": [60, 70],
+    "natural.femoral_neck.rates_pct_per_year": [2.0, 1.0, 0.5],
+}
+
+
+def scalar(x) -> float:
+    """A size-1 array or a number as a float."""
+    return float(np.ravel(x)[0])
+
+
+def front_loaded_set() -> bmdsim.ParameterSet:
+    """Consensus with a front-loaded AI effect and age-dependent natural loss at the femoral neck."""
+    return bmdsim.load_parameters().with_values(FRONT_LOADED)
+
+
+def test_natural_loss_cumulative_is_integral_of_rate():
+    """NaturalLoss.cumulative differences equal the integral of the piecewise-constant rate."""
+    nat = NaturalLoss((60.0, 70.0), (2.0, 1.0, 0.5))
+    for a, b in [(40, 55), (55, 65), (58, 82), (65, 75), (71, 99)]:
+        exact = nat.cumulative(np.float64(b)) - nat.cumulative(np.float64(a))
+        numeric, _ = quad(lambda u: scalar(nat.rate(u)), a, b, points=[60, 70], epsabs=1e-13)
+        assert exact == pytest.approx(numeric, rel=1e-10, abs=1e-13)
+    assert nat.cumulative(np.float64(75)) - nat.cumulative(np.float64(55)) == pytest.approx(
+        0.02 * 5 + 0.01 * 10 + 0.005 * 5, rel=1e-12
+    )
+
+
+def test_natural_loss_rate_is_right_continuous_and_constant_check():
+    """The rate at an edge is the new band's rate; is_constant_between sees rate changes only."""
+    nat = NaturalLoss((60.0, 70.0), (2.0, 1.0, 0.5))
+    assert nat.rate(np.float64(60)) == pytest.approx(0.01)
+    assert nat.rate(np.float64(59.999)) == pytest.approx(0.02)
+    assert nat.is_constant_between(61, 69)
+    assert not nat.is_constant_between(59, 61)
+    assert NaturalLoss((60.0,), (1.5, 1.5)).is_constant_between(30, 90)
+
+
+@pytest.mark.parametrize(
+    "exposure",
+    [
+        Exposure("aromatase_inhibitor", start=0, stop=5),
+        Exposure("aromatase_inhibitor", start=-2, stop=3),
+        Exposure("aromatase_inhibitor", start=1.5),
+        Exposure("tamoxifen", start=0, stop=5),
+        Exposure("tamoxifen", start=-3, stop=8),
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("age", [52.0, 63.0, 68.5])
+def test_agent_cumulative_is_integral_of_rate(exposure, age):
+    """Each agent's closed-form cumulative loss equals the quadrature of its rate (front-loaded, age bands)."""
+    params = front_loaded_set()
+    model = AGENTS[exposure.agent]
+    p = params.agent_values(exposure.agent, "femoral_neck")
+    ctx = SiteContext(params.natural("femoral_neck"), age)
+    breaks = [x for x in (exposure.start, exposure.stop, 60 - age, 70 - age) if math.isfinite(x)]
+    t0 = -5.0
+    for t in [0.5, 2.0, 3.0, 4.99, 5.0, 7.5, 12.0, 20.0]:
+        cum = model.cumulative(np.float64(t), exposure, p, ctx) - model.cumulative(np.float64(t0), exposure, p, ctx)
+        exact = scalar(cum)
+        pts = [x for x in breaks if t0 < x < t]
+        numeric, _ = quad(lambda u: scalar(model.rate(u, exposure, p, ctx)), t0, t, points=pts or None, limit=200)
+        assert exact == pytest.approx(numeric, rel=1e-8, abs=1e-11), t
+
+
+@pytest.mark.parametrize("params_name", ["consensus", "brex", "front_loaded"])
+def test_site_model_log_loss_is_integral_of_rate(params_name):
+    """SiteModel.log_loss(t) = integral from 0 to t of SiteModel.rate, with L(0) = 0."""
+    params = front_loaded_set() if params_name == "front_loaded" else bmdsim.load_parameters(params_name)
+    regimen = Regimen(
+        [
+            Exposure("aromatase_inhibitor", start=0, stop=5),
+            Exposure("tamoxifen", start=6, stop=9),
+            Exposure("aromatase_inhibitor", start=10, stop=12),
+        ]
+    )
+    model = SiteModel(params, regimen, "femoral_neck")
+    age = 58.0
+    assert scalar(model.log_loss(0.0, age)) == 0.0
+    pts = sorted(set(regimen.breakpoints()) | {60 - age, 70 - age})
+    for t in [1.0, 5.0, 6.5, 9.0, 11.0, 15.0, 25.0]:
+        numeric, _ = quad(lambda u: scalar(model.rate(u, age)), 0, t, points=[x for x in pts if 0 < x < t], limit=200)
+        assert scalar(model.log_loss(t, age)) == pytest.approx(numeric, rel=1e-8, abs=1e-12), t
+
+
+@pytest.mark.parametrize("params_name", ["consensus", "brex", "front_loaded"])
+def test_rate_is_derivative_of_log_loss(params_name):
+    """A central difference of log_loss equals the rate away from breakpoints."""
+    params = front_loaded_set() if params_name == "front_loaded" else bmdsim.load_parameters(params_name)
+    regimen = Regimen([Exposure("aromatase_inhibitor", start=0, stop=5), Exposure("tamoxifen", start=6, stop=9)])
+    model = SiteModel(params, regimen, "femoral_neck")
+    age = np.array([55.0, 63.0, 75.0])[:, None]
+    t = np.array([0.3, 1.0, 2.7, 4.5, 5.5, 7.0, 8.2, 10.0, 14.0])[None, :]
+    h = 1e-5
+    central = (model.log_loss(t + h, age) - model.log_loss(t - h, age)) / (2 * h)
+    np.testing.assert_allclose(central, model.rate(t, age), rtol=1e-6, atol=1e-9)
+
+
+def test_ai_closed_form_values():
+    """Constant AI excess: 5 years at 1 %/yr adds 0.05 log-loss; a fraction f of it comes back with time constant T."""
+    params = bmdsim.load_parameters()
+    e = Exposure("aromatase_inhibitor", start=0, stop=5)
+    p = params.agent_values("aromatase_inhibitor", "lumbar_spine")
+    ctx = SiteContext(params.natural("lumbar_spine"), 60.0)
+    model = AGENTS["aromatase_inhibitor"]
+    f, T = p["recovery_fraction"], p["recovery_time_constant_years"]
+    assert scalar(model.cumulative(np.float64(5.0), e, p, ctx)) == pytest.approx(0.05, rel=1e-12)
+    at_8 = scalar(model.cumulative(np.float64(8.0), e, p, ctx))
+    assert at_8 == pytest.approx(0.05 - f * 0.05 * (1 - math.exp(-3 / T)), rel=1e-12)
+    assert scalar(model.cumulative(np.float64(5 + 60 * T), e, p, ctx)) == pytest.approx((1 - f) * 0.05, rel=1e-9)
+    assert scalar(model.rate(np.float64(2.0), e, p, ctx)) == pytest.approx(0.01)
+    assert scalar(model.rate(np.float64(5.0), e, p, ctx)) == pytest.approx(-f * 0.05 / T)
+
+
+def test_tamoxifen_replaces_natural_loss():
+    """On tamoxifen the total rate is -net change (natural loss cancelled); after the stop natural loss resumes."""
+    params = bmdsim.load_parameters()
+    regimen = Regimen([Exposure("tamoxifen", start=0, stop=5)])
+    model = SiteModel(params, regimen, "lumbar_spine")
+    net = params["tamoxifen.lumbar_spine.net_change_pct_per_year"] / 100
+    assert scalar(model.rate(2.0, 60.0)) == pytest.approx(-net)
+    assert scalar(model.rate(6.0, 60.0)) == pytest.approx(0.015)
+    assert scalar(model.log_loss(5.0, 60.0)) == pytest.approx(-5 * net, rel=1e-12)
+    assert scalar(model.log_loss(7.0, 60.0)) == pytest.approx(-5 * net + 2 * 0.015, rel=1e-12)
+
+
+def test_checkpoint_spacing_resolves_time_constants():
+    """Checkpoint spacing is a quarter of the shortest time constant, at most a month."""
+    regimen = Regimen([Exposure("aromatase_inhibitor", start=0, stop=5)])
+    assert SiteModel(bmdsim.load_parameters(), regimen, "femoral_neck").checkpoint_spacing() == pytest.approx(1 / 12)
+    fast = bmdsim.load_parameters().with_values(
+        {
+            "aromatase_inhibitor.femoral_neck.early_excess_pct_per_year": 4.0,
+            "aromatase_inhibitor.early_time_constant_years": 0.2,
+        }
+    )
+    assert SiteModel(fast, regimen, "femoral_neck").checkpoint_spacing() == pytest.approx(0.05)
+
+
+class _ConstantGain(AgentModel):
+    """A test agent: a constant gain of 1 %/yr while on the drug, no parameters."""
+
+    name = "test_constant_gain"
+    label = "Test constant gain"
+
+    def cumulative(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        return -0.01 * (np.clip(t, exposure.start, exposure.stop) - exposure.start)
+
+    def rate(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        return np.where((t >= exposure.start) & (t < exposure.stop), -0.01, 0.0)
+
+
+def test_new_agent_plugs_in_without_engine_changes():
+    """A registered AgentModel subclass is usable in an Exposure and its rate adds to natural loss."""
+    register_agent(_ConstantGain())
+    try:
+        p = bmdsim.Patient(age=60, bmd={"lumbar_spine": 1.0})
+        regimen = bmdsim.Regimen([bmdsim.Exposure("test_constant_gain", start=0, stop=4)])
+        traj = bmdsim.simulate(p, regimen, years=6)
+        assert traj.bmd_at("lumbar_spine", 4.0) == pytest.approx(math.exp(-4 * (0.015 - 0.01)), rel=1e-12)
+        assert traj.bmd_at("lumbar_spine", 6.0) == pytest.approx(math.exp(-4 * 0.005 - 2 * 0.015), rel=1e-12)
+    finally:
+        del AGENTS["test_constant_gain"]
+    with pytest.raises(ValueError, match="unknown agent 'test_constant_gain'"):
+        bmdsim.Exposure("test_constant_gain", 0, 1)
+
+
+def test_register_agent_refuses_bad_models():
+    """register_agent accepts AgentModel instances with identifier names only."""
+    with pytest.raises(TypeError, match=r"model must be a bmdsim.agents.AgentModel, got str"):
+        register_agent("tamoxifen")
+
+    class Nameless(AgentModel):
+        name = "not an identifier"
+
+    with pytest.raises(ValueError, match=r"agent name must be a non-empty identifier, got 'not an identifier'"):
+        register_agent(Nameless())
+    assert "not an identifier" not in AGENTS

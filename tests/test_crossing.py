@@ -1,0 +1,264 @@
+"""Tests of exact threshold-crossing times."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import AGE_BANDS, ONE_DAY, brute_force_crossing
+
+import bmdsim
+from bmdsim.crossing import ROOT_TOLERANCE_YEARS, _first_crossing_per_patient, checkpoint_times, first_crossing
+from bmdsim.model import SiteModel
+
+#: Consensus, but the femoral-neck T-score dips on the AI and recovers after it: strong AI excess, full recovery.
+DIP_AND_RECOVER = {
+    "natural.femoral_neck.rates_pct_per_year": [1.0],
+    "aromatase_inhibitor.femoral_neck.late_excess_pct_per_year": 4.0,
+    "aromatase_inhibitor.femoral_neck.early_excess_pct_per_year": 5.0,
+    "aromatase_inhibitor.early_time_constant_years": 0.5,
+    "aromatase_inhibitor.femoral_neck.recovery_fraction": 1.0,
+}
+
+
+def dip_set() -> bmdsim.ParameterSet:
+    """Parameter set whose femoral-neck trajectory falls on the AI, recovers, then declines again."""
+    return bmdsim.load_parameters().with_values(DIP_AND_RECOVER)
+
+
+@pytest.mark.parametrize(("rate", "t0", "threshold"), [(1.5, -1.0, -2.5), (0.7, 0.5, -1.0), (3.0, -2.0, -2.1)])
+def test_natural_loss_crossing_matches_closed_form(rate, t0, threshold):
+    """Constant loss r %/yr: t = ln(B0 / B*) / (r / 100)."""
+    params = bmdsim.load_parameters().with_values({"natural.femoral_neck.rates_pct_per_year": [rate]})
+    p = bmdsim.Patient(age=60, t_score={"femoral_neck": t0})
+    traj = bmdsim.simulate(p, years=60, params=params)
+    ref = traj.reference
+    expected = math.log(ref.bmd("femoral_neck", t0) / ref.bmd("femoral_neck", threshold)) / (rate / 100)
+    assert traj.crossing_time("femoral_neck", threshold) == pytest.approx(expected, abs=1e-8)
+
+
+def test_ai_phase_crossing_matches_closed_form():
+    """On the AI under consensus (2.5 %/yr in total), a crossing before the stop is ln(B0/B*)/0.025."""
+    p = bmdsim.Patient(age=63, bmd={"femoral_neck": 0.7})
+    r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
+    traj = bmdsim.simulate(p, r, years=15)
+    threshold = -2.0  # BMD* = 0.618 g/cm2, reached at 4.98 years
+    expected = math.log(0.7 / traj.reference.bmd("femoral_neck", threshold)) / 0.025
+    assert expected < 5
+    assert traj.crossing_time("femoral_neck", threshold) == pytest.approx(expected, abs=1e-8)
+
+
+def test_crossing_time_puts_t_score_on_the_threshold():
+    """At the crossing time the exact T-score is the threshold, and just before it is above."""
+    p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.5})
+    traj = bmdsim.simulate(p, bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)]), years=15)
+    t = traj.crossing_time("femoral_neck", -2.5)
+    ref = traj.reference
+    assert ref.t_score("femoral_neck", traj.bmd_at("femoral_neck", t)) == pytest.approx(-2.5, abs=1e-10)
+    assert ref.t_score("femoral_neck", traj.bmd_at("femoral_neck", t - 1e-6)) > -2.5
+
+
+@pytest.mark.parametrize("threshold", [-1.6, -2.0, -2.3, -2.45, -2.55, -2.6, -2.65])
+def test_non_monotone_trajectory_matches_brute_force(threshold):
+    """Dip on the AI, recovery, later decline: the first crossing agrees with a dense grid within one day."""
+    p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.0})
+    r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
+    traj = bmdsim.simulate(p, r, years=40, params=dip_set())
+    exact = traj.crossing_time("femoral_neck", threshold)
+    brute = brute_force_crossing(traj, "femoral_neck", threshold)
+    if math.isinf(brute):
+        assert math.isinf(exact)
+    else:
+        assert abs(exact - brute) < ONE_DAY
+
+
+def test_dip_then_recovery_finds_first_not_last_crossing():
+    """A threshold reached during the dip and again decades later is reported at the dip."""
+    p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.0})
+    r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
+    traj = bmdsim.simulate(p, r, years=40, params=dip_set())
+    t_score = traj.t_score("femoral_neck")
+    at_stop = t_score[np.searchsorted(traj.time, 5.0)]
+    assert t_score[traj.time > 8].max() > at_stop + 0.5  # the trajectory does recover
+    assert t_score[-1] < at_stop  # and later falls below the dip
+    early = traj.crossing_time("femoral_neck", at_stop + 0.05)
+    late = traj.crossing_time("femoral_neck", at_stop - 0.05)
+    assert early < 5
+    assert late > 20
+
+
+def test_threshold_reached_only_at_an_interior_minimum_of_bmd():
+    """BMD with a minimum strictly inside a checkpoint cell: thresholds just above and below it are resolved.
+
+    A front-loaded AI course with tamoxifen alongside: the loss rate early + exp(-tau / T) - net changes sign
+    from + to - at tau = T ln(early / net), about 1.1 years, away from every breakpoint.
+    """
+    params = bmdsim.load_parameters().with_values(
+        {
+            "aromatase_inhibitor.lumbar_spine.late_excess_pct_per_year": 0.0,
+            "aromatase_inhibitor.lumbar_spine.early_excess_pct_per_year": 5.0,
+            "aromatase_inhibitor.early_time_constant_years": 0.5,
+        }
+    )
+    net = params["tamoxifen.lumbar_spine.net_change_pct_per_year"]
+    t_min = 0.5 * math.log(5.0 / net)
+    r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5), bmdsim.Exposure("tamoxifen", 0, 10)])
+    traj = bmdsim.simulate(bmdsim.Patient(age=63, t_score={"lumbar_spine": -1.0}), r, years=10, params=params)
+    low = float(traj.reference.t_score("lumbar_spine", traj.bmd_at("lumbar_spine", t_min)))
+    t = np.linspace(0, 10, 200_001)
+    assert traj.reference.t_score("lumbar_spine", traj.bmd_at("lumbar_spine", t)).min() >= low - 1e-12
+    assert not np.any(np.isclose(t_min, traj.time)) and 0.5 < t_min < 2
+    assert math.isinf(traj.crossing_time("lumbar_spine", low - 1e-6))
+    just_above = traj.crossing_time("lumbar_spine", low + 1e-9)
+    assert abs(just_above - t_min) < 0.01
+    for threshold in (low + 1e-4, low + 0.01):
+        exact = traj.crossing_time("lumbar_spine", threshold)
+        assert exact < t_min
+        assert abs(exact - brute_force_crossing(traj, "lumbar_spine", threshold)) < ONE_DAY
+
+
+@pytest.mark.parametrize("age", [55.0, 59.5, 62.0, 68.0, 75.0])
+@pytest.mark.parametrize("threshold", [-1.8, -2.0, -2.5])
+def test_age_dependent_natural_loss_matches_brute_force(age_set, age, threshold):
+    """With natural loss changing at ages 60 and 70, crossings agree with a dense grid within one day."""
+    p = bmdsim.Patient(age=age, t_score={"femoral_neck": -1.5})
+    r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
+    traj = bmdsim.simulate(p, r, years=30, params=age_set)
+    exact = traj.crossing_time("femoral_neck", threshold)
+    brute = brute_force_crossing(traj, "femoral_neck", threshold)
+    if math.isinf(brute):
+        assert math.isinf(exact)
+    else:
+        assert abs(exact - brute) < ONE_DAY
+
+
+def test_age_dependent_natural_loss_closed_form():
+    """Natural loss only, 2 %/yr before 60 and 1 %/yr from 60: crossing after the edge has a closed form."""
+    params = bmdsim.load_parameters().with_values(AGE_BANDS)
+    p = bmdsim.Patient(age=58, bmd={"femoral_neck": 0.75})
+    traj = bmdsim.simulate(p, years=10, params=params)
+    target = math.log(0.75 / traj.reference.bmd("femoral_neck", -1.5))  # 0.0817 log-loss
+    expected = 2 + (target - 0.04) / 0.01
+    assert 2 < expected < 12
+    assert traj.crossing_time("femoral_neck", -1.5) == pytest.approx(expected, abs=1e-8)
+
+
+@pytest.mark.parametrize("params_name", ["consensus", "brex", "dip", "age"])
+def test_crossing_time_does_not_depend_on_step(params_name):
+    """The same patient simulated with different output steps gives identical crossing times."""
+    params = {"dip": dip_set(), "age": bmdsim.load_parameters().with_values(AGE_BANDS)}.get(params_name, params_name)
+    p = bmdsim.Patient(age=[58.0, 63.0, 71.0], t_score={"femoral_neck": [-1.0, -1.5, -2.0]})
+    r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
+    results = [
+        bmdsim.simulate(p, r, years=25, step=step, params=params).crossing_time("femoral_neck", -2.4)
+        for step in (1 / 365, 1 / 12, 0.7, 5.0, 25.0)
+    ]
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+
+
+@pytest.mark.parametrize("site", bmdsim.SITES)
+@pytest.mark.parametrize("threshold", [-2.5, -2.0, -1.5, -1.2, -1.0, 0.3])
+def test_zero_when_at_threshold_at_baseline(site, threshold):
+    """A patient whose baseline T-score equals the threshold has crossed at 0.0 exactly.
+
+    Guards against round-off in the T-score -> BMD -> T-score round trip (-2.5 came back as
+    -2.4999999999999996 and gave a crossing at 7.8e-11 years instead of 0.0).
+    """
+    p = bmdsim.Patient(age=63, t_score={site: threshold})
+    traj = bmdsim.simulate(p, bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)]), years=15)
+    assert traj.crossing_time(site, threshold) == 0.0
+
+
+def test_zero_when_below_threshold_at_baseline():
+    """Already below the threshold at baseline (and recovering afterwards) gives 0.0."""
+    p = bmdsim.Patient(age=63, t_score={"femoral_neck": [-2.6, -3.5, -2.5000001]})
+    traj = bmdsim.simulate(p, bmdsim.Regimen([bmdsim.Exposure("tamoxifen", 0, 5)]), years=15)
+    np.testing.assert_array_equal(traj.crossing_time("femoral_neck", -2.5), [0.0, 0.0, 0.0])
+    traj_scalar = bmdsim.simulate(bmdsim.Patient(age=63, bmd={"femoral_neck": 0.5}), years=15)
+    assert traj_scalar.crossing_time("femoral_neck", -2.5) == 0.0
+
+
+def test_inf_when_not_reached():
+    """A threshold not reached within the horizon gives inf; a longer horizon then reaches it."""
+    p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.0})
+    short = bmdsim.simulate(p, years=5).crossing_time("femoral_neck", -2.5)
+    assert short == math.inf
+    long = bmdsim.simulate(p, years=40).crossing_time("femoral_neck", -2.5)
+    assert 5 < long < 40
+
+
+def test_inf_when_bmd_threshold_is_not_positive():
+    """A threshold whose BMD is <= 0 (T = -20 at the femoral neck) can never be reached."""
+    p = bmdsim.Patient(age=63, t_score={"femoral_neck": [-1.0, -5.9]})
+    traj = bmdsim.simulate(p, years=60)
+    np.testing.assert_array_equal(traj.crossing_time("femoral_neck", -20), [np.inf, np.inf])
+    mean, sd = traj.reference.mean["femoral_neck"], traj.reference.sd["femoral_neck"]
+    assert np.all(traj.crossing_time("femoral_neck", -mean / sd) == math.inf)  # BMD* == 0, or nearly
+    np.testing.assert_array_equal(traj.crossing_time("femoral_neck", 1.0), [0.0, 0.0])
+
+
+def test_shared_curve_and_per_patient_paths_agree(ai_then_stop):
+    """The per-patient path (called directly on an equal-rate banded set) agrees with the shared-curve path.
+
+    Equal rates on both sides of an edge do not by themselves leave the shared path (is_shared compares rates),
+    so the per-patient routine is called directly here; test_vectorised_equals_scalar_calls covers it via simulate.
+    """
+    rng = np.random.default_rng(1)
+    ages = rng.uniform(40, 90, 300)
+    t_scores = rng.uniform(-2.45, 0.5, 300)
+    p = bmdsim.Patient(age=ages, t_score={"femoral_neck": t_scores})
+    flat_bands = bmdsim.load_parameters().with_values(
+        {"natural.femoral_neck.age_edges_years": [60], "natural.femoral_neck.rates_pct_per_year": [1.5, 1.5]}
+    )
+    shared_model = SiteModel(bmdsim.load_parameters(), ai_then_stop, "femoral_neck")
+    banded_model = SiteModel(flat_bands, ai_then_stop, "femoral_neck")
+    assert shared_model.is_shared(40, 90, 40)
+    shared = bmdsim.simulate(p, ai_then_stop, years=40).crossing_time("femoral_neck", -2.5)
+    ref = bmdsim.load_reference()
+    b0 = ref.bmd("femoral_neck", t_scores)
+    target = np.log(b0 / ref.bmd("femoral_neck", -2.5))
+    per_patient = _first_crossing_per_patient(banded_model, ages, target, 40.0)
+    assert np.isfinite(shared).sum() > 100
+    np.testing.assert_array_equal(np.isinf(shared), np.isinf(per_patient))
+    finite = np.isfinite(shared)
+    np.testing.assert_allclose(per_patient[finite], shared[finite], rtol=0, atol=1e-8)
+
+
+def test_vectorised_equals_scalar_calls(age_set, ai_then_stop):
+    """Many patients at once give the same crossing times as one call per patient (age bands: per-patient path)."""
+    assert not SiteModel(age_set, ai_then_stop, "femoral_neck").is_shared(45, 85, 30)
+    rng = np.random.default_rng(2)
+    ages = rng.uniform(45, 85, 25)
+    t_scores = rng.uniform(-2.4, 0.0, 25)
+    for params in ("consensus", age_set):
+        many = bmdsim.Patient(age=ages, t_score={"femoral_neck": t_scores})
+        vector = bmdsim.simulate(many, ai_then_stop, years=30, params=params).crossing_time("femoral_neck", -2.5)
+        single = [
+            bmdsim.simulate(
+                bmdsim.Patient(age=a, t_score={"femoral_neck": t}), ai_then_stop, years=30, params=params
+            ).crossing_time("femoral_neck", -2.5)
+            for a, t in zip(ages, t_scores, strict=True)
+        ]
+        assert np.isfinite(vector).any()
+        np.testing.assert_allclose(vector, single, rtol=0, atol=1e-9)
+
+
+def test_first_crossing_function_conventions(ai_then_stop):
+    """first_crossing: 0 for target <= 0, inf for an infinite or unreached target, a root in between."""
+    model = SiteModel(bmdsim.load_parameters(), ai_then_stop, "femoral_neck")
+    out = first_crossing(model, np.full(5, 60.0), np.array([-0.1, 0.0, np.inf, 10.0, 0.05]), 15.0)
+    assert out[0] == 0.0 and out[1] == 0.0
+    assert out[2] == math.inf and out[3] == math.inf
+    assert out[4] == pytest.approx(2.0, abs=ROOT_TOLERANCE_YEARS * 10)  # 0.05 log-loss at 2.5 %/yr
+
+
+def test_checkpoints_cover_breakpoints_and_horizon():
+    """Checkpoints start at 0, end at the horizon, include every breakpoint and are at most a month apart."""
+    r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0.013, 5.377), bmdsim.Exposure("tamoxifen", 6.1, 9)])
+    model = SiteModel(bmdsim.load_parameters(), r, "femoral_neck")
+    times = checkpoint_times(model, 12.0)
+    assert times[0] == 0.0 and times[-1] == 12.0
+    assert {0.013, 5.377, 6.1, 9.0} <= set(times.tolist())
+    assert np.diff(times).max() <= 1 / 12 + 1e-12

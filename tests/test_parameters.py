@@ -1,0 +1,154 @@
+"""Tests of the shipped parameter sets and ParameterSet."""
+
+from __future__ import annotations
+
+import pytest
+
+import bmdsim
+from bmdsim import _data
+from bmdsim.parameters import parameter_set_from_dict, resolve_parameters
+
+AI_LATE = "aromatase_inhibitor.lumbar_spine.late_excess_pct_per_year"
+
+
+def test_available_sets_are_the_shipped_files():
+    """available_parameter_sets() lists data/parameters/*.json, sorted."""
+    files = sorted(p.stem for p in (_data.data_dir() / "parameters").glob("*.json"))
+    assert bmdsim.available_parameter_sets() == tuple(files)
+    assert {"consensus", "brex"} <= set(files)
+
+
+@pytest.mark.parametrize("name", bmdsim.available_parameter_sets())
+def test_shipped_set_matches_its_file(name):
+    """Every value of a loaded set is the 'value' field of its JSON file (lists become tuples)."""
+    doc = _data.read_json(f"parameters/{name}.json")
+    params = bmdsim.load_parameters(name)
+    assert params.name == name
+    assert set(params.values) == set(doc["parameters"])
+    for key, entry in doc["parameters"].items():
+        value = entry["value"]
+        expected = tuple(float(v) for v in value) if isinstance(value, list) else value
+        assert params[key] == expected, key
+        assert params.metadata[key]["role"] == entry["role"]
+
+
+def test_consensus_rates():
+    """Consensus: 1.5 %/yr natural loss and 2.5 %/yr in total on an AI, at every site, with no front-loading."""
+    params = bmdsim.load_parameters("consensus")
+    for site in bmdsim.SITES:
+        assert params[f"natural.{site}.rates_pct_per_year"] == (1.5,)
+        assert params[f"natural.{site}.age_edges_years"] == ()
+        total = params[f"natural.{site}.rates_pct_per_year"][0]
+        total += params[f"aromatase_inhibitor.{site}.late_excess_pct_per_year"]
+        assert total == pytest.approx(2.5)
+        assert params[f"aromatase_inhibitor.{site}.early_excess_pct_per_year"] == 0.0
+
+
+def test_default_set_is_consensus():
+    """load_parameters() and resolve_parameters(None) give the consensus set."""
+    assert bmdsim.load_parameters().name == "consensus"
+    assert resolve_parameters(None).name == "consensus"
+    params = bmdsim.load_parameters("brex")
+    assert resolve_parameters(params) is params
+    with pytest.raises(TypeError, match=r"params must be a parameter set name or a ParameterSet, got int"):
+        resolve_parameters(3)
+
+
+def test_with_values_copies_and_marks_overrides():
+    """with_values returns a modified copy; the original and a fresh load are unchanged."""
+    base = bmdsim.load_parameters()
+    before = dict(base.values)
+    mod = base.with_values({AI_LATE: 2.0}, **{"natural.total_hip.rates_pct_per_year": [1.0]})
+    assert mod[AI_LATE] == 2.0
+    assert mod["natural.total_hip.rates_pct_per_year"] == (1.0,)
+    assert mod.name == "consensus (modified)"
+    assert mod.metadata[AI_LATE]["role"] == "user override"
+    assert base[AI_LATE] == 1.0
+    assert dict(base.values) == before
+    assert base.metadata[AI_LATE]["role"] == "fixed"
+    assert dict(bmdsim.load_parameters().values) == before
+
+
+def test_values_are_read_only():
+    """The values mapping of a set cannot be changed in place."""
+    params = bmdsim.load_parameters()
+    with pytest.raises(TypeError):
+        params.values[AI_LATE] = 5.0
+
+
+def test_unknown_key_suggests_close_names():
+    """An unknown key raises KeyError naming the key and suggesting close matches."""
+    params = bmdsim.load_parameters()
+    with pytest.raises(KeyError, match=r"aromatase_inhibitor.lumbar_spine.late_excess_pct_per_yr.*did you mean"):
+        params.with_values({"aromatase_inhibitor.lumbar_spine.late_excess_pct_per_yr": 2.0})
+    with pytest.raises(KeyError, match=r"no parameter 'nope'"):
+        params["nope"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "exc", "match"),
+    [
+        ({AI_LATE: -1.0}, ValueError, r"late_excess_pct_per_year must lie in \[0, 20\] %/yr, got -1"),
+        ({AI_LATE: float("nan")}, ValueError, r"late_excess_pct_per_year must lie in.*nan"),
+        ({AI_LATE: "1"}, TypeError, r"late_excess_pct_per_year must be a number.*'1'"),
+        ({AI_LATE: None}, ValueError, r"late_excess_pct_per_year must be given"),
+        ({"natural.femoral_neck.rates_pct_per_year": 1.5}, TypeError, r"rates_pct_per_year must be a list"),
+        (
+            {"natural.femoral_neck.age_edges_years": [60]},
+            ValueError,
+            r"one more rate than age edges, got 1 rates and 1 edges",
+        ),
+        (
+            {"natural.femoral_neck.age_edges_years": [70, 60], "natural.femoral_neck.rates_pct_per_year": [1, 1, 1]},
+            ValueError,
+            r"age edges must increase strictly, got \[70.0, 60.0\]",
+        ),
+        (
+            {"aromatase_inhibitor.femoral_neck.early_excess_pct_per_year": 2.0},
+            ValueError,
+            r"early_time_constant_years must be given because aromatase_inhibitor.femoral_neck.early_excess",
+        ),
+    ],
+)
+def test_bad_values_are_refused(overrides, exc, match):
+    """Out-of-range, non-numeric and inconsistent values raise naming the parameter."""
+    with pytest.raises(exc, match=match):
+        bmdsim.load_parameters().with_values(overrides)
+
+
+def test_missing_and_unknown_parameters_are_refused():
+    """A document lacking a parameter, or with an extra one, is refused."""
+    doc = _data.read_json("parameters/consensus.json")
+    del doc["parameters"][AI_LATE]
+    with pytest.raises(ValueError, match=rf"lacks parameters: {AI_LATE}"):
+        parameter_set_from_dict(doc)
+    doc = _data.read_json("parameters/consensus.json")
+    doc["parameters"]["bisphosphonate.lumbar_spine.gain"] = {"value": 1.0}
+    with pytest.raises(ValueError, match=r"unknown parameters: bisphosphonate.lumbar_spine.gain"):
+        parameter_set_from_dict(doc)
+
+
+def test_read_json_returns_fresh_objects():
+    """Changing a document returned by read_json does not change what load_parameters sees."""
+    doc = _data.read_json("parameters/consensus.json")
+    doc["parameters"][AI_LATE]["value"] = 9.0
+    assert bmdsim.load_parameters()[AI_LATE] == 1.0
+
+
+def test_unknown_set_name_lists_valid_names():
+    """An unknown set name raises naming it and the shipped sets."""
+    p = bmdsim.Patient(age=60, t_score={"femoral_neck": -1.0})
+    with pytest.raises(ValueError, match=r"unknown params 'bogus'; valid values are: brex, consensus"):
+        bmdsim.simulate(p, params="bogus")
+    with pytest.raises(ValueError, match=r"unknown params 'Consensus'"):
+        bmdsim.load_parameters("Consensus")
+
+
+def test_table_lists_every_parameter():
+    """table() has a header and one row per parameter with value, unit, role and source."""
+    params = bmdsim.load_parameters()
+    lines = params.table().splitlines()
+    assert lines[0].split() == ["parameter", "value", "unit", "role", "source"]
+    assert len(lines) == 1 + len(params.values)
+    row = next(line for line in lines if line.startswith(AI_LATE))
+    assert row.split()[1:] == ["1", "%/yr", "fixed", "bmdsim_consensus"]
