@@ -127,10 +127,29 @@ class SiteContext:
     the times the model is evaluated at.
     """
 
-    def __init__(self, natural: NaturalLoss, age: np.ndarray | float) -> None:
+    def __init__(
+        self,
+        natural: NaturalLoss,
+        age: np.ndarray | float,
+        spans: Mapping[Exposure, tuple[np.ndarray, np.ndarray]] | None = None,
+    ) -> None:
         self.natural = natural
         self.age = np.asarray(age, dtype=float)
         self._n0 = natural.cumulative(self.age)
+        self._spans = spans or {}
+
+    def span(self, exposure: Exposure) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """Start and stop [years] of ``exposure`` for these patients.
+
+        Floats when every patient shares them; arrays shaped like :attr:`age`
+        when they differ per patient (an exposure that starts on an event,
+        such as a threshold crossing). ``inf`` means never (start) or never
+        stops (stop). Agent models must read times here, not from the
+        exposure, and must work with arrays.
+        """
+        if exposure in self._spans:
+            return self._spans[exposure]
+        return exposure.start, exposure.stop
 
     def natural_cumulative(self, t: np.ndarray) -> np.ndarray:
         """Natural log-loss from baseline to time ``t`` [years]."""
@@ -223,30 +242,35 @@ class AromataseInhibitor(AgentModel):
             p["early_time_constant_years"],
         )
 
+    def _regained(self, start, stop, p: Mapping[str, float]) -> np.ndarray:
+        """Log-loss regained in the long run after a course from ``start`` to ``stop`` (0 if it never stops)."""
+        stops = np.isfinite(stop) & np.isfinite(start)
+        duration = np.where(stops, np.asarray(stop, dtype=float) - start, 0.0)
+        return np.where(stops, p["recovery_fraction"] * self._excess(duration, p), 0.0)
+
     def cumulative(self, t, exposure, p, ctx):
         t = np.asarray(t, dtype=float)
-        tau = np.clip(t - exposure.start, 0.0, exposure.duration)
-        out = self._excess(tau, p)
-        if math.isfinite(exposure.stop):
-            regained = p["recovery_fraction"] * float(self._excess(np.asarray(exposure.duration), p))
-            since = np.maximum(t - exposure.stop, 0.0)
-            out = out - regained * -np.expm1(-since / p["recovery_time_constant_years"])
-        return out
+        start, stop = ctx.span(exposure)
+        tau = np.clip(t - start, 0.0, np.asarray(stop, dtype=float) - start)
+        tau = np.where(np.isfinite(tau), tau, 0.0)  # a course that never starts
+        since = np.maximum(t - stop, 0.0)
+        since = np.where(np.isfinite(since), since, 0.0)
+        t_rec = p["recovery_time_constant_years"]
+        return self._excess(tau, p) - self._regained(start, stop, p) * -np.expm1(-since / t_rec)
 
     def rate(self, t, exposure, p, ctx):
         t = np.asarray(t, dtype=float)
-        on = (t >= exposure.start) & (t < exposure.stop)
-        tau = np.maximum(t - exposure.start, 0.0)
+        start, stop = ctx.span(exposure)
+        on = (t >= start) & (t < stop)
+        tau = np.where(on, t - start, 0.0)
         out = np.where(on, p["late_excess_pct_per_year"] / PCT, 0.0)
         if p["early_excess_pct_per_year"] != 0.0:
             early = p["early_excess_pct_per_year"] / PCT * np.exp(-tau / p["early_time_constant_years"])
             out = out + np.where(on, early, 0.0)
-        if math.isfinite(exposure.stop):
-            regained = p["recovery_fraction"] * float(self._excess(np.asarray(exposure.duration), p))
-            t_rec = p["recovery_time_constant_years"]
-            since = t - exposure.stop
-            out = out - np.where(since >= 0, regained / t_rec * np.exp(-np.maximum(since, 0.0) / t_rec), 0.0)
-        return out
+        t_rec = p["recovery_time_constant_years"]
+        after = t >= stop
+        since = np.where(after, t - stop, 0.0)
+        return out - np.where(after, self._regained(start, stop, p) / t_rec * np.exp(-since / t_rec), 0.0)
 
     def time_scales(self, p):
         scales = [p["recovery_time_constant_years"]]
@@ -272,13 +296,17 @@ class Tamoxifen(AgentModel):
 
     def cumulative(self, t, exposure, p, ctx):
         t = np.asarray(t, dtype=float)
-        clipped = np.clip(t, exposure.start, exposure.stop)
-        cancelled = ctx.natural_cumulative(clipped) - ctx.natural_cumulative(np.asarray(exposure.start))
-        return -cancelled - p["net_change_pct_per_year"] / PCT * (clipped - exposure.start)
+        start, stop = ctx.span(exposure)
+        never = ~np.isfinite(start)
+        start = np.where(never, 0.0, start)
+        clipped = np.where(never, 0.0, np.clip(t, start, stop))
+        cancelled = ctx.natural_cumulative(clipped) - ctx.natural_cumulative(start)
+        return -cancelled - p["net_change_pct_per_year"] / PCT * (clipped - start)
 
     def rate(self, t, exposure, p, ctx):
         t = np.asarray(t, dtype=float)
-        on = (t >= exposure.start) & (t < exposure.stop)
+        start, stop = ctx.span(exposure)
+        on = (t >= start) & (t < stop)
         return np.where(on, -ctx.natural_rate(t) - p["net_change_pct_per_year"] / PCT, 0.0)
 
 
