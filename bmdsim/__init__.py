@@ -19,7 +19,7 @@ from .agents import AGENTS, AgentModel, register_agent
 from .parameters import ParameterSet, available_parameter_sets, load_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, available_references, load_reference
-from .regimen import Exposure, Regimen
+from .regimen import AtThreshold, Exposure, Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory, simulate
 from .sites import SITES
 
@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "SITES",
     "AgentModel",
+    "AtThreshold",
     "Exposure",
     "ParameterSet",
     "Patient",

@@ -183,6 +183,8 @@ class AgentModel:
 
     def breakpoints(self, exposure: Exposure) -> tuple[float, ...]:
         """Times where the rate may jump."""
+        if exposure.is_event:
+            return ()  # per-patient times: the crossing search adds them per patient
         return tuple(t for t in (exposure.start, exposure.stop) if math.isfinite(t))
 
     def time_scales(self, p: Mapping[str, float]) -> tuple[float, ...]:

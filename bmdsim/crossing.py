@@ -46,7 +46,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .model import SiteModel
+from .model import PatientState, SiteModel
 
 #: Bracket width [years] at which root refinement stops (about 3 ms).
 ROOT_TOLERANCE_YEARS = 1e-10
@@ -105,48 +105,50 @@ def _bracketed_root(g: Callable[[np.ndarray, np.ndarray], np.ndarray], lo: np.nd
     return hi
 
 
-def _interior_maxima(model: SiteModel, left: np.ndarray, right: np.ndarray, age: np.ndarray | float) -> np.ndarray:
+def _interior_maxima(model: SiteModel, left: np.ndarray, right: np.ndarray, state: PatientState) -> np.ndarray:
     """Points in ``(left, right)`` where the rate goes from + to - (bisection on the rate)."""
     a = left + _SIDE
     b = right - _SIDE
     for _ in range(60):
         m = 0.5 * (a + b)
-        pos = model.rate(m, age) > 0
+        pos = model.rate(m, state) > 0
         a = np.where(pos, m, a)
         b = np.where(pos, b, m)
     return 0.5 * (a + b)
 
 
-def _cell_maxima(model: SiteModel, times: np.ndarray, age: np.ndarray | float, values: np.ndarray):
+def _cell_maxima(model: SiteModel, times: np.ndarray, state: PatientState):
     """For each cell: whether it has an interior maximum, where, and ``L`` there.
 
-    ``times`` and ``values`` have cells along the last axis; ``age`` broadcasts.
+    ``times`` has cells along the last axis; ``state`` broadcasts against it.
     """
     left, right = times[..., :-1], times[..., 1:]
     width = right - left
     long_enough = width > 4 * _SIDE
-    r_left = model.rate(left + _SIDE, age)
-    r_right = model.rate(right - _SIDE, age)
+    r_left = model.rate(left + _SIDE, state)
+    r_right = model.rate(right - _SIDE, state)
     has_max = long_enough & (r_left > 0) & (r_right < 0)
     t_star = np.where(has_max, 0.5 * (left + right), np.nan)
     l_star = np.full(np.shape(has_max), -np.inf)
     if np.any(has_max):
         pos = np.nonzero(has_max)
-        age_b = np.broadcast_to(age, has_max.shape)[pos] if np.ndim(age) else age
-        t_found = _interior_maxima(model, left[pos], right[pos], age_b)
+        sub = state.broadcast_take(has_max.shape, pos) if np.ndim(state.age) else state
+        t_found = _interior_maxima(model, left[pos], right[pos], sub)
         t_star[pos] = t_found
-        l_star[pos] = model.log_loss(t_found, age_b)
+        l_star[pos] = model.log_loss(t_found, sub)
     return has_max, t_star, l_star
 
 
-def first_crossing(model: SiteModel, age: np.ndarray, target: np.ndarray, horizon: float) -> np.ndarray:
+def first_crossing(
+    model: SiteModel, state: PatientState | np.ndarray, target: np.ndarray, horizon: float
+) -> np.ndarray:
     """First time ``t`` in ``[0, horizon]`` with ``L(t) >= target``, per patient.
 
     Parameters
     ----------
     model : SiteModel
-    age : (n,) array
-        Age at baseline [years].
+    state : PatientState
+        The patients: ages and per-patient exposure times, arrays of shape (n,).
     target : (n,) array
         ``c = ln(BMD(0) / BMD*)``; ``inf`` for a threshold that can never be reached.
     horizon : float
@@ -158,26 +160,28 @@ def first_crossing(model: SiteModel, age: np.ndarray, target: np.ndarray, horizo
         Crossing times [years]: 0 where ``target <= 0``, ``inf`` where the
         threshold is not reached by ``horizon``.
     """
-    age = np.asarray(age, dtype=float)
+    if not isinstance(state, PatientState):
+        state = PatientState(np.asarray(state, dtype=float))  # plain ages
     target = np.asarray(target, dtype=float)
     out = np.full(target.shape, np.inf)
     out[target <= 0] = 0.0
     todo = np.nonzero((target > 0) & np.isfinite(target))[0]
     if todo.size == 0:
         return out
-    if model.is_shared(float(age.min()), float(age.max()), horizon):
-        out[todo] = _first_crossing_shared(model, float(age[0]), target[todo], horizon)
+    if model.is_shared(state, horizon):
+        one = PatientState(float(np.asarray(state.age).ravel()[0]))
+        out[todo] = _first_crossing_shared(model, one, target[todo], horizon)
     else:
         for start in range(0, todo.size, CHUNK_PATIENTS):
             sel = todo[start : start + CHUNK_PATIENTS]
-            out[sel] = _first_crossing_per_patient(model, age[sel], target[sel], horizon)
+            out[sel] = _first_crossing_per_patient(model, state.take(sel), target[sel], horizon)
     return out
 
 
-def _first_crossing_shared(model: SiteModel, age: float, target: np.ndarray, horizon: float) -> np.ndarray:
+def _first_crossing_shared(model: SiteModel, state: PatientState, target: np.ndarray, horizon: float) -> np.ndarray:
     times = checkpoint_times(model, horizon)
-    values = model.log_loss(times, age)
-    has_max, t_star, l_star = _cell_maxima(model, times, age, values)
+    values = model.log_loss(times, state)
+    has_max, t_star, l_star = _cell_maxima(model, times, state)
     cell_max = np.maximum(values[1:], l_star)
     running = np.maximum.accumulate(cell_max)
     j = np.searchsorted(running, target, side="left")
@@ -188,18 +192,22 @@ def _first_crossing_shared(model: SiteModel, age: float, target: np.ndarray, hor
     use_star = has_max[jh] & (l_star[jh] >= target[hit])
     hi = np.where(use_star, t_star[jh], times[jh + 1])
     c = target[hit]
-    out[hit] = _bracketed_root(lambda t, idx: model.log_loss(t, age) - c[idx], lo, hi)
+    out[hit] = _bracketed_root(lambda t, idx: model.log_loss(t, state) - c[idx], lo, hi)
     return out
 
 
-def _first_crossing_per_patient(model: SiteModel, age: np.ndarray, target: np.ndarray, horizon: float) -> np.ndarray:
+def _first_crossing_per_patient(
+    model: SiteModel, state: PatientState, target: np.ndarray, horizon: float
+) -> np.ndarray:
     shared = checkpoint_times(model, horizon)
-    edges = model.age_edges()
-    extra = edges[None, :] - age[:, None]
+    age = np.asarray(state.age)
+    # Per-patient checkpoints: where natural loss changes band, and per-patient exposure starts and stops.
+    extra = np.concatenate((model.age_edges()[None, :] - age[:, None], state.per_patient_times()), axis=1)
     extra = np.where((extra > 0) & (extra < horizon), extra, horizon)
     times = np.sort(np.concatenate((np.broadcast_to(shared, (age.size, shared.size)), extra), axis=1), axis=1)
-    values = model.log_loss(times, age[:, None])
-    has_max, t_star, l_star = _cell_maxima(model, times, age[:, None], values)
+    column = state.column()
+    values = model.log_loss(times, column)
+    has_max, t_star, l_star = _cell_maxima(model, times, column)
     hits = (values[:, 1:] >= target[:, None]) | (l_star >= target[:, None])
     any_hit = hits.any(axis=1)
     j = np.argmax(hits, axis=1)
@@ -209,6 +217,6 @@ def _first_crossing_per_patient(model: SiteModel, age: np.ndarray, target: np.nd
     lo = times[rows, jr]
     use_star = has_max[rows, jr] & (l_star[rows, jr] >= target[rows])
     hi = np.where(use_star, t_star[rows, jr], times[rows, jr + 1])
-    a, c = age[rows], target[rows]
-    out[rows] = _bracketed_root(lambda t, idx: model.log_loss(t, a[idx]) - c[idx], lo, hi)
+    sub, c = state.take(rows), target[rows]
+    out[rows] = _bracketed_root(lambda t, idx: model.log_loss(t, sub.take(idx)) - c[idx], lo, hi)
     return out

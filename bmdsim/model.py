@@ -4,22 +4,68 @@
 :mod:`bmdsim.agents` for the components and the combination rule). Its
 :meth:`~SiteModel.log_loss` is exact, so BMD at any time and crossing times
 do not depend on an output grid.
+
+:class:`PatientState` carries what differs between patients: the age at
+baseline and, for exposures that start on an event, one start and stop per
+patient.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .agents import AGENTS, SiteContext
 from .parameters import ParameterSet
-from .regimen import Regimen
+from .regimen import Exposure, Regimen
 
 #: Widest spacing [years] of the checkpoints that the crossing search places
 #: between breakpoints. A numerical setting, not a model parameter: it only has
 #: to be short against the model's time scales (see :mod:`bmdsim.crossing`).
 MAX_CHECKPOINT_SPACING_YEARS = 1.0 / 12.0
+
+
+@dataclass(frozen=True)
+class PatientState:
+    """Per-patient inputs of the model, all arrays of one shape (or scalars).
+
+    Attributes
+    ----------
+    age : ndarray or float
+        Age at baseline [years].
+    spans : mapping of Exposure -> (start, stop)
+        Per-patient start and stop [years] of exposures whose times differ
+        between patients; ``inf`` start means the exposure never starts.
+    """
+
+    age: np.ndarray | float
+    spans: Mapping[Exposure, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def take(self, idx: np.ndarray | slice) -> PatientState:
+        """The patients selected by ``idx`` (first axis)."""
+        return PatientState(np.asarray(self.age)[idx], {e: (a[idx], b[idx]) for e, (a, b) in self.spans.items()})
+
+    def column(self) -> PatientState:
+        """Arrays reshaped to ``(n, 1)`` to broadcast against ``(n, m)`` times."""
+        return PatientState(
+            np.asarray(self.age)[:, None], {e: (a[:, None], b[:, None]) for e, (a, b) in self.spans.items()}
+        )
+
+    def broadcast_take(self, shape: tuple[int, ...], pos: tuple[np.ndarray, ...]) -> PatientState:
+        """Broadcast every array to ``shape`` and pick the elements at ``pos``."""
+
+        def pick(a: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(a, shape)[pos]
+
+        return PatientState(pick(np.asarray(self.age)), {e: (pick(a), pick(b)) for e, (a, b) in self.spans.items()})
+
+    def per_patient_times(self) -> np.ndarray:
+        """Per-patient exposure starts and stops, shape ``(n, 2 * len(spans))``."""
+        cols = [c for a, b in self.spans.values() for c in (a, b)]
+        return np.stack(cols, axis=1) if cols else np.empty((np.size(self.age), 0))
 
 
 class SiteModel:
@@ -37,9 +83,14 @@ class SiteModel:
         self.natural = params.natural(site)
         self.terms = [(AGENTS[e.agent], e, params.agent_values(e.agent, site)) for e in regimen]
 
-    def log_loss(self, t: np.ndarray | float, age: np.ndarray | float) -> np.ndarray:
-        """``L(t) = ln(BMD(0) / BMD(t))`` for patients aged ``age`` at baseline; broadcasts."""
-        ctx = SiteContext(self.natural, age)
+    def _context(self, state: PatientState | np.ndarray | float) -> SiteContext:
+        if not isinstance(state, PatientState):
+            state = PatientState(state)  # a plain age (or array of ages)
+        return SiteContext(self.natural, state.age, state.spans)
+
+    def log_loss(self, t: np.ndarray | float, state: PatientState | np.ndarray | float) -> np.ndarray:
+        """``L(t) = ln(BMD(0) / BMD(t))`` for the patients in ``state`` (or plain ages); broadcasts."""
+        ctx = self._context(state)
         t = np.asarray(t, dtype=float)
         total = ctx.natural_cumulative(t)
         zero = np.zeros(1)
@@ -47,9 +98,9 @@ class SiteModel:
             total = total + (model.cumulative(t, exposure, p, ctx) - model.cumulative(zero, exposure, p, ctx))
         return total
 
-    def rate(self, t: np.ndarray | float, age: np.ndarray | float) -> np.ndarray:
+    def rate(self, t: np.ndarray | float, state: PatientState | np.ndarray | float) -> np.ndarray:
         """Loss rate ``dL/dt`` [1/yr] (right-continuous at breakpoints); broadcasts."""
-        ctx = SiteContext(self.natural, age)
+        ctx = self._context(state)
         t = np.asarray(t, dtype=float)
         total = ctx.natural_rate(t)
         for model, exposure, p in self.terms:
@@ -70,7 +121,10 @@ class SiteModel:
         scales = [s for model, _, p in self.terms for s in model.time_scales(p)]
         return min([MAX_CHECKPOINT_SPACING_YEARS] + [s / 4.0 for s in scales])
 
-    def is_shared(self, age_low: float, age_high: float, horizon: float) -> bool:
-        """True if ``L(t)`` is the same for every baseline age in ``[age_low, age_high]``."""
-        earliest = min([0.0] + [e.start for _, e, _ in self.terms])
-        return self.natural.is_constant_between(age_low + earliest, age_high + horizon)
+    def is_shared(self, state: PatientState, horizon: float) -> bool:
+        """True if ``L(t)`` is the same for every patient in ``state``."""
+        if state.spans:
+            return False
+        age = np.asarray(state.age)
+        earliest = min([0.0] + [e.start for _, e, _ in self.terms if not e.is_event])
+        return self.natural.is_constant_between(float(age.min()) + earliest, float(age.max()) + horizon)

@@ -24,6 +24,52 @@ def _agent_names() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class AtThreshold:
+    """An event start: when the T-score at ``site`` first reaches ``threshold``.
+
+    Parameters
+    ----------
+    site : str
+        Site whose T-score is watched (the patient must have a baseline value there).
+    threshold : float
+        T-score [SD]; reached when the T-score is at or below it.
+    scan_interval : float or None
+        If given [years], the crossing is only seen at DXA scans at
+        ``0, scan_interval, 2 scan_interval, ...``: the exposure starts at the
+        first scan at or after the true crossing. None: seen at once.
+    delay : float
+        Years between detection and the start (default 0).
+
+    Notes
+    -----
+    The crossing is computed exactly (:mod:`bmdsim.crossing`) on the regimen's
+    other exposures with fixed times and on event exposures listed before
+    this one. A patient who does not reach the threshold within the
+    simulation horizon never starts.
+    """
+
+    site: str
+    threshold: float
+    scan_interval: float | None = None
+    delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        from .sites import check_site
+
+        check_site(self.site, "AtThreshold site")
+        object.__setattr__(self, "threshold", as_finite_float("AtThreshold threshold", self.threshold))
+        if self.scan_interval is not None:
+            interval = as_finite_float("AtThreshold scan_interval", self.scan_interval)
+            if interval <= 0:
+                raise ValueError(f"AtThreshold scan_interval must be a positive number of years, got {interval:g}")
+            object.__setattr__(self, "scan_interval", interval)
+        delay = as_finite_float("AtThreshold delay", self.delay)
+        if delay < 0:
+            raise ValueError(f"AtThreshold delay must be >= 0 years, got {delay:g}")
+        object.__setattr__(self, "delay", delay)
+
+
+@dataclass(frozen=True)
 class Exposure:
     """One course of one agent.
 
@@ -31,23 +77,49 @@ class Exposure:
     ----------
     agent : str
         An agent name, one of :data:`bmdsim.AGENTS`.
-    start : float
+    start : float or AtThreshold
         Start [years from baseline]. May be negative for a course that began
-        before the baseline scan (``limits.EXPOSURE_START_YEARS``).
+        before the baseline scan (``limits.EXPOSURE_START_YEARS``). An
+        :class:`AtThreshold` starts the course per patient, when her T-score
+        reaches a threshold.
     stop : float or None
         Stop [years from baseline], after ``start``. ``None`` or ``math.inf``
-        means the course continues past any horizon.
+        means the course continues past any horizon. Not allowed with an
+        event start (use ``duration``).
+    duration : float or None
+        Length of the course [years], instead of ``stop``. After
+        construction it always holds ``stop - start`` for a fixed start
+        (``inf`` if the course never stops).
     """
 
     agent: str
-    start: float = 0.0
+    start: float | AtThreshold = 0.0
     stop: float | None = None
+    duration: float | None = None
 
     def __post_init__(self) -> None:
         check_choice("agent", self.agent, _agent_names())
+        if self.duration is not None:
+            if self.stop is not None:
+                raise ValueError(f"give stop or duration for {self.agent}, not both")
+            duration = as_finite_float(f"duration of {self.agent}", self.duration)
+            if duration <= 0:
+                raise ValueError(f"duration of {self.agent} must be a positive number of years, got {duration:g}")
+        else:
+            duration = math.inf
+        if isinstance(self.start, AtThreshold):
+            if self.stop is not None:
+                raise ValueError(
+                    f"{self.agent} starts on an event, so its stop is not a fixed time: give duration instead"
+                )
+            object.__setattr__(self, "stop", math.inf)
+            object.__setattr__(self, "duration", duration)
+            return
         start = as_finite_float(f"start of {self.agent}", self.start)
         check_range(f"start of {self.agent}", np.asarray(start), *limits.EXPOSURE_START_YEARS, unit="years")
-        if self.stop is None:
+        if self.duration is not None:
+            stop = start + duration
+        elif self.stop is None:
             stop = math.inf
         else:
             if isinstance(self.stop, bool) or not isinstance(self.stop, (int, float, np.integer, np.floating)):
@@ -59,11 +131,12 @@ class Exposure:
                 raise ValueError(f"stop of {self.agent} ({stop:g} years) must come after its start ({start:g} years)")
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "stop", stop)
+        object.__setattr__(self, "duration", stop - start)
 
     @property
-    def duration(self) -> float:
-        """Length of the course [years] (``inf`` if it never stops)."""
-        return self.stop - self.start
+    def is_event(self) -> bool:
+        """True if the course starts on an event (:class:`AtThreshold`) rather than at a fixed time."""
+        return isinstance(self.start, AtThreshold)
 
 
 class Regimen:
@@ -89,14 +162,16 @@ class Regimen:
         for i, e in enumerate(exposures):
             if not isinstance(e, Exposure):
                 raise TypeError(f"exposures[{i}] must be a bmdsim.Exposure, got {type(e).__name__}")
-        ordered = sorted(exposures, key=lambda e: (e.agent, e.start))
+        ordered = sorted((e for e in exposures if not e.is_event), key=lambda e: (e.agent, e.start))
         for a, b in zip(ordered, ordered[1:], strict=False):
             if a.agent == b.agent and b.start < a.stop:
                 raise ValueError(
                     f"exposures of {a.agent} overlap: [{a.start:g}, {a.stop:g}) and [{b.start:g}, {b.stop:g}) "
                     "years; courses of the same agent must not overlap"
                 )
-        self._exposures = tuple(sorted(exposures, key=lambda e: (e.start, e.agent)))
+        # Fixed-time courses by start, then event-started ones in the order given (they resolve in that order).
+        fixed = sorted((e for e in exposures if not e.is_event), key=lambda e: (e.start, e.agent))
+        self._exposures = tuple(fixed + [e for e in exposures if e.is_event])
 
     def __iter__(self) -> Iterator[Exposure]:
         return iter(self._exposures)
@@ -120,5 +195,5 @@ class Regimen:
 
     def breakpoints(self) -> tuple[float, ...]:
         """Every finite start and stop time [years], sorted, without duplicates."""
-        times = {t for e in self._exposures for t in (e.start, e.stop) if math.isfinite(t)}
+        times = {t for e in self._exposures if not e.is_event for t in (e.start, e.stop) if math.isfinite(t)}
         return tuple(sorted(times))

@@ -9,18 +9,17 @@ closed-form model, independent of that resolution.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cached_property
 
 import numpy as np
 
 from . import limits
 from ._validation import as_finite_float, check_range
 from .crossing import first_crossing
-from .model import SiteModel
+from .model import PatientState, SiteModel
 from .parameters import ParameterSet, resolve_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
-from .regimen import Regimen
+from .regimen import Exposure, Regimen
 from .sites import check_site
 
 #: T-score thresholds most often asked for: osteopenia (-1.0), the usual
@@ -78,9 +77,68 @@ class Trajectory:
         self.reference = reference
         self.sites = patient.sites
         self.time = output_times(years, step)
-        self._models = {s: SiteModel(params, regimen, s) for s in self.sites}
         self._baseline = {s: patient.baseline_bmd(s, reference) for s in self.sites}
         self._cache: dict[tuple, np.ndarray] = {}
+        self._state = PatientState(patient.age, self._resolve_events())
+        self._models = {s: SiteModel(params, regimen, s) for s in self.sites}
+
+    def _target(self, site: str, threshold: float) -> np.ndarray:
+        """``c = ln(BMD(0) / BMD*)`` per patient: 0 if at or below at baseline, inf if unreachable."""
+        b_star = float(self.reference.bmd(site, threshold))
+        b0 = self._baseline[site]
+        if b_star <= 0:
+            return np.full(b0.shape, np.inf)
+        # At or below at baseline, compared in BMD: mu + T sd is monotone in T in floating point, so a
+        # patient given exactly the threshold's T-score is at it (no round-off through T or the logarithm).
+        return np.where(b0 <= b_star, 0.0, np.maximum(np.log(b0 / b_star), np.nextafter(0, 1)))
+
+    def _resolve_events(self) -> dict[Exposure, tuple[np.ndarray, np.ndarray]]:
+        """Per-patient start and stop of every event-started exposure, in the order listed."""
+        spans: dict[Exposure, tuple[np.ndarray, np.ndarray]] = {}
+        known = [e for e in self.regimen if not e.is_event]
+        for e in self.regimen:
+            if not e.is_event:
+                continue
+            trigger = e.start
+            if trigger.site not in self._baseline:
+                raise ValueError(
+                    f"{e.agent} starts when the {trigger.site} T-score reaches {trigger.threshold:g}, but the "
+                    f"patient has no baseline value there; given sites are {', '.join(self.sites)}"
+                )
+            model = SiteModel(self.params, Regimen(known), trigger.site)
+            state = PatientState(self.patient.age, dict(spans))
+            seen = first_crossing(model, state, self._target(trigger.site, trigger.threshold), self.years)
+            if trigger.scan_interval is not None:
+                # The first scan at or after the crossing (a crossing within 1e-9 years of a scan is seen at it).
+                seen = np.ceil(seen / trigger.scan_interval - 1e-9) * trigger.scan_interval
+            start = seen + trigger.delay
+            stop = start + e.duration
+            self._check_no_overlap(e, start, stop, spans)
+            spans[e] = (start, stop)
+            known.append(e)
+        return spans
+
+    def _check_no_overlap(self, e: Exposure, start: np.ndarray, stop: np.ndarray, spans: dict) -> None:
+        for other in self.regimen:
+            if other is e or other.agent != e.agent or (other.is_event and other not in spans):
+                continue
+            o_start, o_stop = spans.get(other, (other.start, other.stop))
+            clash = np.isfinite(start) & (start < o_stop) & (np.asarray(o_start) < stop)
+            if np.any(clash):
+                i = int(np.flatnonzero(clash)[0])
+                raise ValueError(
+                    f"the event-started course of {e.agent} overlaps another course of {e.agent} for patient {i} "
+                    f"(starts at {float(start[i]):g} years); courses of the same agent must not overlap"
+                )
+
+    def exposure_times(self, exposure: Exposure) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """Start and stop [years] of ``exposure`` per patient (inf: never starts / never stops)."""
+        if exposure not in self.regimen.exposures:
+            raise ValueError(f"{exposure!r} is not part of this trajectory's regimen")
+        if exposure in self._state.spans:
+            start, stop = self._state.spans[exposure]
+            return self._shape(start), self._shape(stop)
+        return exposure.start, exposure.stop
 
     def __repr__(self) -> str:
         return (
@@ -112,17 +170,14 @@ class Trajectory:
         """Baseline BMD [g/cm2]."""
         return self._shape(self._baseline[self._site(site)])
 
-    @cached_property
-    def _ages(self) -> np.ndarray:
-        return self.patient.age
-
     def _log_loss(self, site: str, t: np.ndarray) -> np.ndarray:
         """Log-loss, shape (n, len(t))."""
         model = self._models[site]
-        age = self._ages
-        if model.is_shared(float(age.min()), float(age.max()), self.years):
-            return np.broadcast_to(model.log_loss(t, float(age[0])), (age.size, t.size))
-        return model.log_loss(t[None, :], age[:, None])
+        state = self._state
+        if model.is_shared(state, self.years):
+            one = PatientState(float(state.age[0]))
+            return np.broadcast_to(model.log_loss(t, one), (state.age.size, t.size))
+        return model.log_loss(t[None, :], state.column())
 
     def bmd_at(self, site: str, t: float | np.ndarray) -> np.ndarray | float:
         """Exact BMD [g/cm2] at time(s) ``t`` [years], whatever the output step."""
@@ -165,14 +220,8 @@ class Trajectory:
         thr = as_finite_float("threshold", threshold)
         key = ("crossing", site, thr)
         if key not in self._cache:
-            b_star = float(self.reference.bmd(site, thr))
-            b0 = self._baseline[site]
-            with np.errstate(divide="ignore"):
-                target = np.log(b0 / b_star) if b_star > 0 else np.full(b0.shape, np.inf)
-            # At or below at baseline, compared in BMD: mu + T sd is monotone in T in floating point, so a
-            # patient given exactly the threshold's T-score is at it (no round-off through T or the logarithm).
-            target = np.where(b0 <= b_star, 0.0, np.maximum(target, np.nextafter(0, 1)))
-            self._cache[key] = first_crossing(self._models[site], self._ages, target, self.years)
+            target = self._target(site, thr)
+            self._cache[key] = first_crossing(self._models[site], self._state, target, self.years)
         return self._shape(self._cache[key])
 
     def crossing_table(self, thresholds: Iterable[float] = DEFAULT_THRESHOLDS) -> dict[str, dict[float, object]]:

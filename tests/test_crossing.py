@@ -10,7 +10,7 @@ from conftest import AGE_BANDS, ONE_DAY, brute_force_crossing
 
 import bmdsim
 from bmdsim.crossing import ROOT_TOLERANCE_YEARS, _first_crossing_per_patient, checkpoint_times, first_crossing
-from bmdsim.model import SiteModel
+from bmdsim.model import PatientState, SiteModel
 
 #: Consensus, but the femoral-neck T-score dips on the AI and recovers after it: strong AI excess, full recovery.
 DIP_AND_RECOVER = {
@@ -214,12 +214,12 @@ def test_shared_curve_and_per_patient_paths_agree(ai_then_stop):
     )
     shared_model = SiteModel(bmdsim.load_parameters(), ai_then_stop, "femoral_neck")
     banded_model = SiteModel(flat_bands, ai_then_stop, "femoral_neck")
-    assert shared_model.is_shared(40, 90, 40)
+    assert shared_model.is_shared(PatientState(np.array([40.0, 90.0])), 40)
     shared = bmdsim.simulate(p, ai_then_stop, years=40).crossing_time("femoral_neck", -2.5)
     ref = bmdsim.load_reference()
     b0 = ref.bmd("femoral_neck", t_scores)
     target = np.log(b0 / ref.bmd("femoral_neck", -2.5))
-    per_patient = _first_crossing_per_patient(banded_model, ages, target, 40.0)
+    per_patient = _first_crossing_per_patient(banded_model, PatientState(ages), target, 40.0)
     assert np.isfinite(shared).sum() > 100
     np.testing.assert_array_equal(np.isinf(shared), np.isinf(per_patient))
     finite = np.isfinite(shared)
@@ -228,7 +228,7 @@ def test_shared_curve_and_per_patient_paths_agree(ai_then_stop):
 
 def test_vectorised_equals_scalar_calls(age_set, ai_then_stop):
     """Many patients at once give the same crossing times as one call per patient (age bands: per-patient path)."""
-    assert not SiteModel(age_set, ai_then_stop, "femoral_neck").is_shared(45, 85, 30)
+    assert not SiteModel(age_set, ai_then_stop, "femoral_neck").is_shared(PatientState(np.array([45.0, 85.0])), 30)
     rng = np.random.default_rng(2)
     ages = rng.uniform(45, 85, 25)
     t_scores = rng.uniform(-2.4, 0.0, 25)
