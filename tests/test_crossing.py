@@ -59,18 +59,23 @@ def test_crossing_time_puts_t_score_on_the_threshold():
     assert ref.t_score("femoral_neck", traj.bmd_at("femoral_neck", t - 1e-6)) > -2.5
 
 
+def assert_matches_brute_force(traj, site, threshold):
+    """The exact crossing agrees with a dense grid within one day (both inf when never reached)."""
+    exact = traj.crossing_time(site, threshold)
+    brute = brute_force_crossing(traj, site, threshold)
+    if math.isinf(brute):
+        assert math.isinf(exact)
+    else:
+        assert abs(exact - brute) < ONE_DAY
+
+
 @pytest.mark.parametrize("threshold", [-1.6, -2.0, -2.3, -2.45, -2.55, -2.6, -2.65])
 def test_non_monotone_trajectory_matches_brute_force(threshold):
     """Dip on the AI, recovery, later decline: the first crossing agrees with a dense grid within one day."""
     p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.0})
     r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
     traj = bmdsim.simulate(p, r, years=40, params=dip_set())
-    exact = traj.crossing_time("femoral_neck", threshold)
-    brute = brute_force_crossing(traj, "femoral_neck", threshold)
-    if math.isinf(brute):
-        assert math.isinf(exact)
-    else:
-        assert abs(exact - brute) < ONE_DAY
+    assert_matches_brute_force(traj, "femoral_neck", threshold)
 
 
 def test_dip_then_recovery_finds_first_not_last_crossing():
@@ -125,12 +130,7 @@ def test_age_dependent_natural_loss_matches_brute_force(age_set, age, threshold)
     p = bmdsim.Patient(age=age, t_score={"femoral_neck": -1.5})
     r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
     traj = bmdsim.simulate(p, r, years=30, params=age_set)
-    exact = traj.crossing_time("femoral_neck", threshold)
-    brute = brute_force_crossing(traj, "femoral_neck", threshold)
-    if math.isinf(brute):
-        assert math.isinf(exact)
-    else:
-        assert abs(exact - brute) < ONE_DAY
+    assert_matches_brute_force(traj, "femoral_neck", threshold)
 
 
 def test_age_dependent_natural_loss_closed_form():
