@@ -177,3 +177,22 @@ def test_pytest_command_collects_every_notebook():
     assert result.returncode == 0, result.stdout + result.stderr
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         assert f"notebooks/{nb.name}::Cell 0" in result.stdout, nb.name
+
+
+def test_tomli_is_required_only_where_tomllib_is_missing():
+    """Scenario files need tomllib (3.11+) or the tomli backport; pyproject requires tomli on 3.10 only."""
+    deps = _pyproject()["project"]["dependencies"]
+    tomli = [d for d in deps if _split_requirement(d)[0] == "tomli"]
+    assert len(tomli) == 1
+    assert re.search(r";\s*python_version\s*<\s*['\"]3\.11['\"]", tomli[0]), tomli[0]
+
+
+def test_example_scenarios_load_and_builtin_scenarios_ship_in_data():
+    """scenarios/*.toml are valid examples; the built-in ones live in data/ (shipped in the wheel as bmdsim/data)."""
+    from bmdsim.scenario import builtin_scenarios, load_scenario
+
+    examples = sorted((ROOT / "scenarios").glob("*.toml"))
+    assert {"ai_withdrawal.toml", "natural_loss.toml", "tamoxifen_then_ai.toml"} <= {p.name for p in examples}
+    for path in examples:
+        load_scenario(path).run()
+    assert {p.stem for p in (DATA / "scenarios").glob("*.toml")} == set(builtin_scenarios())
