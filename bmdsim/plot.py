@@ -300,7 +300,16 @@ def plot_crossing_times(
             marker = THRESHOLD_MARKERS[k % len(THRESHOLD_MARKERS)]
             if np.isfinite(tc):
                 ax.barh(y, tc, height=height * 0.35, left=0.0, color=colour, alpha=0.25, lw=0)
-                ax.plot([tc], [y], marker=marker, ms=7, color=colour, ls="none", gid=f"crossing:{site}:{thr:g}")
+                ax.plot(
+                    [tc],
+                    [y],
+                    marker=marker,
+                    ms=7,
+                    color=colour,
+                    ls="none",
+                    clip_on=False,
+                    gid=f"crossing:{site}:{thr:g}",
+                )
             else:
                 ax.text(traj.years, y, text["not_reached"], ha="right", va="center", fontsize=8, color="0.35")
     for k, thr in enumerate(thresholds):  # legend entries for the marker shapes
@@ -533,7 +542,7 @@ def plot_fraction_crossed(
     ax.set_xlabel(text["time"])
     ax.set_ylabel(text["fraction_crossed"])
     ax.set_title(text[site], loc="left")
-    ax.legend(loc="upper left", frameon=True)
+    ax.legend(loc="lower right", frameon=True)
     return ax
 
 
