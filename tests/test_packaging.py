@@ -196,3 +196,20 @@ def test_example_scenarios_load_and_builtin_scenarios_ship_in_data():
     for path in examples:
         load_scenario(path).run()
     assert {p.stem for p in (DATA / "scenarios").glob("*.toml")} == set(builtin_scenarios())
+
+
+def test_every_notebook_is_committed_executed_and_draws_inline():
+    """Strict nbval needs committed outputs and execution counts; each notebook starts with %matplotlib inline."""
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        assert nb["metadata"]["kernelspec"]["name"] == "python3", path.name
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert code and "".join(code[0]["source"]).lstrip().startswith("%matplotlib inline"), path.name
+        counts = [c["execution_count"] for c in code]
+        assert counts == list(range(1, len(code) + 1)), f"{path.name}: run top to bottom once before committing"
+        assert any(c["outputs"] for c in code), f"{path.name}: outputs were stripped"
+        for cell in code:
+            for out in cell["outputs"]:
+                text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+                assert "/tmp" not in text and str(ROOT) not in text, f"{path.name}: a file path in the output"
+                assert out.get("name") != "stderr", f"{path.name}: warnings on stderr break strict nbval"
