@@ -45,8 +45,16 @@ def check_formats(formats: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _file_mode() -> int:
+    """Permissions a plain ``open(path, "w")`` would give: 0o666 less the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _replace_all(payloads: dict[Path, bytes]) -> None:
     """Write every payload to a temporary file beside its target, then move them all into place."""
+    mode = _file_mode()  # mkstemp creates 0o600 files; exported figures are meant to be shared
     temps: list[tuple[str, Path]] = []
     try:
         for target, data in payloads.items():
@@ -55,6 +63,7 @@ def _replace_all(payloads: dict[Path, bytes]) -> None:
             temps.append((tmp, target))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            os.chmod(tmp, mode)
         for tmp, target in temps:
             os.replace(tmp, target)
     finally:

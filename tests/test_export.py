@@ -107,3 +107,10 @@ def test_save_figure_is_reproducible(fig, tmp_path):
 def test_csv_text_formats_numbers():
     text = export.csv_text(["a", "b", "c"], [[1, 0.123456789, float("inf")], [2, None, "x"]])
     assert text == "a,b,c\n1,0.123457,inf\n2,,x\n"
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    export.write_text_atomic(tmp_path / "atomic.txt", "x")
+    assert (tmp_path / "atomic.txt").stat().st_mode == plain.stat().st_mode
