@@ -169,3 +169,23 @@ def test_builtin_scenarios_load_and_run():
         s.run()
     with pytest.raises(ValueError, match="valid values are"):
         load_builtin_scenario("nope")
+
+
+def test_readme_scenario_example_is_valid_and_gallery_is_complete():
+    import re
+    from pathlib import Path
+
+    from bmdsim.figures import EDUCATOR_FIGURES
+    from bmdsim.scenario import scenario_from_dict, tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    s = scenario_from_dict(tomllib.loads(block), source="README.md")
+    assert s.figures == ("trajectory", "crossings", "regimen") and s.formats == ("png", "pdf")
+    assert s.run().crossing_time("femoral_neck", -2.5) == load_scenario(
+        root / "scenarios" / "ai_withdrawal.toml"
+    ).run().crossing_time("femoral_neck", -2.5)
+    for name in EDUCATOR_FIGURES:
+        assert (root / "docs" / "gallery" / f"{name}.png").is_file(), name
+        assert f"docs/gallery/{name}.png" in readme, name
