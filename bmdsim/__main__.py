@@ -312,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as exc:
         print(f"{prog}: error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader closed stdout early (e.g. `| head`); the files are written
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 1
     except OSError as exc:
         print(f"{prog}: error: could not write the output ({exc})", file=sys.stderr)
         return 1

@@ -144,3 +144,14 @@ def test_figures_writes_the_educator_set_with_captions(tmp_path, capsys):
     caption = (out / "illustrative_group.txt").read_text()
     assert "ILLUSTRATIVE, NOT A CALIBRATED POPULATION" in caption
     assert "Sources:" in (out / "brex_withdrawal.txt").read_text()
+
+
+def test_closed_stdout_is_not_reported_as_a_write_failure(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    cmd = (
+        f'"{sys.executable}" -m bmdsim run "{ROOT / "scenarios" / "natural_loss.toml"}" --json --no-figures | head -c 1'
+    )
+    result = subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert result.stdout == "{"
+    assert "could not write" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert (tmp_path / "bmdsim-output" / "natural_loss_trajectory.csv").is_file()
