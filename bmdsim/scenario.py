@@ -98,6 +98,9 @@ class Scenario:
         True for a synthetic ``[cohort]`` (display inputs, not calibrated).
     source : str
         Where the scenario was read from.
+    cohort : mapping
+        The ``[cohort]`` inputs (``n``, ``seed``, ``age``, ``t_score``) as
+        checked, or empty for given patients.
     """
 
     name: str

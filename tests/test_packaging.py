@@ -17,8 +17,11 @@ DATA = ROOT / "data"
 
 
 def test_import_does_not_import_matplotlib():
-    """`import bmdsim` leaves matplotlib unimported (checked in a fresh interpreter)."""
-    code = "import bmdsim, sys; assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    """`import bmdsim` (and its non-drawing modules, plot and figures included) leaves matplotlib unimported."""
+    code = (
+        "import bmdsim, bmdsim.summary, bmdsim.scenario, bmdsim.export, bmdsim.plot, bmdsim.figures, sys;"
+        " import bmdsim.__main__; assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
 
