@@ -1,0 +1,176 @@
+"""The numbers behind the figures: group fractions, tables and sources.
+
+Plot functions in :mod:`bmdsim.plot` draw what these functions return, so a
+user who wants "the numbers behind the plot" calls them directly. Nothing
+here plots, prints or writes files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _data
+from ._validation import as_finite_float
+from .simulation import DEFAULT_THRESHOLDS, Trajectory
+
+
+def fraction_crossed(
+    traj: Trajectory, site: str, threshold: float, times: float | Sequence[float] | np.ndarray | None = None
+) -> np.ndarray:
+    """Fraction of the patients whose T-score has reached ``threshold`` by each time.
+
+    Parameters
+    ----------
+    traj : Trajectory
+        One patient or many.
+    site : str
+        A simulated site.
+    threshold : float
+        T-score threshold [SD].
+    times : float or 1-D array, optional
+        Times [years from baseline] in ``[0, traj.years]``; ``traj.time`` if None.
+
+    Returns
+    -------
+    ndarray
+        Fraction in ``[0, 1]`` at each time, shape ``(len(times),)``.
+
+    Notes
+    -----
+    Computed from the exact first-crossing times
+    (:meth:`Trajectory.crossing_time`): a patient counts from the first time
+    her T-score is at or below the threshold (the WHO convention), at baseline
+    included, and keeps counting if her T-score later recovers above it. The
+    curve is therefore non-decreasing: it answers "how many have crossed by
+    then", not "how many are below it now".
+    """
+    thr = as_finite_float("threshold", threshold)
+    tt = traj.time if times is None else traj._times("times", times)
+    tt = np.atleast_1d(np.asarray(tt, dtype=float))
+    crossing = np.atleast_1d(np.asarray(traj.crossing_time(site, thr), dtype=float))
+    ordered = np.sort(crossing)
+    return np.searchsorted(ordered, tt, side="right") / ordered.size
+
+
+def wilson_interval(fraction: np.ndarray, n: int, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial fraction.
+
+    Parameters
+    ----------
+    fraction : array
+        Observed fractions in ``[0, 1]``.
+    n : int
+        Number of patients each fraction is taken over.
+    z : float
+        Standard-normal quantile; the default gives a two-sided 95 % interval.
+
+    Returns
+    -------
+    (low, high) : tuple of ndarray
+        Interval bounds in ``[0, 1]``.
+
+    Notes
+    -----
+    The interval describes sampling uncertainty of a fraction in a group of
+    ``n`` (Wilson 1927, J Am Stat Assoc 22:209-212); it says nothing about
+    uncertainty in the model's parameters.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    p = np.asarray(fraction, dtype=float)
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    low = np.where(p <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))  # exact ends, no round-off past p
+    high = np.where(p >= 1, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return low, high
+
+
+def crossing_records(traj: Trajectory, thresholds: Iterable[float] = DEFAULT_THRESHOLDS) -> list[dict[str, Any]]:
+    """Crossing times as a list of records, one per patient, site and threshold.
+
+    Returns
+    -------
+    list of dict
+        Keys ``patient`` (index), ``site``, ``threshold`` [SD] and
+        ``years`` (first crossing [years]; ``0.0`` at baseline, ``None`` if
+        not reached within the horizon, so that the records are valid JSON).
+    """
+    out = []
+    for site, by_thr in traj.crossing_table(thresholds).items():
+        for thr, times in by_thr.items():
+            for i, t in enumerate(np.atleast_1d(np.asarray(times, dtype=float))):
+                out.append(
+                    {"patient": i, "site": site, "threshold": float(thr), "years": float(t) if np.isfinite(t) else None}
+                )
+    return out
+
+
+def trajectory_columns(traj: Trajectory) -> tuple[list[str], np.ndarray]:
+    """The trajectory as a long table: one row per patient and output time.
+
+    Returns
+    -------
+    header : list of str
+        ``patient``, ``time_years``, then ``bmd_<site>_g_cm2`` and
+        ``t_score_<site>`` for each simulated site.
+    rows : ndarray, shape (n * m, 2 + 2 * sites)
+        Patient index, time [years], BMD [g/cm2] and T-score [SD].
+    """
+    n, m = traj.patient.n, traj.time.size
+    header = ["patient", "time_years"]
+    cols = [np.repeat(np.arange(n, dtype=float), m), np.tile(traj.time, n)]
+    for site in traj.sites:
+        header += [f"bmd_{site}_g_cm2", f"t_score_{site}"]
+        cols.append(np.asarray(traj.bmd(site), dtype=float).reshape(n * m))
+        cols.append(np.asarray(traj.t_score(site), dtype=float).reshape(n * m))
+    return header, np.column_stack(cols)
+
+
+def citation_keys(traj: Trajectory) -> list[str]:
+    """Keys of ``data/citations.json`` behind a trajectory's numbers.
+
+    The sources of the parameter set's values that the regimen uses (natural
+    loss always, each agent of the regimen) and of the young-adult reference,
+    in first-seen order. User overrides (source ``"user"``) are left out.
+    """
+    agents = {"natural"} | {e.agent for e in traj.regimen}
+    keys: list[str] = []
+    for key in sorted(traj.params.metadata):
+        if key.split(".", 1)[0] in agents:
+            source = traj.params.metadata[key].get("source")
+            if source and source != "user" and source not in keys:
+                keys.append(source)
+    for site in traj.sites:
+        source = str(traj.reference.sources.get(site, "")).split(":", 1)[0].strip()
+        if source and source not in keys:
+            keys.append(source)
+    return keys
+
+
+def format_sources(keys: Iterable[str]) -> str:
+    """Short citations for ``keys`` of ``data/citations.json``, joined by semicolons.
+
+    Each reads "First author, journal year, DOI/PMID" (or the title where there
+    is no journal), from the citation file; unknown keys are shown as given.
+    """
+    citations = _data.read_json("citations.json")
+    parts = []
+    for key in keys:
+        entry = citations.get(key)
+        if entry is None:
+            parts.append(key)
+            continue
+        author = str(entry.get("authors", "")).split(",")[0].strip()
+        author = f"{author} et al." if author and "," in str(entry.get("authors", "")) else author
+        where = entry.get("journal") or str(entry.get("title", key)).split(":", 1)[0]
+        text = ", ".join(x for x in (author, f"{where} {entry.get('year', '')}".strip()) if x)
+        if entry.get("doi"):
+            text += f", doi:{entry['doi']}"
+        elif entry.get("pmid"):
+            text += f", PMID {entry['pmid']}"
+        parts.append(text)
+    return "; ".join(parts)
