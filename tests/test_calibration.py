@@ -136,7 +136,8 @@ def test_refit_reproduces_shipped_values_without_writing(name):
     assert set(new["parameters"]) == set(shipped["parameters"])
     _assert_values_equal(new, shipped, shipped["parameters"])
     assert shipped == _data.read_json(f"parameters/{name}.json")  # the input document is not modified
-    assert residuals and all(abs(r.error) < TOLERANCE for r in residuals)
+    brex = [r for r in residuals if ":" not in r.target or r.target.startswith("brex_2024:")]
+    assert brex and all(abs(r.error) < TOLERANCE for r in brex)
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -151,7 +152,10 @@ def test_every_fitted_and_derived_value_comes_from_calibration(name):
         doc["parameters"][key]["value"] = [0.5 * x for x in value] if isinstance(value, list) else 0.5 * value
     new, _ = calibration.calibrate(doc)
     _assert_values_equal(new, shipped, fitted)
-    free = set(doc["calibration"]["free"]) | set(doc["calibration"].get("tied", {}))
+    cal = doc["calibration"]
+    free = set(cal.get("free", [])) | set(cal.get("tied", {}))
+    for stage in cal.get("stages", []):
+        free |= set(stage["free"]) | set(stage.get("tied", {}))
     assert {k for k, v in doc["parameters"].items() if v["role"] == "fitted"} == free
 
 
