@@ -97,6 +97,11 @@ class Antiresorptive(AgentModel):
     long run and BMD returns to the trajectory without the drug (never
     below it: the model has no overshoot). Each course is treated on its own.
 
+    BMD is anchored at the baseline scan, so a course that ended before
+    baseline (or is running at it) already has its gain in the baseline BMD;
+    after baseline it only wears off, which lowers BMD against a regimen
+    without that course.
+
     The gain is the net difference against the same regimen without the
     drug in the calibrating trials; concurrent AI loss is not suppressed
     separately, so the drug's effect does not depend on what else is given.
