@@ -25,7 +25,14 @@ SITE_COLOURS = {"lumbar_spine": "#0072B2", "femoral_neck": "#D55E00", "total_hip
 #: Fill colours of the WHO diagnostic zones (normal, osteopenia, osteoporosis).
 ZONE_COLOURS = ("#FFFFFF", "#FFF4D6", "#FBE0DC")
 #: Fill colours of exposure periods, by agent.
-AGENT_COLOURS = {"aromatase_inhibitor": "#CC79A7", "tamoxifen": "#56B4E9"}
+AGENT_COLOURS = {
+    "aromatase_inhibitor": "#CC79A7",
+    "tamoxifen": "#56B4E9",
+    "zoledronic_acid": "#009E73",
+    "oral_bisphosphonate": "#E69F00",
+    "denosumab": "#0072B2",
+    "vibration": "#999999",
+}
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 4.5)) -> Axes:
