@@ -258,3 +258,28 @@ def test_parameters_outside_their_range_are_refused(key, value):
     """Therapy parameters outside their allowed range raise a clear error naming the key and the range."""
     with pytest.raises(ValueError, match=rf"parameter {key} must lie in \["):
         bmdsim.load_parameters().with_values({key: value})
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_crossing_times_exact_with_therapies(name):
+    """Exact crossing times under AI + denosumab stopped + late zoledronic acid agree with a dense brute-force scan."""
+    from conftest import ONE_DAY, brute_force_crossing
+
+    regimen = Regimen(
+        [
+            Exposure("aromatase_inhibitor", 0, 5),
+            Exposure("denosumab", 0, 2),
+            Exposure("zoledronic_acid", 4, 8),
+            Exposure("vibration", 0, 1),
+        ]
+    )
+    for site in SITES:
+        traj = bmdsim.simulate(patient(site, -1.2), regimen, years=10, params=name)
+        for thr in (-1.4, -1.6, -2.0):
+            exact = traj.crossing_time(site, thr)
+            brute = brute_force_crossing(traj, site, thr)
+            if math.isinf(brute):
+                assert math.isinf(exact)
+            else:
+                # the grid point is at or after the exact crossing, by less than one grid step (0.05 day)
+                assert -1e-9 <= brute - exact <= 0.05 * ONE_DAY + 1e-9, (site, thr)
