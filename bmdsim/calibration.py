@@ -360,6 +360,14 @@ def main(argv: list[str] | None = None) -> int:
         "tamoxifen net change (ATAC 2008), %/yr: "
         + ", ".join(f"{k} {v:+.3f}" for k, v in tamoxifen_net_change().items())
     )
+    print(
+        "offset time constants (antiresorptive_offset.json), years: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in offset_time_constants().items())
+    )
+    print(
+        "vibration gain (vibration.json, evidence very low), %/yr: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in vibration_gain().items())
+    )
     print(format_report(reports))
     if args.write:
         print("wrote data/parameters/*.json")

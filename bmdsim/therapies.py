@@ -35,6 +35,7 @@ course in the calibrating trials (``max_calibrated_years``) emits a
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterable, Mapping
 
@@ -300,7 +301,10 @@ def check_calibrated_range(exposures: Iterable[Exposure], values: Mapping[str, o
         if key not in values:
             continue
         limit = float(values[key])
-        length = min(e.stop, horizon) - e.start
+        if isinstance(e.start, (int, float)):
+            length = min(e.stop, horizon) - e.start
+        else:  # a start on an event: the course lasts its duration at most
+            length = min(getattr(e, "duration", math.inf), horizon)
         if length > limit * (1 + 1e-9):
             messages.append(
                 f"{e.agent} is given for {length:.3g} years, longer than the {limit:.3g} years of its "
