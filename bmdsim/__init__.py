@@ -22,12 +22,15 @@ from .reference import YoungAdultReference, available_references, load_reference
 from .regimen import AtThreshold, Exposure, Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory, simulate
 from .sites import SITES
+from .therapies import THERAPIES, ExtrapolationWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AGENTS",
     "DEFAULT_THRESHOLDS",
+    "THERAPIES",
+    "ExtrapolationWarning",
     "SITES",
     "AgentModel",
     "AtThreshold",

@@ -16,6 +16,15 @@ Shipped sets
 ``brex``
     As ``consensus`` on the AI, but natural loss and recovery fitted to all
     four BREX numbers (years 5-10 of follow-up).
+``trials``
+    Trial-calibrated: front-loaded AI loss at the lumbar spine and total hip
+    (IES bone substudy, ARIBON and SABRE placebo arms), site-specific natural
+    loss and recovery (BREX), fitted jointly; the femoral-neck AI excess keeps
+    the consensus value.
+
+Every set holds the bone-protective therapies' parameters too (see
+:mod:`bmdsim.therapies`), fitted to their trials against that set's AI and
+natural loss.
 
 Use :func:`load_parameters` to get one and :meth:`ParameterSet.with_values`
 to change values without touching the shipped set.

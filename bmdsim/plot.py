@@ -37,7 +37,14 @@ SITE_COLOURS = {"lumbar_spine": "#0072B2", "femoral_neck": "#D55E00", "total_hip
 #: Fill colours of the WHO diagnostic zones (normal, osteopenia, osteoporosis).
 ZONE_COLOURS = ("#FFFFFF", "#FFF4D6", "#FBE0DC")
 #: Fill colours of exposure periods, by agent.
-AGENT_COLOURS = {"aromatase_inhibitor": "#CC79A7", "tamoxifen": "#56B4E9"}
+AGENT_COLOURS = {
+    "aromatase_inhibitor": "#CC79A7",
+    "tamoxifen": "#56B4E9",
+    "zoledronic_acid": "#009E73",
+    "oral_bisphosphonate": "#E69F00",
+    "denosumab": "#0072B2",
+    "vibration": "#999999",
+}
 #: Colours and line styles for scenarios compared on one axes, in order (black first, then the palette).
 SERIES_COLOURS = ("#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 SERIES_STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))

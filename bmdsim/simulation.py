@@ -21,6 +21,7 @@ from .patient import Patient
 from .reference import YoungAdultReference, load_reference
 from .regimen import Exposure, Regimen
 from .sites import check_site
+from .therapies import warn_if_extrapolating
 
 #: T-score thresholds most often asked for: osteopenia (-1.0), the usual
 #: treatment trigger on an AI (-2.0), osteoporosis (-2.5). See data/citations.json
@@ -261,6 +262,12 @@ def simulate(
     -------
     Trajectory
 
+    Warns
+    -----
+    ExtrapolationWarning
+        If a bone-protective therapy is given for longer (up to the horizon)
+        than in its calibrating trials (see :mod:`bmdsim.therapies`).
+
     Notes
     -----
     Calibrated to postmenopausal women over 0-10 years (5 years on an AI
@@ -284,4 +291,5 @@ def simulate(
         reference = load_reference()
     if not isinstance(reference, YoungAdultReference):
         raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
+    warn_if_extrapolating(regimen, params.values, years)
     return Trajectory(patient, regimen, years, step, params, reference)

@@ -136,7 +136,8 @@ def test_refit_reproduces_shipped_values_without_writing(name):
     assert set(new["parameters"]) == set(shipped["parameters"])
     _assert_values_equal(new, shipped, shipped["parameters"])
     assert shipped == _data.read_json(f"parameters/{name}.json")  # the input document is not modified
-    assert residuals and all(abs(r.error) < TOLERANCE for r in residuals)
+    brex = [r for r in residuals if ":" not in r.target or r.target.startswith("brex_2024:")]
+    assert brex and all(abs(r.error) < TOLERANCE for r in brex)
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -151,7 +152,10 @@ def test_every_fitted_and_derived_value_comes_from_calibration(name):
         doc["parameters"][key]["value"] = [0.5 * x for x in value] if isinstance(value, list) else 0.5 * value
     new, _ = calibration.calibrate(doc)
     _assert_values_equal(new, shipped, fitted)
-    free = set(doc["calibration"]["free"]) | set(doc["calibration"].get("tied", {}))
+    cal = doc["calibration"]
+    free = set(cal.get("free", [])) | set(cal.get("tied", {}))
+    for stage in cal.get("stages", []):
+        free |= set(stage["free"]) | set(stage.get("tied", {}))
     assert {k for k, v in doc["parameters"].items() if v["role"] == "fitted"} == free
 
 
@@ -163,3 +167,94 @@ def test_calibrate_all_without_write_leaves_data_alone():
     assert _data_files_state() == before
     table = calibration.format_report(reports)
     assert "lumbar_spine withdrawal - no withdrawal" in table
+
+
+#: Z-FAST upfront-minus-delayed differences [percentage points] (Brufsky 2007, 2009, 2012) at 12, 36, 61 months.
+ZFAST = {
+    ("lumbar_spine", 12): 4.4,
+    ("lumbar_spine", 36): 6.7,
+    ("lumbar_spine", 61): 8.9,
+    ("total_hip", 12): 3.3,
+    ("total_hip", 36): 5.2,
+    ("total_hip", 61): 6.7,
+}
+ZFAST_TOLERANCE = 1.0
+
+
+@pytest.mark.parametrize("name", SETS)
+@pytest.mark.parametrize(("site", "month"), sorted(ZFAST))
+def test_zfast_upfront_minus_delayed_within_one_point(name, site, month):
+    """Upfront zoledronic acid minus letrozole alone (delayed arm never starts) matches Z-FAST within 1.0 point."""
+    p = bmdsim.Patient(age=62, t_score={site: -1.0})
+    ai = bmdsim.Exposure("aromatase_inhibitor", 0)
+    years = month / 12
+    upfront = bmdsim.simulate(
+        p, bmdsim.Regimen([ai, bmdsim.Exposure("zoledronic_acid", 0, years)]), years=years, params=name
+    )
+    delayed = bmdsim.simulate(p, bmdsim.Regimen([ai]), years=years, params=name)
+    diff = upfront.percent_change(site, 0, years) - delayed.percent_change(site, 0, years)
+    assert diff == pytest.approx(ZFAST[(site, month)], abs=ZFAST_TOLERANCE)
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_zfast_target_file_matches_published_numbers(name):
+    """The Z-FAST data file holds the published differences and models the delayed arm as never starting."""
+    doc = _data.read_json("targets/zfast.json")
+    got = {(o["site"], round(12 * o["to_years"])): o["pct_change"] for o in doc["observations"]}
+    assert got == ZFAST
+    assert doc["arms"]["delayed"]["exposures"] == [{"agent": "aromatase_inhibitor", "start": 0, "stop": None}]
+    assert "25 %" in doc["arms"]["delayed"]["why"]
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_denosumab_matches_halt_bc_and_abcsg18(name):
+    """Denosumab minus placebo on an AI: HALT-BC spine +5.5 / +7.6 at 12 / 24 months, ABCSG-18 at 36 months."""
+    published = {("lumbar_spine", 1): 5.5, ("lumbar_spine", 2): 7.6, ("lumbar_spine", 3): 10.0}
+    published |= {("total_hip", 3): 7.9, ("femoral_neck", 3): 6.5}
+    ai = bmdsim.Exposure("aromatase_inhibitor", 0)
+    for (site, years), value in published.items():
+        p = bmdsim.Patient(age=62, t_score={site: -1.0})
+        on = bmdsim.simulate(p, bmdsim.Regimen([ai, bmdsim.Exposure("denosumab", 0)]), years=years, params=name)
+        off = bmdsim.simulate(p, bmdsim.Regimen([ai]), years=years, params=name)
+        diff = on.percent_change(site, 0, years) - off.percent_change(site, 0, years)
+        assert diff == pytest.approx(value, abs=0.5), (site, years)
+
+
+def test_offset_time_constants_closed_form():
+    """T_off = years_after_stop / ln(1 / remaining_fraction), and every set ships it."""
+    doc = _data.read_json("targets/antiresorptive_offset.json")
+    got = calibration.offset_time_constants()
+    f = doc["remaining_fraction"]
+    assert got["denosumab"] == pytest.approx(1.0 / math.log(1 / f), rel=1e-12)
+    assert got["oral_bisphosphonate"] == got["zoledronic_acid"] == pytest.approx(3.0 / math.log(1 / f), rel=1e-12)
+    for name in SETS:
+        for agent, value in got.items():
+            assert bmdsim.load_parameters(name)[f"{agent}.offset_time_constant_years"] == pytest.approx(value, rel=1e-9)
+
+
+def test_vibration_gain_is_mean_of_the_studies():
+    """The vibration gain per site is the mean of the Rubin figure and the Slatkovska null, as a log rate."""
+    gains = calibration.vibration_gain()
+    assert gains["lumbar_spine"] == pytest.approx(100 * math.log1p(0.015) / 2, rel=1e-12)
+    assert gains["total_hip"] == gains["femoral_neck"] == pytest.approx(100 * math.log1p(0.0217) / 2, rel=1e-12)
+
+
+def test_trials_set_is_front_loaded():
+    """'trials': spine loss in the first 6 months on an AI exceeds all of year 2 (IES shape); consensus is flat."""
+    p = bmdsim.Patient(age=62, t_score={"lumbar_spine": -1.0})
+    r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0)])
+    trials = bmdsim.simulate(p, r, years=2, params="trials")
+    assert -trials.percent_change("lumbar_spine", 0, 0.5) > -trials.percent_change("lumbar_spine", 1, 2)
+    flat = bmdsim.simulate(p, r, years=2, params="consensus")
+    assert flat.percent_change("lumbar_spine", 0, 0.5) > flat.percent_change("lumbar_spine", 1, 2)
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_stages_fit_only_calibration_observations(name):
+    """Every stage refers to observations with role 'calibration'; validation observations are never fitted."""
+    doc = _data.read_json(f"parameters/{name}.json")
+    for stage in doc["calibration"].get("stages", []):
+        for _, tdoc, obs in calibration.stage_observations(stage["observations"]):
+            assert obs.get("role", tdoc.get("role")) == "calibration"
+    with pytest.raises(ValueError, match="no calibration observation"):
+        calibration.stage_observations(["zofast"])

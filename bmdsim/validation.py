@@ -1,0 +1,236 @@
+"""Validation report: every published trial figure against the model, per parameter set.
+
+For every observation in the trial target files (``data/targets/*.json``
+with ``arms`` and ``observations``) the report gives the published change,
+each parameter set's prediction for the same regimen and timepoint, and the
+error in percentage points (model minus published). Observations a set was
+fitted to are flagged for that set (a set fitted to a *difference* between
+BREX arms, like ``consensus``, is not counted as fitted to the arms); its mean absolute error (MAE) is given
+both over the observations it was *not* fitted to (held out) and over the
+observations no set was fitted to (role ``validation``).
+
+Reading the signs: a positive error means the model gives a *higher* BMD
+change than published (less loss or more gain); a negative error means more
+loss or less gain than published. :meth:`ValidationReport.bias_summary`
+turns the held-out errors into one sentence per trial and set.
+
+Example
+-------
+>>> from bmdsim.validation import validation_report
+>>> report = validation_report()
+>>> print(report.table())  # doctest: +SKIP
+>>> report.mae("consensus")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _data
+from .calibration import observation_label, observation_model
+from .parameters import available_parameter_sets, load_parameters
+
+#: Mean signed errors smaller than this [percentage points] are reported as "close".
+CLOSE_PCT_POINTS = 0.5
+
+
+def trial_files() -> tuple[str, ...]:
+    """Names of the target files in the trial format (arms and observations), sorted."""
+    folder = _data.data_dir() / "targets"
+    names = []
+    for path in sorted(folder.glob("*.json")):
+        doc = _data.read_json(f"targets/{path.name}")
+        if "arms" in doc and "observations" in doc:
+            names.append(path.stem)
+    return tuple(names)
+
+
+def _fitted_ids(params_doc: dict[str, Any]) -> set[str]:
+    """``"<file>:<id>"`` of every observation a parameter-set document is fitted to."""
+    cal = params_doc.get("calibration", {})
+    refs = []
+    if "targets" in cal and cal.get("fit") == "arms":
+        refs.append(cal["targets"])  # a "contrast" fit matches differences of arms, not the arms themselves
+    for stage in cal.get("stages", []):
+        refs += stage["observations"]
+    out = set()
+    for ref in refs:
+        name, _, wanted = ref.partition(":")
+        doc = _data.read_json(f"targets/{name}.json")
+        for obs in doc["observations"]:
+            if (not wanted or obs["id"] == wanted) and obs.get("role", doc.get("role")) == "calibration":
+                out.add(f"{name}:{obs['id']}")
+    return out
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Published figures and each set's predictions, as arrays.
+
+    Attributes
+    ----------
+    keys : tuple of str
+        ``"<file>:<id>"`` of each observation (row).
+    labels : tuple of str
+        Site, arm(s) and period of each row.
+    citations : tuple of str
+        Citation key of each row (see ``data/citations.json``).
+    roles : tuple of str
+        ``"calibration"`` (fitted by at least one set) or ``"validation"``.
+    n : (m,) ndarray
+        Women behind each figure.
+    observed : (m,) ndarray
+        Published change [%] or difference between arms [percentage points].
+    predicted : dict of str to (m,) ndarray
+        Model value per set, same units.
+    fitted : dict of str to (m,) bool ndarray
+        True where the set was fitted to the row.
+    """
+
+    keys: tuple[str, ...]
+    labels: tuple[str, ...]
+    citations: tuple[str, ...]
+    roles: tuple[str, ...]
+    n: np.ndarray
+    observed: np.ndarray
+    predicted: dict[str, np.ndarray]
+    fitted: dict[str, np.ndarray]
+
+    @property
+    def sets(self) -> tuple[str, ...]:
+        """Parameter sets in the report."""
+        return tuple(self.predicted)
+
+    def error(self, params: str) -> np.ndarray:
+        """Model minus published [percentage points], per row."""
+        return self.predicted[params] - self.observed
+
+    def mae(self, params: str, rows: str = "held_out") -> float:
+        """Mean absolute error [percentage points] of ``params``.
+
+        Parameters
+        ----------
+        rows : {"held_out", "validation", "all"}
+            Rows the set was not fitted to; rows with role validation (no set
+            was fitted to them); or every row.
+        """
+        return float(np.mean(np.abs(self.error(params)[self._mask(params, rows)])))
+
+    def _mask(self, params: str, rows: str) -> np.ndarray:
+        if rows == "held_out":
+            return ~self.fitted[params]
+        if rows == "validation":
+            return np.array([r == "validation" for r in self.roles])
+        if rows == "all":
+            return np.ones(self.observed.size, dtype=bool)
+        raise ValueError(f"unknown rows {rows!r}; valid values are: all, held_out, validation")
+
+    def table(self) -> str:
+        """Every row with published value, each set's prediction and error; ``*`` marks rows a set was fitted to."""
+        head = f"{'observation':<34} {'site, arm, period':<58} {'pub.':>6}"
+        for s in self.sets:
+            head += f" {s[:9] + ' model':>15} {'err':>6}"
+        lines = [head]
+        for i, key in enumerate(self.keys):
+            line = f"{key[:34]:<34} {self.labels[i][:58]:<58} {self.observed[i]:>6.2f}"
+            for s in self.sets:
+                mark = "*" if self.fitted[s][i] else " "
+                line += f" {self.predicted[s][i]:>14.2f}{mark} {self.error(s)[i]:>+6.2f}"
+            lines.append(line)
+        lines.append("* = the set was fitted to this row; err = model - published [percentage points]")
+        return "\n".join(lines)
+
+    def mae_table(self) -> str:
+        """MAE per set over held-out rows, over validation-only rows and over all rows."""
+        lines = [f"{'set':<10} {'MAE held out':>13} {'(rows)':>7} {'MAE validation':>15} {'(rows)':>7} {'MAE all':>8}"]
+        for s in self.sets:
+            held, val = self._mask(s, "held_out"), self._mask(s, "validation")
+            lines.append(
+                f"{s:<10} {self.mae(s):>13.2f} {int(held.sum()):>7d} {self.mae(s, 'validation'):>15.2f}"
+                f" {int(val.sum()):>7d} {self.mae(s, 'all'):>8.2f}"
+            )
+        return "\n".join(lines)
+
+    def bias_by_trial(self, params: str) -> dict[str, tuple[float, int]]:
+        """Mean signed error [percentage points] and row count per trial file, over rows held out from ``params``."""
+        held = self._mask(params, "held_out")
+        err = self.error(params)
+        out: dict[str, tuple[float, int]] = {}
+        for trial in dict.fromkeys(k.split(":")[0] for k in self.keys):
+            rows = held & np.array([k.split(":")[0] == trial for k in self.keys])
+            if rows.any():
+                out[trial] = (float(err[rows].mean()), int(rows.sum()))
+        return out
+
+    def bias_summary(self, params: str) -> str:
+        """One line per trial: where ``params`` gives higher or lower changes than published (held-out rows)."""
+        lines = [f"{params}: held-out rows, mean of model - published per trial"]
+        for trial, (bias, count) in self.bias_by_trial(params).items():
+            if abs(bias) < CLOSE_PCT_POINTS:
+                verdict = "close"
+            elif bias > 0:
+                verdict = "model too high (too little loss or too much gain)"
+            else:
+                verdict = "model too low (too much loss or too little gain)"
+            lines.append(f"  {trial:<18} {bias:+6.2f} pp over {count:>2d} rows: {verdict}")
+        return "\n".join(lines)
+
+
+def validation_report(sets: Sequence[str] | None = None) -> ValidationReport:
+    """Compare every trial observation in ``data/targets`` with the model.
+
+    Parameters
+    ----------
+    sets : sequence of str, optional
+        Shipped parameter-set names; all of them by default.
+
+    Returns
+    -------
+    ValidationReport
+    """
+    sets = tuple(sets) if sets is not None else available_parameter_sets()
+    loaded = {s: load_parameters(s) for s in sets}
+    fitted_ids = {s: _fitted_ids(_data.read_json(f"parameters/{s}.json")) for s in sets}
+    keys, labels, cites, roles, n, observed = [], [], [], [], [], []
+    predicted: dict[str, list[float]] = {s: [] for s in sets}
+    for name in trial_files():
+        doc = _data.read_json(f"targets/{name}.json")
+        for obs in doc["observations"]:
+            keys.append(f"{name}:{obs['id']}")
+            labels.append(observation_label(obs))
+            cites.append(obs.get("citation", doc.get("citation", "")))
+            roles.append(obs.get("role", doc.get("role")))
+            n.append(obs.get("n", doc.get("n", np.nan)))
+            observed.append(obs["pct_change"])
+            for s in sets:
+                predicted[s].append(observation_model(loaded[s], doc, obs))
+    return ValidationReport(
+        keys=tuple(keys),
+        labels=tuple(labels),
+        citations=tuple(cites),
+        roles=tuple(roles),
+        n=np.asarray(n, dtype=float),
+        observed=np.asarray(observed, dtype=float),
+        predicted={s: np.asarray(v) for s, v in predicted.items()},
+        fitted={s: np.array([k in fitted_ids[s] for k in keys]) for s in sets},
+    )
+
+
+def main() -> int:
+    """Print the validation table, the MAE per set and the bias summaries."""
+    report = validation_report()
+    print(report.table())
+    print()
+    print(report.mae_table())
+    for s in report.sets:
+        print()
+        print(report.bias_summary(s))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
