@@ -43,7 +43,7 @@ AGENT_COLOURS = {
     "zoledronic_acid": "#009E73",
     "oral_bisphosphonate": "#E69F00",
     "denosumab": "#0072B2",
-    "vibration": "#999999",
+    "vibration": "#F0E442",
 }
 #: Colours and line styles for scenarios compared on one axes, in order (black first, then the palette).
 SERIES_COLOURS = ("#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")

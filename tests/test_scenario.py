@@ -109,9 +109,9 @@ def test_cohort_is_seeded_and_marked_illustrative(tmp_path):
         ("[patient]\nage = 'old'\nt_score = {femoral_neck = -1}", "patient.age", "must be a number [years]"),
         ("[patient]\nage = 10\nt_score = {femoral_neck = -1}", "patient", "age must lie in [18, 100]"),
         (
-            "[patient]\nage = 60\nt_score = {femoral_neck = -1}\n[[exposure]]\nagent = 'denosumab'",
+            "[patient]\nage = 60\nt_score = {femoral_neck = -1}\n[[exposure]]\nagent = 'romosozumab'",
             "exposure[0].agent",
-            "allowed values are: aromatase_inhibitor, tamoxifen",
+            "allowed values are: aromatase_inhibitor, tamoxifen, zoledronic_acid",
         ),
         (
             "[patient]\nage = 60\nt_score = {femoral_neck = -1}\n[[exposure]]\nagent = 'tamoxifen'\nstop = -1",
