@@ -157,7 +157,7 @@ def offset_time_constants(doc: dict[str, Any] | None = None) -> dict[str, float]
     doc = doc or _data.read_json("targets/antiresorptive_offset.json")
     fraction = doc["remaining_fraction"]
     out = {}
-    for group in ("denosumab", "bisphosphonates"):
+    for group in ("denosumab",):  # bisphosphonates: fitted to ARIBON's off-treatment change (a stage)
         for agent in doc[group]["agents"]:
             out[agent] = doc[group]["years_after_stop"] / math.log(1.0 / fraction)
     return out

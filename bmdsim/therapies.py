@@ -184,8 +184,9 @@ class OralBisphosphonate(Antiresorptive):
     Calibrated to SABRE (moderate-risk stratum), ARIBON (osteopenic patients,
     12 and 24 months) and Greenspan 2015, as differences against placebo on
     the same AI. The onset time constant is shared with zoledronic acid.
-    After the stop the gain wears off over years (offset time constant
-    derived from the ARIBON 5-year follow-up; bisphosphonates stay in bone).
+    After the stop the gain wears off over years: the offset time constant
+    is fitted to ARIBON's change from 24 to 60 months after ibandronate
+    stopped while anastrozole continued (bisphosphonates stay in bone).
 
     Validated range: 0-24 months on the drug.
 
