@@ -222,25 +222,37 @@ def plot_trajectory(
     else:
         ax.set_ylabel(text["bmd"])
     if exposures:
-        _exposure_band(ax, traj.regimen, traj.years, text)
+        _exposure_band(ax, _courses(traj, patient), traj.years, text)
     ax.set_xlim(t[0], t[-1])
     ax.set_xlabel(text["time"])
     ax.legend(loc="lower left", fontsize=8, frameon=True)
     return ax
 
 
-def _exposure_band(ax: Axes, regimen: Regimen, years: float, text: Mapping[str, str]) -> None:
-    """Shade each exposure along the top of ``ax`` and name its agent."""
+def _courses(source: Regimen | Trajectory, patient: int = 0) -> list[tuple[str, float, float]]:
+    """``(agent, start, stop)`` of every course: one patient's times from a trajectory (event starts
+    resolved, ``inf`` start if it never starts); a bare regimen's fixed-time courses only."""
+    if isinstance(source, Trajectory):
+        out = []
+        for e in source.regimen:
+            start, stop = (np.atleast_1d(np.asarray(v, dtype=float)) for v in source.exposure_times(e))
+            out.append((e.agent, float(start[min(patient, start.size - 1)]), float(stop[min(patient, stop.size - 1)])))
+        return out
+    return [(e.agent, e.start, e.stop) for e in source if not e.is_event]
+
+
+def _exposure_band(ax: Axes, courses: list[tuple[str, float, float]], years: float, text: Mapping[str, str]) -> None:
+    """Shade each course along the top of ``ax`` and name its agent."""
     strip = ax.get_xaxis_transform()  # x in years, y as a fraction of the axes height
-    for e in regimen:
-        stop = min(e.stop, years)
-        if e.start < years and stop > 0:
-            start = max(e.start, 0.0)
-            ax.axvspan(start, stop, ymin=0.94, ymax=1.0, color=AGENT_COLOURS.get(e.agent, "0.6"), alpha=0.8)
+    for agent, e_start, e_stop in courses:
+        stop = min(e_stop, years)
+        if e_start < years and stop > 0:
+            start = max(e_start, 0.0)
+            ax.axvspan(start, stop, ymin=0.94, ymax=1.0, color=AGENT_COLOURS.get(agent, "0.6"), alpha=0.8)
             ax.text(
                 0.5 * (start + stop),
                 0.97,
-                text.get(e.agent, e.agent),
+                text.get(agent, agent),
                 transform=strip,
                 ha="center",
                 va="center",
@@ -341,6 +353,7 @@ def plot_regimen(
     years: float | None = None,
     ax: Axes | None = None,
     labels: Mapping[str, str] | None = None,
+    patient: int = 0,
 ) -> Axes:
     """A timeline strip: which agent is taken when.
 
@@ -348,11 +361,16 @@ def plot_regimen(
     ----------
     regimen : Regimen or Trajectory
         The exposures (a trajectory's regimen and horizon are used if given).
+        Courses that start on an event (:class:`bmdsim.AtThreshold`) have
+        times only in a trajectory, where ``patient``'s are drawn; a bare
+        regimen draws its fixed-time courses.
     years : float, optional
         Horizon [years]; the trajectory's horizon, or the last finite stop.
     ax : matplotlib Axes, optional
     labels : mapping, optional
         Text overrides, see :data:`LABELS`.
+    patient : int
+        Which patient's course times to draw from a many-patient trajectory.
 
     Returns
     -------
@@ -361,27 +379,30 @@ def plot_regimen(
         one row per agent.
     """
     if isinstance(regimen, Trajectory):
+        _check_patient(regimen, patient)
         years = regimen.years if years is None else years
+        courses = _courses(regimen, patient)
         regimen = regimen.regimen
-    if not isinstance(regimen, Regimen):
+    elif isinstance(regimen, Regimen):
+        courses = _courses(regimen)
+    else:
         raise TypeError(f"regimen must be a bmdsim.Regimen or Trajectory, got {type(regimen).__name__}")
     if years is None:
         years = max(regimen.breakpoints(), default=1.0)
     text = labels_for(labels)
     agents = list(dict.fromkeys(e.agent for e in regimen))
     ax = _axes(ax, figsize=(8.0, 0.6 + 0.45 * max(len(agents), 1)))
-    for e in regimen:
-        start, stop = max(e.start, 0.0), min(e.stop, years)
+    for agent, e_start, e_stop in courses:
+        start, stop = max(e_start, 0.0), min(e_stop, years)
         if stop <= start:
             continue
-        row = agents.index(e.agent)
         ax.barh(
-            row,
+            agents.index(agent),
             stop - start,
             left=start,
             height=0.7,
-            color=AGENT_COLOURS.get(e.agent, "0.6"),
-            gid=f"exposure:{e.agent}:{e.start:g}",
+            color=AGENT_COLOURS.get(agent, "0.6"),
+            gid=f"exposure:{agent}:{e_start:g}",
         )
     if not agents:
         ax.text(0.5 * years, 0, text["natural_only"], ha="center", va="center", fontsize=9, color="0.35")

@@ -141,3 +141,25 @@ def test_house_style_sets_and_restores_fonts():
 def test_palette_is_okabe_ito():
     for colour in list(plot.SITE_COLOURS.values()) + list(plot.AGENT_COLOURS.values()):
         assert colour in plot.OKABE_ITO
+
+
+def test_event_started_course_is_drawn_at_each_patients_start():
+    """A course started by AtThreshold is drawn from the chosen patient's resolved start, in both plots."""
+    p = bmdsim.Patient(age=[63, 63], t_score={"femoral_neck": [-1.5, -1.8]})
+    zol = bmdsim.Exposure(
+        "zoledronic_acid", start=bmdsim.AtThreshold("femoral_neck", -2.0, scan_interval=1), duration=2
+    )
+    ai = bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)
+    traj = bmdsim.simulate(p, bmdsim.Regimen([ai, zol]), years=10)
+    starts = traj.exposure_times(zol)[0]
+    assert np.all(np.isfinite(starts)) and starts[0] != starts[1]
+    for patient in (0, 1):
+        ax = plot.plot_regimen(traj, patient=patient)
+        bars = [b for b in ax.patches if (b.get_gid() or "").startswith("exposure:zoledronic_acid")]
+        assert len(bars) == 1 and bars[0].get_x() == pytest.approx(starts[patient])
+        assert bars[0].get_width() == pytest.approx(2.0)
+        ax = plot.plot_trajectory(traj, patient=patient)
+        band = [t for t in ax.texts if t.get_text() == plot.labels_for()["zoledronic_acid"]]
+        assert len(band) == 1 and band[0].get_position()[0] == pytest.approx(starts[patient] + 1.0)
+    bare = plot.plot_regimen(bmdsim.Regimen([ai, zol]))
+    assert [b.get_gid() for b in bare.patches if b.get_gid()] == ["exposure:aromatase_inhibitor:0"]
