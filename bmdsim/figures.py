@@ -121,7 +121,7 @@ def ai_vs_natural(labels: Mapping[str, str] | None = None, size: tuple[float, fl
     for ax, site in zip(axes[0], ("lumbar_spine", "femoral_neck"), strict=True):
         series = {text[f"scenario:{n}"]: t for n, t in zip(names, trajs, strict=True)}
         plot.plot_comparison(series, site, ax=ax, labels=plot_labels)
-        plot._exposure_band(ax, trajs[0].regimen, trajs[0].years, text)
+        plot._exposure_band(ax, plot._courses(trajs[0]), trajs[0].years, text)
     axes[0][1].set_ylabel("")
     fig.suptitle(text["ai_vs_natural_title"])
     sources = _sources(trajs)
@@ -258,7 +258,7 @@ def illustrative_group(
     fig, axes = _figure(size, 1, 2, sharey=True)
     for ax, site in zip(axes[0], traj.sites, strict=True):
         plot.plot_fraction_crossed(traj, site, thresholds=(-2.0, -2.5), ax=ax, labels=plot_labels)
-        plot._exposure_band(ax, traj.regimen, traj.years, text)
+        plot._exposure_band(ax, plot._courses(traj), traj.years, text)
     axes[0][1].set_ylabel("")
     fig.suptitle(text["group_title"])
     sources = _sources(trajs)
