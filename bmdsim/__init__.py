@@ -16,6 +16,7 @@ a plot is drawn.
 from __future__ import annotations
 
 from .agents import AGENTS, AgentModel, register_agent
+from .cohort import CohortResult, Population, TruncatedNormal, Variability, compare_regimens, simulate_cohort
 from .parameters import ParameterSet, available_parameter_sets, load_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, available_references, load_reference
@@ -34,17 +35,23 @@ __all__ = [
     "SITES",
     "AgentModel",
     "AtThreshold",
+    "CohortResult",
     "Exposure",
     "ParameterSet",
     "Patient",
+    "Population",
     "Regimen",
     "Trajectory",
+    "TruncatedNormal",
+    "Variability",
     "YoungAdultReference",
     "available_parameter_sets",
     "available_references",
+    "compare_regimens",
     "load_parameters",
     "load_reference",
     "register_agent",
     "simulate",
+    "simulate_cohort",
     "__version__",
 ]

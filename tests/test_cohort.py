@@ -1,0 +1,319 @@
+"""Cohorts: reproducibility across chunkings, exactness against simulate, summaries and bad input."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import bmdsim
+from bmdsim import _data, crossing
+from bmdsim.cohort import TruncatedNormal, Variability, default_population
+from bmdsim.model import PatientState, SiteModel
+
+AI = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
+AI_ZOL = bmdsim.Regimen(
+    [bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5), bmdsim.Exposure("zoledronic_acid", start=0, stop=5)]
+)
+THRESHOLDS = (-1.0, -2.0, -2.5)
+
+
+def cohort(n=5000, regimen=AI, **kwargs):
+    kwargs.setdefault("years", 15)
+    kwargs.setdefault("seed", 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bmdsim.ExtrapolationWarning)
+        return bmdsim.simulate_cohort(n=n, regimen=regimen, **kwargs)
+
+
+@pytest.mark.parametrize("variability", [None, Variability(cv=0.3, correlation=0.6)])
+def test_same_seed_same_answer_for_any_chunk_size_and_thread_count(variability):
+    runs = [
+        cohort(20_000, chunk_size=size, workers=workers, variability=variability).crossing_times(THRESHOLDS)
+        for size, workers in ((100_000, 1), (1000, 1), (7777, 2), (2**16 + 3, 2))
+    ]
+    for other in runs[1:]:
+        for key, value in runs[0].items():
+            np.testing.assert_array_equal(other[key], value)
+
+
+def test_patients_are_a_function_of_their_index_only():
+    small = cohort(1000, chunk_size=300)
+    large = cohort(200_000, chunk_size=99_999)
+    p_small, m_small = small.patients()
+    p_large, m_large = large.patients(0, 1000)
+    np.testing.assert_array_equal(p_small.age, p_large.age)
+    for s in bmdsim.SITES:
+        np.testing.assert_array_equal(p_small.t_score[s], p_large.t_score[s])
+        np.testing.assert_array_equal(m_small[s], m_large[s])
+    p_block, _ = large.patients(2**16 - 5, 2**16 + 5)  # straddles a random-number block
+    p_all, _ = large.patients(0, 2**16 + 5)
+    np.testing.assert_array_equal(p_block.age, p_all.age[-10:])
+
+
+def test_different_seeds_give_different_patients():
+    a, _ = cohort(100, seed=1).patients()
+    b, _ = cohort(100, seed=2).patients()
+    assert not np.array_equal(a.age, b.age)
+
+
+@pytest.mark.parametrize("regimen", [AI, AI_ZOL])
+def test_crossing_times_equal_simulate_on_the_same_patients(regimen):
+    result = cohort(3000, regimen=regimen, chunk_size=1000)
+    patient, multiplier = result.patients()
+    assert all(np.all(m == 1.0) for m in multiplier.values())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bmdsim.ExtrapolationWarning)
+        traj = bmdsim.simulate(patient, regimen, years=15)
+    for s in bmdsim.SITES:
+        for t in THRESHOLDS:
+            np.testing.assert_array_equal(result.crossing_time(s, t), traj.crossing_time(s, t))
+
+
+def test_event_started_therapy_in_a_cohort_equals_simulate():
+    trigger = bmdsim.AtThreshold("total_hip", -2.0, scan_interval=1)
+    regimen = bmdsim.Regimen([AI.exposures[0], bmdsim.Exposure("zoledronic_acid", start=trigger, duration=5)])
+    result = cohort(2000, regimen=regimen, chunk_size=700)
+    patient, _ = result.patients()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bmdsim.ExtrapolationWarning)
+        traj = bmdsim.simulate(patient, regimen, years=15)
+    for s in bmdsim.SITES:
+        np.testing.assert_allclose(result.crossing_time(s, -2.5), traj.crossing_time(s, -2.5), rtol=0, atol=1e-12)
+
+
+def test_with_variability_the_t_score_is_on_the_threshold_at_the_crossing():
+    result = cohort(2000, variability=Variability(cv={"femoral_neck": 0.4}, correlation=0.5), chunk_size=2000)
+    t = result.crossing_time("femoral_neck", -2.5)
+    inside = np.nonzero(np.isfinite(t) & (t > 1e-3))[0]
+    assert inside.size > 100
+    traj = result._chunk(0, 2000)
+    at = np.array([traj.scaled_t_score("femoral_neck", np.array([t[i]]))[i, 0] for i in inside[:50]])
+    before = np.array([traj.scaled_t_score("femoral_neck", np.array([t[i] - 1e-6]))[i, 0] for i in inside[:50]])
+    np.testing.assert_allclose(at, -2.5, atol=1e-9)
+    assert np.all(before > -2.5)
+
+
+def test_variability_off_is_identical_to_no_variability():
+    base = cohort(5000).crossing_times(THRESHOLDS)
+    for off in (Variability(), Variability(cv=0.0, correlation=0.7), Variability(cv={"lumbar_spine": 0.0})):
+        other = cohort(5000, variability=off).crossing_times(THRESHOLDS)
+        for key in base:
+            np.testing.assert_array_equal(other[key], base[key])
+
+
+def test_multipliers_have_mean_one_and_the_requested_cv():
+    _, m = cohort(200_000, variability=Variability(cv=0.25)).patients()
+    for s in bmdsim.SITES:
+        assert m[s].mean() == pytest.approx(1.0, abs=0.005)
+        assert m[s].std() / m[s].mean() == pytest.approx(0.25, abs=0.005)
+
+
+@pytest.mark.parametrize(
+    ("params", "regimen"),
+    [
+        ("consensus", AI),
+        ("trials", AI),
+        ("brex", AI_ZOL),
+        ("trials", bmdsim.Regimen([AI.exposures[0], bmdsim.Exposure("denosumab", start=1, stop=3)])),
+    ],
+)
+def test_fast_shared_inversion_equals_root_finding(params, regimen):
+    """The table-and-cubic path against the per-patient Illinois path, within 1e-9 years."""
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bmdsim.ExtrapolationWarning)
+        p = bmdsim.load_parameters(params)
+    for site in bmdsim.SITES:
+        model = SiteModel(p, regimen, site)
+        grid = np.linspace(0, 20, 2001)
+        top = float(model.log_loss(grid, 60.0).max())
+        # Just below and above the curve's maximum (exactly at it, the two paths may differ by rounding of L).
+        target = np.concatenate((rng.uniform(1e-6, top * 1.05, 3000), [top * (1 - 1e-9), top * (1 + 1e-9)]))
+        fast = crossing.first_crossing(model, PatientState(np.full(target.size, 60.0)), target, 20.0)
+        slow = crossing._first_crossing_per_patient(model, PatientState(np.full(target.size, 60.0)), target, 20.0)
+        np.testing.assert_array_equal(np.isfinite(fast), np.isfinite(slow))
+        finite = np.isfinite(fast)
+        np.testing.assert_allclose(fast[finite], slow[finite], rtol=0, atol=1e-9)
+        assert np.all(model.log_loss(fast[finite], 60.0) >= target[finite])  # on the crossed side
+
+
+def test_fraction_below_is_monotone_in_time_and_threshold():
+    result = cohort(20_000, variability=Variability(cv=0.2))
+    times = np.linspace(0, 15, 61)
+    previous = None
+    for thr in (-2.5, -2.0, -1.0):
+        f = result.fraction_below("lumbar_spine", thr, times)
+        assert np.all(np.diff(f["fraction"]) >= 0)
+        assert np.all((f["low"] <= f["fraction"]) & (f["fraction"] <= f["high"]))
+        if previous is not None:
+            assert np.all(f["fraction"] >= previous)
+        previous = f["fraction"]
+    assert 0 < previous[0] < previous[-1] <= 1
+
+
+def test_zoledronic_acid_never_raises_the_fraction_crossed():
+    times = np.linspace(0, 15, 31)
+    ai = cohort(10_000).fraction_below("femoral_neck", -2.0, times)["fraction"]
+    zol = cohort(10_000, regimen=AI_ZOL).fraction_below("femoral_neck", -2.0, times)["fraction"]
+    assert np.all(zol <= ai)
+    assert zol[-1] < ai[-1]
+
+
+def test_crossing_percentiles_agree_with_fraction_below():
+    result = cohort(10_000)
+    pct = result.crossing_percentiles("total_hip", -2.0, (10, 25, 50, 90))
+    for q, t in pct.items():
+        if math.isfinite(t):
+            assert result.fraction_below("total_hip", -2.0, t)["fraction"][0] >= q / 100
+            assert result.fraction_below("total_hip", -2.0, max(t - 1e-9, 0))["fraction"][0] < q / 100 or t == 0
+        else:
+            assert result.fraction_below("total_hip", -2.0, 15)["fraction"][0] < q / 100
+
+
+def test_t_score_percentiles_within_one_bin_of_exact():
+    result = cohort(4000, chunk_size=1500, variability=Variability(cv=0.3))
+    times = np.array([0.0, 2.5, 5.0, 10.0, 15.0])
+    got = result.t_score_percentiles("femoral_neck", times, q=(0, 10, 50, 90, 100))
+    patient, m = result.patients()
+    traj = result._chunk(0, 4000)
+    exact = traj.scaled_t_score("femoral_neck", times)
+    for i, q in enumerate((0, 10, 50, 90, 100)):
+        low = np.percentile(exact, q, axis=0, method="lower")
+        high = np.percentile(exact, q, axis=0, method="higher")
+        assert np.all(got["t_score"][i] >= low - 1.001e-3)
+        assert np.all(got["t_score"][i] <= high + 1.001e-3)
+    np.testing.assert_allclose(got["t_score"][2, 0], np.median(patient.t_score["femoral_neck"]), atol=2e-3)
+
+
+def test_compare_regimens_table():
+    table = bmdsim.compare_regimens(
+        {"AI alone": AI, "AI + zoledronic acid": AI_ZOL}, n=5000, years=15, seed=2, at_years=(5, 10)
+    )
+    assert table["regimen"] == ["AI alone", "AI + zoledronic acid"]
+    assert set(table) >= {"median_years_to_-2", "median_years_to_-2.5", "fraction_-2_by_5y", "fraction_-2.5_by_10y"}
+    assert all(len(v) == 2 for v in table.values())
+    assert table["fraction_-2_by_10y"][1] < table["fraction_-2_by_10y"][0]
+
+
+def test_acceptance_call_million_patients():
+    result = bmdsim.simulate_cohort(n=1_000_000, regimen=AI, years=20, seed=1, chunk_size=100_000)
+    t = result.crossing_time("femoral_neck", -2.5)
+    assert t.shape == (1_000_000,)
+    assert np.all((t >= 0) & ((t <= 20) | np.isinf(t)))
+
+
+def test_default_population_is_documented():
+    doc = _data.read_json("cohort_default_population.json")
+    citations = _data.read_json("citations.json")
+    entries = [doc["age_years"], *doc["t_score"].values(), *doc["correlation"]]
+    for entry in entries:
+        assert entry["verification"] in {"primary", "secondary", "assumption"}
+        assert entry["where"].strip()
+        if "citation" in entry:
+            assert entry["citation"] in citations
+    pop = default_population()
+    assert pop.sites == bmdsim.SITES
+    # ABCSG-18: 1872 of 3420 had T >= -1.
+    p, _ = cohort(200_000, population=pop).patients()
+    assert np.mean(p.t_score["total_hip"] >= -1) == pytest.approx(1872 / 3420, abs=0.005)
+    assert np.corrcoef(p.t_score["lumbar_spine"], p.t_score["total_hip"])[0, 1] == pytest.approx(0.70, abs=0.01)
+
+
+def test_custom_population_sites_and_bounds():
+    pop = bmdsim.Population(
+        age=TruncatedNormal(70, 0, 50, 90),
+        t_score={"femoral_neck": TruncatedNormal(-1.5, 0.5, -2.0, 0.0)},
+    )
+    result = cohort(3000, population=pop)
+    p, _ = result.patients()
+    assert result.sites == ("femoral_neck",)
+    assert np.all(p.age == 70)
+    assert p.t_score["femoral_neck"].min() >= -2.0 and p.t_score["femoral_neck"].max() <= 0.0
+    with pytest.raises(ValueError, match="site 'lumbar_spine' was not simulated"):
+        result.crossing_time("lumbar_spine", -2.0)
+
+
+def _pop(**changes):
+    t = {s: TruncatedNormal(-1.0, 1.0, -4.0, 3.0) for s in bmdsim.SITES}
+    kwargs = {"age": TruncatedNormal(64, 9, 45, 90), "t_score": t, "correlation": 0.5} | changes
+    return bmdsim.Population(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n": 0}, ValueError, "n must be a positive integer"),
+        ({"n": -5}, ValueError, "n must be a positive integer"),
+        ({"n": 2.5}, TypeError, "n must be a positive integer"),
+        ({"n": "100"}, TypeError, "n must be a positive integer"),
+        ({"n": True}, TypeError, "n must be a positive integer"),
+        ({"chunk_size": 0}, ValueError, "chunk_size must be a positive integer"),
+        ({"chunk_size": 10.0}, TypeError, "chunk_size must be a positive integer"),
+        ({"workers": 0}, ValueError, "workers must be a positive integer"),
+        ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
+        ({"years": 0}, ValueError, "years must be in"),
+        ({"regimen": "AI"}, TypeError, "regimen must be a bmdsim.Regimen"),
+        ({"population": "default"}, TypeError, "population must be a bmdsim.Population"),
+        ({"variability": Variability(cv=-0.1)}, ValueError, r"variability.cv\['lumbar_spine'\] must be >= 0"),
+        ({"variability": Variability(correlation=1.5)}, ValueError, "variability.correlation.* must lie in"),
+        ({"variability": Variability(cv={"knee": 0.1})}, ValueError, "variability.cv site"),
+    ],
+)
+def test_bad_cohort_arguments_name_the_field(kwargs, error, match):
+    args = {"n": 10, "regimen": AI, "years": 10, "seed": 1} | kwargs
+    with pytest.raises(error, match=match):
+        bmdsim.simulate_cohort(**args)
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (lambda: _pop(age=TruncatedNormal(64, -1, 45, 90)), r"population.age.sd must be >= 0"),
+        (lambda: _pop(age=TruncatedNormal(64, 9, 10, 90)), r"population.age.low must lie in"),
+        (lambda: _pop(age=TruncatedNormal(64, 9, 80, 60)), r"population.age.low must be below"),
+        (lambda: _pop(age=TruncatedNormal(float("nan"), 9, 45, 90)), r"population.age.mean must be a finite"),
+        (
+            lambda: _pop(t_score={"femoral_neck": TruncatedNormal(-1, -0.5, -4, 3)}),
+            r"population.t_score\['femoral_neck'\].sd must be >= 0",
+        ),
+        (
+            lambda: _pop(t_score={"femoral_neck": TruncatedNormal(-1, 1, -9, 3)}),
+            r"population.t_score\['femoral_neck'\].low must lie in",
+        ),
+        (lambda: _pop(t_score={"knee": TruncatedNormal(-1, 1, -4, 3)}), "population.t_score site"),
+        (lambda: _pop(correlation=1.2), r"population.correlation.* must lie in \[-1, 1\]"),
+        (lambda: _pop(correlation=-0.9), "not positive semidefinite"),
+        (
+            lambda: _pop(
+                correlation={
+                    ("lumbar_spine", "femoral_neck"): 0.9,
+                    ("lumbar_spine", "total_hip"): 0.9,
+                    ("femoral_neck", "total_hip"): -0.9,
+                }
+            ),
+            "not positive semidefinite",
+        ),
+        (lambda: _pop(correlation={("lumbar_spine", "knee"): 0.5}), "population.correlation site"),
+        (lambda: _pop(t_score={}), "at least one site"),
+    ],
+)
+def test_bad_population_names_the_field(build, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        build()
+
+
+def test_bad_queries_name_the_field():
+    result = cohort(100)
+    with pytest.raises(ValueError, match="unknown site"):
+        result.crossing_time("knee", -2.0)
+    with pytest.raises(ValueError, match="times must lie in"):
+        result.fraction_below("femoral_neck", -2.0, [0, 16])
+    with pytest.raises(ValueError, match="q must be percentiles"):
+        result.crossing_percentiles("femoral_neck", -2.0, (50, 120))
+    with pytest.raises(TypeError, match="threshold must be a real number"):
+        result.crossing_time("femoral_neck", "-2")
+    with pytest.raises(ValueError, match="need 0 <= start < stop"):
+        result.patients(50, 500)
