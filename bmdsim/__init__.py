@@ -19,6 +19,7 @@ from .agents import AGENTS, AgentModel, register_agent
 from .cohort import CohortResult, Population, TruncatedNormal, Variability, compare_regimens, simulate_cohort
 from .parameters import ParameterSet, available_parameter_sets, load_parameters
 from .patient import Patient
+from .policy import Policy, compare_policies, simulate_policy
 from .reference import YoungAdultReference, available_references, load_reference
 from .regimen import AtThreshold, Exposure, Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory, simulate
@@ -39,6 +40,7 @@ __all__ = [
     "Exposure",
     "ParameterSet",
     "Patient",
+    "Policy",
     "Population",
     "Regimen",
     "Trajectory",
@@ -47,11 +49,13 @@ __all__ = [
     "YoungAdultReference",
     "available_parameter_sets",
     "available_references",
+    "compare_policies",
     "compare_regimens",
     "load_parameters",
     "load_reference",
     "register_agent",
     "simulate",
     "simulate_cohort",
+    "simulate_policy",
     "__version__",
 ]

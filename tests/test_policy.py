@@ -1,0 +1,138 @@
+"""Guideline policies: the Hadji 2017 mapping, scans, detection delays, and bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+import bmdsim
+from bmdsim.policy import Policy, compare_policies, hadji_2017, risk_factor_count, simulate_policy
+
+AI = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
+YEARS = 10.0
+N = 400
+
+
+@pytest.fixture(scope="module")
+def patients():
+    rng = np.random.default_rng(7)
+    age = rng.uniform(50, 64, N)  # all <= 65: no age risk factor
+    t = {s: rng.uniform(-2.4, 0.5, N) for s in ("lumbar_spine", "femoral_neck")}
+    return bmdsim.Patient(age=age, t_score=t)
+
+
+def test_threshold_mapping_by_risk_factor_count(patients):
+    smoking = np.arange(N) % 3 >= 1
+    steroids = np.arange(N) % 3 == 2
+    res = simulate_policy(
+        Policy("p"), patients, AI, YEARS, {"smoking": smoking, "oral_corticosteroids_over_6_months": steroids}
+    )
+    count = smoking.astype(int) + steroids
+    assert np.array_equal(res.risk_factors, count)
+    assert np.all(res.treatment_threshold[count == 0] == -2.0)
+    assert np.all(res.treatment_threshold[count == 1] == -1.5)
+    assert np.all(np.isnan(res.treatment_threshold[count == 2]))
+    assert np.all(res.start[count == 2] == 0.0)
+
+
+def test_age_over_65_is_derived_from_age():
+    rule = hadji_2017()
+    count = risk_factor_count({"smoking": np.array([True, False, False])}, np.array([70.0, 65.0, 66.0]), rule)
+    assert count.tolist() == [2, 0, 1]
+
+
+def test_treat_all_starts_everyone_at_zero_and_none_treats_nobody(patients):
+    all_ = simulate_policy(Policy("all", rule="treat_all", scan_interval=None), patients, AI, YEARS)
+    none = simulate_policy(Policy("none", rule="none", scan_interval=None), patients, AI, YEARS)
+    assert np.all(all_.start == 0.0) and all_.summary()["fraction_treated"] == 1.0
+    assert np.all(np.isinf(none.start)) and none.summary()["fraction_treated"] == 0.0
+    assert all_.scans_per_patient == 0 and none.scans_per_patient == 0
+
+
+def test_detection_delay_within_one_interval_and_monotone_in_interval(patients):
+    delays = {}
+    for interval in (2.0, 1.0, 0.5, 1e-6):
+        res = simulate_policy(Policy("p", scan_interval=interval), patients, AI, YEARS)
+        d = res.detection_delay
+        ok = np.isfinite(d)
+        assert ok.sum() > N // 4
+        assert np.all((d[ok] >= 0) & (d[ok] < interval))
+        # The detecting scan is a scheduled one.
+        k = res.start[ok] / interval
+        assert np.allclose(k, np.round(k), atol=1e-6)
+        delays[interval] = d
+    assert np.nanmax(delays[1e-6]) < 1e-5
+    # Nested schedules (0.5 divides 1 divides 2): a shorter interval never detects later.
+    for long, short in ((2.0, 1.0), (1.0, 0.5)):
+        both = np.isfinite(delays[long]) & np.isfinite(delays[short])
+        assert np.all(delays[short][both] <= delays[long][both] + 1e-12)
+
+
+def test_therapy_never_increases_time_below(patients):
+    none = simulate_policy(Policy("none", rule="none", scan_interval=None), patients, AI, YEARS)
+    assert none.years_below.sum() > 0
+    for p in (Policy("12", scan_interval=1.0), Policy("all", rule="treat_all", scan_interval=None)):
+        res = simulate_policy(p, patients, AI, YEARS)
+        assert np.all(res.years_below <= none.years_below + 1e-12)
+        assert res.years_below.sum() < none.years_below.sum()
+
+
+def test_years_below_matches_crossing_time_without_therapy():
+    p = bmdsim.Patient(age=np.array([60.0, 60.0]), t_score={"femoral_neck": np.array([-2.3, -3.0])})
+    res = simulate_policy(Policy("none", rule="none", scan_interval=None), p, AI, YEARS, grid_step=1 / 365)
+    cross = bmdsim.simulate(p, AI, years=YEARS).crossing_time("femoral_neck", -2.5)
+    assert 0 < cross[0] < YEARS
+    assert res.years_below[0] == pytest.approx(YEARS - cross[0], abs=2 / 365)
+    assert res.years_below[1] == pytest.approx(YEARS)
+
+
+@pytest.mark.parametrize(("interval", "expected"), [(1.0, 11), (2.0, 6), (3.0, 4), (None, 0)])
+def test_scans_counted(interval, expected):
+    rule = "threshold" if interval else "none"
+    assert Policy("p", rule=rule, scan_interval=interval).scans_per_patient(YEARS) == expected
+
+
+def test_compare_policies_table_same_patients():
+    pop = bmdsim.cohort.default_population()
+    table = compare_policies(
+        [Policy("12", scan_interval=1.0), Policy("none", rule="none", scan_interval=None)],
+        pop,
+        AI,
+        YEARS,
+        n=300,
+        seed=2,
+    )
+    assert table["policy"] == ["12", "none"]
+    assert table["scans_total"] == [300 * 11, 0]
+    assert table["fraction_patient_years_below"][0] <= table["fraction_patient_years_below"][1]
+    assert math.isnan(table["delay_p50"][1])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"scan_interval": 0.0}, ValueError, "scan_interval"),
+        ({"scan_interval": -1.0}, ValueError, "scan_interval"),
+        ({"scan_interval": None}, ValueError, "scan_interval"),
+        ({"rule": "sometimes"}, ValueError, "rule"),
+        ({"agent": "aspirin"}, ValueError, "agent"),
+        ({"duration": 0}, ValueError, "duration"),
+        ({"site": "wrist"}, ValueError, "site"),
+    ],
+)
+def test_bad_policy(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Policy("p", **kwargs)
+
+
+def test_bad_risk_factors(patients):
+    with pytest.raises(ValueError, match="unknown risk factor 'diabetes'.*smoking"):
+        simulate_policy(Policy("p"), patients, AI, YEARS, {"diabetes": np.zeros(N, bool)})
+    with pytest.raises(ValueError, match=r"risk_factors\['smoking'\].*length n = 400"):
+        simulate_policy(Policy("p"), patients, AI, YEARS, {"smoking": np.zeros(N - 1, bool)})
+    with pytest.raises(TypeError, match=r"risk_factors\['smoking'\] must be booleans"):
+        simulate_policy(Policy("p"), patients, AI, YEARS, {"smoking": np.zeros(N)})
+    with pytest.raises(ValueError, match="age_over_65"):
+        simulate_policy(Policy("p"), patients, AI, YEARS, {"age_over_65": np.zeros(N, bool)})
+    with pytest.raises(ValueError, match="n and seed"):
+        simulate_policy(Policy("p"), bmdsim.cohort.default_population(), AI, YEARS)
