@@ -715,5 +715,6 @@ def plot_relative_risk(
             fontsize=8,
             color="0.35",
         )
-    ax.legend(loc="lower right", frameon=True)
+    # Curves start at 1 and mostly rise: the upper left stays free, under the note.
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.93 if note else 1.0), frameon=True)
     return ax
