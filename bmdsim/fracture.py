@@ -20,17 +20,47 @@ treated for breast cancer. An optional multiplier for aromatase-inhibitor use
 (Tseng et al. 2018, 1.17) applies while a patient is on the drug; because
 part of that excess is carried by the BMD loss the gradient already counts,
 applying both overstates the risk (off by default).
+
+Cohorts
+-------
+:func:`cohort_relative_risk` summarises a :class:`bmdsim.CohortResult` chunk by
+chunk: the mean and percentiles of the women's individual relative risks,
+and the cohort's *relative incidence*, the fractures expected at time ``t``
+relative to the same women at their baseline BMD,
+
+.. math:: R(t) = \\frac{\\sum_i m_i(t)\\, g^{-T_i(t)}}{\\sum_i g^{-T_i(0)}},
+
+with ``m_i(t)`` the AI multiplier (1 when it is off or not asked for). The
+ratio of sums is the ratio of expected fracture counts under the assumption
+that the gradient holds multiplicatively for every woman: her hazard is a
+baseline hazard, common to all, times ``g^{-T}``, and nothing else about her
+changes over time (age, falls, treatment of the cancer). The common hazard
+cancels. :func:`compare_fracture_risk` tabulates it for several regimens on
+the same simulated women.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 
-from . import _data
-from ._validation import as_finite_float, check_choice
+from . import _data, limits
+from ._validation import as_finite_float, check_choice, check_range
+from .cohort import DEFAULT_PERCENTILES, CohortResult, simulate_cohort
+from .regimen import Regimen
 from .simulation import Trajectory
 
 _FILE = "fracture_risk.json"
+#: Bin width of the ln(relative risk) histograms behind the cohort percentiles (0.1 % in relative risk).
+LOG_RR_BIN = 1e-3
+#: Range of those histograms in ln(relative risk); a value outside is an error, not clipped.
+LOG_RR_GRID = (-20.0, 20.0)
+#: Elements (patients x times) evaluated at once (bounds memory).
+_CELLS_PER_BATCH = 1_000_000
+#: The two ends of the gradient's 95 % confidence interval, in the order of the ``*_ci`` outputs.
+_CI_BOUNDS = ("low", "high")
 
 
 def outcomes() -> dict[str, tuple[str, ...]]:
@@ -108,3 +138,267 @@ def relative_risk(
                 on |= (traj.time >= start) & (traj.time < stop)
         rr = np.where(on, rr * mult, rr)
     return rr
+
+
+def _ai_multiplier() -> float:
+    return float(_data.read_json(_FILE)["aromatase_inhibitor_multiplier"]["rr"])
+
+
+def _check_reference(reference: object) -> float | None:
+    """None for the patient's own baseline, else the fixed reference T-score [SD]."""
+    if isinstance(reference, str):
+        if reference != "baseline":
+            raise ValueError(f"reference must be 'baseline' or a T-score [SD], got {reference!r}")
+        return None
+    try:
+        value = as_finite_float("reference", reference)
+    except TypeError:
+        raise TypeError(
+            f"reference must be 'baseline' or a T-score [SD], got {reference!r} of type {type(reference).__name__}"
+        ) from None
+    check_range("reference", np.asarray(value), *limits.T_SCORE, unit="SD")
+    return value
+
+
+def _on_ai(traj: Trajectory, times: np.ndarray) -> np.ndarray:
+    """Whether each patient of ``traj`` is on an aromatase inhibitor at ``times``: shape (n or 1, m)."""
+    on = np.zeros((1, times.size), dtype=bool)
+    for e in traj.regimen:
+        if e.agent == "aromatase_inhibitor":
+            start, stop = traj.exposure_times(e)  # per patient for event-started courses, else floats
+            start = np.asarray(start, dtype=float).reshape(-1, 1)
+            stop = np.asarray(stop, dtype=float).reshape(-1, 1)
+            on = on | ((times[None, :] >= start) & (times[None, :] < stop))
+    return on
+
+
+def _read_percentiles(counts: np.ndarray, qq: np.ndarray, n: int, low: float, width: float) -> np.ndarray:
+    """Percentiles ``qq`` from histograms ``counts`` (times x bins), linear within a bin: shape (q, times).
+
+    As :meth:`bmdsim.CohortResult.t_score_percentiles`: the ``q``-th percentile
+    is where the cumulative count reaches ``q / 100 * n``.
+    """
+    bins = counts.shape[1]
+    cum = np.cumsum(counts, axis=1)
+    rank = np.clip(qq / 100.0 * n, 0.5, n)  # 0.5: q = 0 is the minimum
+    out = np.empty((qq.size, counts.shape[0]))
+    for j in range(counts.shape[0]):  # a loop over output times, not patients
+        k = np.minimum(np.searchsorted(cum[j], rank, side="left"), bins - 1)
+        below = np.where(k > 0, cum[j, np.maximum(k - 1, 0)], 0)
+        inside = np.maximum(counts[j, k], 1)
+        out[:, j] = low + width * (k + np.clip((rank - below) / inside, 0.0, 1.0))
+    return out
+
+
+def cohort_relative_risk(
+    result: CohortResult,
+    site: str,
+    times: float | Sequence[float] | np.ndarray,
+    outcome: str = "any",
+    reference: str | float = "baseline",
+    bound: str = "estimate",
+    ai_multiplier: bool = False,
+    q: Sequence[float] = DEFAULT_PERCENTILES,
+) -> dict[str, Any]:
+    """Relative fracture risk of a simulated cohort over time, streamed by chunk.
+
+    Parameters
+    ----------
+    result : CohortResult
+        From :func:`bmdsim.simulate_cohort`.
+    site : str
+        A simulated site whose BMD predicts ``outcome`` (see :func:`gradient`).
+    times : float or 1-D array
+        Times [years] in ``[0, result.years]``.
+    outcome : {"any", "vertebral", "hip"}
+    reference : "baseline" or float
+        Where a woman's relative risk is 1: her own baseline T-score
+        (default), or a fixed T-score [SD] in ``bmdsim.limits.T_SCORE``
+        (e.g. ``0.0``, the young-adult mean). Does not change
+        ``relative_incidence``.
+    bound : {"estimate", "low", "high"}
+        Gradient behind ``mean``, ``percentiles`` and ``relative_incidence``:
+        Marshall's point estimate or an end of its 95 % CI.
+    ai_multiplier : bool
+        Multiply by the AI-use relative risk (Tseng 2018, 1.17, point
+        estimate whatever ``bound``) at times a woman is on an aromatase
+        inhibitor, per woman (courses started on an event differ between
+        women). Off by default: it partly double counts the BMD loss.
+    q : sequence of float
+        Percentiles in [0, 100] of the individual relative risk.
+
+    Returns
+    -------
+    dict
+        ``time`` [years], shape ``(m,)``;
+        ``mean``: the cohort's mean individual relative risk, ``(m,)``;
+        ``mean_ci``: the same with the CI's low and high gradient, ``(2, m)``;
+        ``q`` and ``percentiles``: percentiles of the individual relative
+        risk, ``(len(q), m)``;
+        ``relative_incidence``: fractures expected at each time relative to
+        the same women at their baseline BMD (see the module notes), ``(m,)``;
+        ``relative_incidence_ci``: the same with the CI's low and high
+        gradient, ``(2, m)`` (the band; where T-scores rise above baseline
+        the low gradient gives the higher value);
+        ``gradient``: the gradient used [per SD]; ``gradient_ci``: the CI's
+        ends; ``outcome``, ``site``, ``bound``, ``reference`` and
+        ``ai_multiplier``: the inputs.
+
+    Raises
+    ------
+    ValueError
+        Naming the field: unknown ``outcome`` or ``bound``, a site not
+        simulated or not predicting ``outcome``, ``times`` outside
+        ``[0, years]``, a ``reference`` other than "baseline" or a T-score in
+        ``bmdsim.limits.T_SCORE``, ``q`` outside [0, 100].
+    TypeError
+        ``ai_multiplier`` not a bool, ``result`` not a CohortResult.
+
+    Notes
+    -----
+    ``mean`` and ``percentiles`` describe women (each against her own
+    reference); ``relative_incidence`` describes fracture counts: it is the
+    mean of the individual relative risks against baseline weighted by each
+    woman's baseline risk ``g^{-T_i(0)}``, so women with low BMD count more.
+    The means are exact sums over all women (to round-off, summed batch by
+    batch). Percentiles cannot be merged across chunks, so each batch adds
+    its ln(relative risk) to histograms with bins of :data:`LOG_RR_BIN` on
+    :data:`LOG_RR_GRID`; a percentile is read linearly within its bin and
+    lies within a factor ``exp(0.001)`` (0.1 %) of an order statistic of the
+    exact values, and never outside the smallest and largest of them (so
+    exactly 1 at baseline against baseline); the 0th and 100th percentiles
+    are the exact minimum and maximum. Memory is bounded by those histograms and a batch of
+    patients x times, never ``n x len(times)``.
+
+    This is relative risk from BMD alone. It is not an absolute risk and not
+    FRAX; the gradients come from women without breast cancer (Marshall et
+    al., BMJ 1996, doi:10.1136/bmj.312.7041.1254, Abstract).
+    """
+    if not isinstance(result, CohortResult):
+        raise TypeError(f"result must be a bmdsim.CohortResult, got {type(result).__name__}")
+    check_choice("outcome", outcome, outcomes())
+    site = result._site(site)
+    g = gradient(outcome, site, bound)
+    g_ci = tuple(gradient(outcome, site, b) for b in _CI_BOUNDS)
+    tt = result._times(times)
+    ref = _check_reference(reference)
+    if not isinstance(ai_multiplier, (bool, np.bool_)):
+        raise TypeError(f"ai_multiplier must be True or False, got {ai_multiplier!r}")
+    qq = result._q(q)
+    mult = _ai_multiplier() if ai_multiplier else 1.0
+
+    m = tt.size
+    grads = (g, *g_ci)
+    mean_sum = np.zeros((len(grads), m))
+    risk_sum = np.zeros((len(grads), 1 + m))  # column 0: at baseline, off the multiplier
+    lo, hi = LOG_RR_GRID
+    bins = int(round((hi - lo) / LOG_RR_BIN))
+    counts = np.zeros((m, bins), dtype=np.int64)
+    offsets = (np.arange(m) * bins)[None, :]
+    log_min, log_max = np.full(m, np.inf), np.full(m, -np.inf)
+    step = max(1, _CELLS_PER_BATCH // (m + 1))
+    with_zero = np.concatenate(([0.0], tt))
+    for start, stop in result.chunks():
+        for a in range(start, stop, step):
+            traj = result._chunk(a, min(a + step, stop))
+            t_all = traj.scaled_t_score(site, with_zero)  # (batch, 1 + m); column 0 is the baseline
+            t0, t = t_all[:, :1], t_all[:, 1:]
+            exponent = (t0 if ref is None else ref) - t
+            factor = np.where(_on_ai(traj, tt), mult, 1.0) if ai_multiplier else np.ones((1, m))
+            factor_all = np.concatenate((np.ones((factor.shape[0], 1)), factor), axis=1)
+            for k, gk in enumerate(grads):
+                rr = gk**exponent * factor
+                mean_sum[k] += rr.sum(axis=0)
+                # Same reduction for every column, so R(0) is exactly 1 when the multiplier is off at 0.
+                risk_sum[k] += (gk**-t_all * factor_all).sum(axis=0)
+                if k == 0:
+                    log_rr = np.log(rr)
+                    low_now, high_now = log_rr.min(axis=0), log_rr.max(axis=0)
+                    if low_now.min() < lo or high_now.max() >= hi:
+                        bad = low_now.min() if low_now.min() < lo else high_now.max()
+                        raise ValueError(
+                            f"a relative risk of exp({bad:.3g}) is outside the histogram range "
+                            f"exp({lo:g})..exp({hi:g}) of the percentiles; check the young-adult reference"
+                        )
+                    log_min, log_max = np.minimum(log_min, low_now), np.maximum(log_max, high_now)
+                    idx = ((log_rr - lo) / LOG_RR_BIN).astype(np.int64)
+                    counts += np.bincount((idx + offsets).ravel(), minlength=m * bins).reshape(m, bins)
+    n = result.n
+    # Read within a bin, then kept within the smallest and largest exact value (exact when all are equal).
+    log_pct = np.clip(_read_percentiles(counts, qq, n, lo, LOG_RR_BIN), log_min, log_max)
+    log_pct[qq == 0.0], log_pct[qq == 100.0] = log_min, log_max  # the exact extremes
+    percentiles = np.exp(log_pct)
+    incidence = risk_sum[:, 1:] / risk_sum[:, :1]
+    return {
+        "time": tt,
+        "mean": mean_sum[0] / n,
+        "mean_ci": mean_sum[1:] / n,
+        "q": qq,
+        "percentiles": percentiles,
+        "relative_incidence": incidence[0],
+        "relative_incidence_ci": incidence[1:],
+        "gradient": g,
+        "gradient_ci": np.array(g_ci),
+        "outcome": outcome,
+        "site": site,
+        "bound": bound,
+        "reference": "baseline" if ref is None else ref,
+        "ai_multiplier": bool(ai_multiplier),
+    }
+
+
+def compare_fracture_risk(
+    regimens: Mapping[str, Regimen],
+    n: int,
+    years: float,
+    seed: int,
+    site: str = "total_hip",
+    outcome: str = "hip",
+    at_years: Sequence[float] = (5.0, 10.0),
+    ai_multiplier: bool = False,
+    **kwargs: Any,
+) -> dict[str, list]:
+    """A table of relative fracture incidence for several regimens on the same simulated women.
+
+    Parameters
+    ----------
+    regimens : mapping of name -> Regimen
+    n, years, seed
+        As :func:`bmdsim.simulate_cohort`; every regimen gets the same women
+        (common random numbers), so differences are due to the regimens.
+    site : str
+        Site whose BMD predicts ``outcome`` (default: total hip for hip fractures).
+    outcome : {"any", "vertebral", "hip"}
+    at_years : sequence of float
+        Times [years] in ``[0, years]`` at which the table reports.
+    ai_multiplier : bool
+        As :func:`cohort_relative_risk` (off by default).
+    **kwargs
+        Passed to :func:`bmdsim.simulate_cohort` (``population``,
+        ``variability``, ``params``, ``chunk_size``, ``reference``, ``workers``).
+
+    Returns
+    -------
+    dict of str -> list
+        Columns, one row per regimen: ``regimen``; then for each time ``t``
+        ``relative_incidence_<t>y`` (fractures expected relative to the same
+        women at baseline), ``relative_incidence_<t>y_gradient_low`` and
+        ``_gradient_high`` (with the ends of the gradient's 95 % CI), and
+        ``median_rr_<t>y`` (the median woman's relative risk against her
+        own baseline).
+    """
+    if not isinstance(regimens, Mapping) or not regimens:
+        raise ValueError("regimens must be a non-empty mapping of name to bmdsim.Regimen")
+    check_choice("outcome", outcome, outcomes())
+    gradient(outcome, site)  # refuse a site that does not predict the outcome before simulating
+    table: dict[str, list] = {"regimen": []}
+    for name, regimen in regimens.items():
+        result = simulate_cohort(n, regimen, years, seed, **kwargs)
+        risk = cohort_relative_risk(result, site, at_years, outcome, ai_multiplier=ai_multiplier, q=(50.0,))
+        table["regimen"].append(str(name))
+        for j, t in enumerate(risk["time"]):
+            table.setdefault(f"relative_incidence_{t:g}y", []).append(float(risk["relative_incidence"][j]))
+            for b, row in zip(_CI_BOUNDS, risk["relative_incidence_ci"], strict=True):
+                table.setdefault(f"relative_incidence_{t:g}y_gradient_{b}", []).append(float(row[j]))
+            table.setdefault(f"median_rr_{t:g}y", []).append(float(risk["percentiles"][0, j]))
+    return table

@@ -603,3 +603,118 @@ def save_figure(fig: Any, path: str, dpi: int = 300) -> None:
         fig.savefig(path, dpi=dpi)
         return
     write_bytes_atomic(path, figure_bytes(fig, suffix, dpi=dpi))
+
+
+#: Texts of :func:`plot_relative_risk`, kept beside it; part of :data:`LABELS` like every other key.
+LABELS.update(
+    {
+        "relative_incidence": "Expected fractures relative to baseline [ratio]",
+        "mean_relative_risk": "Mean relative risk against each woman's baseline [ratio]",
+        "mean_relative_risk_fixed": "Mean relative risk against T = {reference:g} [ratio]",
+        "gradient_band": "95 % CI of the gradient per SD",
+        "relative_risk_title": "{outcome} fractures ({site} BMD)",
+        "relative_risk_note": "Relative risk from BMD alone: not FRAX, not an absolute risk",
+        "outcome:any": "All",
+        "outcome:vertebral": "Vertebral",
+        "outcome:hip": "Hip",
+    }
+)
+
+
+def plot_relative_risk(
+    risks: Mapping[str, Mapping[str, Any]],
+    kind: str = "relative_incidence",
+    band: bool = True,
+    note: bool = True,
+    ax: Axes | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Axes:
+    """Relative fracture risk of cohorts over time, one line per regimen, with the gradient-CI band.
+
+    Draws what :func:`bmdsim.fracture.cohort_relative_risk` returns: those
+    dicts are the numbers behind the plot.
+
+    Parameters
+    ----------
+    risks : mapping of str -> dict
+        Legend label -> output of :func:`bmdsim.fracture.cohort_relative_risk`,
+        all for the same outcome and site; drawn in this order.
+    kind : {"relative_incidence", "mean"}
+        The cohort's expected fractures relative to its baseline, or the mean
+        of the women's individual relative risks.
+    band : bool
+        Shade the values with the low and high end of the gradient's 95 % CI.
+    note : bool
+        Write "not FRAX, not an absolute risk" in the axes.
+    ax : matplotlib Axes, optional
+    labels : mapping, optional
+        Text overrides, see :data:`LABELS`.
+
+    Returns
+    -------
+    matplotlib Axes
+        One line per entry (``gid="relative_risk:<label>"``), its band
+        (``gid="relative_risk_band:<label>"``) and a dotted line at 1.
+    """
+    if kind not in ("relative_incidence", "mean"):
+        raise ValueError(f"kind must be 'relative_incidence' or 'mean', got {kind!r}")
+    if not isinstance(risks, Mapping) or not risks:
+        raise ValueError("risks must map at least one label to the output of bmdsim.fracture.cohort_relative_risk")
+    needed = ("time", kind, f"{kind}_ci", "outcome", "site", "reference")
+    for name, risk in risks.items():
+        missing = [k for k in needed if k not in risk]
+        if missing:
+            raise ValueError(f"risks[{name!r}] is missing {', '.join(missing)}: pass cohort_relative_risk's output")
+    first = next(iter(risks.values()))
+    for name, risk in risks.items():
+        if (risk["outcome"], risk["site"]) != (first["outcome"], first["site"]):
+            raise ValueError(
+                f"risks[{name!r}] is for {risk['outcome']} fractures at {risk['site']}, the first entry for "
+                f"{first['outcome']} at {first['site']}: draw one outcome and site per axes"
+            )
+    text = labels_for(labels)
+    ax = _axes(ax)
+    for k, (name, risk) in enumerate(risks.items()):
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        t = np.asarray(risk["time"], dtype=float)
+        ax.plot(
+            t,
+            risk[kind],
+            color=colour,
+            ls=SERIES_STYLES[k % len(SERIES_STYLES)],
+            label=name,
+            gid=f"relative_risk:{name}",
+        )
+        if band:
+            low, high = np.asarray(risk[f"{kind}_ci"], dtype=float)
+            ax.fill_between(t, low, high, color=colour, alpha=0.15, lw=0, gid=f"relative_risk_band:{name}")
+    if band:
+        ax.fill_between([], [], [], color="0.6", alpha=0.3, lw=0, label=text["gradient_band"])
+    ax.axhline(1.0, color="0.5", lw=0.8, ls=":", zorder=1)
+    times = np.concatenate([np.asarray(r["time"], dtype=float) for r in risks.values()])
+    ax.set_xlim(times.min(), times.max())
+    ax.set_xlabel(text["time"])
+    if kind == "relative_incidence":
+        ax.set_ylabel(text["relative_incidence"])
+    elif first["reference"] == "baseline":
+        ax.set_ylabel(text["mean_relative_risk"])
+    else:
+        ax.set_ylabel(text["mean_relative_risk_fixed"].format(reference=float(first["reference"])))
+    outcome = text.get(f"outcome:{first['outcome']}", str(first["outcome"]))
+    ax.set_title(
+        text["relative_risk_title"].format(outcome=outcome, site=text.get(first["site"], first["site"])), loc="left"
+    )
+    if note:
+        ax.text(
+            0.01,
+            0.98,
+            text["relative_risk_note"],
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=8,
+            color="0.35",
+        )
+    # Curves start at 1 and mostly rise: the upper left stays free, under the note.
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.93 if note else 1.0), frameon=True)
+    return ax
