@@ -88,7 +88,8 @@ import numpy as np
 
 from . import _data, limits
 from ._validation import as_finite_float, check_choice
-from .cohort import Population, Variability, _CohortTrajectory, simulate_cohort
+from .cohort import Population, Variability, simulate_cohort
+from .crossing import first_crossing
 from .model import PatientState, SiteModel
 from .parameters import ParameterSet, resolve_parameters
 from .patient import Patient
@@ -624,6 +625,24 @@ def _shared_curve(model: SiteModel, age: np.ndarray, times: np.ndarray, horizon:
     return None
 
 
+def _crossing_time(cohort: _Cohort, setup: _Setup, site: str, threshold: float, idx: np.ndarray) -> np.ndarray:
+    """Exact first crossing [years] of ``threshold`` at ``site`` on the AI regimen alone, patients ``idx``.
+
+    As :meth:`bmdsim.CohortResult.crossing_time`: BMD at or below ``BMD*`` is
+    ``m L(t) >= c`` with ``c = ln(BMD(0) / BMD*)``, searched as ``L(t) >= c / m``
+    (0 at or below at baseline, inf if ``BMD* <= 0`` or not reached).
+    """
+    b_star = float(setup.reference.bmd(site, threshold))
+    b0 = cohort.patient.baseline_bmd(site, setup.reference)[idx]
+    if b_star <= 0:
+        return np.full(idx.size, np.inf)
+    tiny = np.nextafter(0, 1)
+    c = np.where(b0 <= b_star, 0.0, np.maximum(np.log(b0 / b_star), tiny))
+    target = np.where(c > 0, np.maximum(c / cohort.multiplier[site][idx], tiny), c)
+    model = SiteModel(setup.params, setup.ai_regimen, site)
+    return first_crossing(model, PatientState(cohort.patient.age[idx]), target, setup.years)
+
+
 def _scan_decisions(
     cohort: _Cohort,
     setup: _Setup,
@@ -747,21 +766,9 @@ def _simulate(
         for k, thr in enumerate(rule.threshold_by_count):
             treatment_threshold[(count == k) & (count < rule.treat_all_count)] = thr
         has = np.isfinite(treatment_threshold)
-        models = {s: SiteModel(setup.params, setup.ai_regimen, s) for s in patient.sites}
-        untreated = _CohortTrajectory(
-            patient,
-            cohort.multiplier,
-            models,
-            setup.ai_regimen,
-            setup.years,
-            setup.years,
-            setup.params,
-            setup.reference,
-        )
         for thr in np.unique(treatment_threshold[has]):
-            mask = treatment_threshold == thr
-            first = np.min([untreated.crossing_time(s, float(thr)) for s in watched], axis=0)
-            crossing[mask] = first[mask]
+            idx = np.flatnonzero(treatment_threshold == thr)
+            crossing[idx] = np.min([_crossing_time(cohort, setup, s, float(thr), idx) for s in watched], axis=0)
         b_star = {s: setup.reference.bmd(s, treatment_threshold) for s in watched}
         trigger, false_positive = _scan_decisions(cohort, setup, watched, scan_times, b_star, precision, cohort.seed)
         on_scan = trigger >= 0
