@@ -18,26 +18,63 @@ confirmed and are not implemented.
 
 What a scan sees
 ----------------
-Scans are at ``0, interval, 2 interval, ...`` years. The rule is applied to
-what each scan shows, not to the unobserved trajectory between scans: therapy
-starts at the first scan at or after the true crossing
-(:class:`bmdsim.AtThreshold` with ``scan_interval``). **DXA measurement error is
-not modelled**: a scan sees the model's exact T-score at the scan time. The
-T-score watched is, by default, the lowest of the patient's measured sites
-(the first site to cross triggers), or one chosen site (``Policy.site``).
-Between-patient variability in the rate of loss is not included (patients
-follow the parameter set's curves from their own baseline).
+Scans are at ``0, interval, 2 interval, ...`` up to the horizon. The rule is
+applied to what each scan *shows*, not to the unobserved trajectory: therapy
+starts at the first scan whose observed T-score, at any watched site, is at or
+below the patient's threshold. The watched sites are, by default, all of the
+patient's measured sites (so the lowest one decides), or one chosen site
+(``Policy.site``).
+
+**DXA measurement error** (default on): a scan of patient ``i`` at time ``t_j``
+shows ``BMD_true(t_j) * (1 + e_ij)`` at each watched site, with
+``e_ij ~ N(0, cv_site^2)`` independent between scans, sites and patients (an
+assumption; see ``data/dxa_precision.json``). The shipped ``cv_site`` are
+typical short-term in vivo precision errors (:func:`dxa_precision`: 1.2 %
+lumbar spine, 1.3 % total hip, 1.97 % femoral neck). The error is
+multiplicative because published typical precision is a %CV. So a scan can
+show the threshold before the true T-score reaches it (a *false-positive*
+start) or miss a true crossing until a later scan. ``measurement_error=None``
+gives exact scans.
+
+The errors are seeded: ``e_ij`` comes from a random stream keyed by the seed,
+the site, the scan time (to :data:`SCAN_TIME_KEY_RESOLUTION` years) and the
+block of :data:`ERROR_BLOCK_PATIENTS` patients that holds patient ``i``. So
+the same seed gives the same errors however many patients are simulated, and
+two policies whose scans coincide in time (every 24-month scan is also a
+12-month scan) see the *same* error at those scans: differences between
+policies come from the schedule, not from fresh noise.
+
+Between-patient variability
+---------------------------
+With patients drawn from a :class:`bmdsim.Population` and a
+:class:`bmdsim.Variability`, each woman's log-loss is scaled by her own
+multiplier per site, exactly the multipliers :func:`bmdsim.simulate_cohort`
+draws for the same ``n`` and ``seed`` (the same women as the cohort). Default:
+none, as in ``simulate_cohort``.
+
+How it is computed (fast)
+-------------------------
+The untreated true BMD at every scan time is one vectorised evaluation
+(patients x scans); the errors are added and each patient's first triggering
+scan is an ``argmax`` over a boolean matrix. Starts then take at most
+``S + 1`` values (the ``S`` scan times, or never), so patients are grouped by
+start and each group is one fixed-start regimen whose log-loss curve is shared
+by all its members: time below a threshold is counted from the sorted curve
+(``np.searchsorted``), with no per-patient simulation. Cost ``O(n S + G m log m
++ G n log m)`` for ``n`` patients, ``S`` scans, ``G <= S + 1`` groups and ``m``
+grid cells (``benchmarks/bench_policy.py``).
 
 Outputs
 -------
-Per patient: years spent with the T-score at ``site`` at or below
-``threshold`` (default -2.5, osteoporosis), from a midpoint rule on a grid of
-step ``grid_step`` (default one week; the BMD at each midpoint is exact, the
-time below is accurate to about one grid step per crossing); whether and when
-therapy started; the delay between the true crossing of her treatment
-threshold and the scan that detected it. Scans used per patient are
-``floor(years / interval) + 1`` (every scheduled scan, including baseline, also
-after therapy starts), 0 without monitoring.
+Per patient: years with the T-score at ``site`` at or below ``threshold``
+(default -2.5, osteoporosis), from a midpoint rule on a grid of step
+``grid_step`` (default one week; the BMD at each midpoint is exact, the time
+below is accurate to about one grid step per crossing); whether and when
+therapy started and on which scan; whether that scan was a false positive; the
+true crossing of her treatment threshold and the delay to the scan that
+triggered. Scans used per patient are ``floor(years / interval) + 1`` (every
+scheduled scan, including baseline, also after therapy starts), 0 without
+monitoring. See :class:`PolicyResult` and :meth:`PolicyResult.summary`.
 """
 
 from __future__ import annotations
@@ -49,17 +86,20 @@ from typing import Any
 
 import numpy as np
 
-from . import _data
+from . import _data, limits
 from ._validation import as_finite_float, check_choice
+from .cohort import Population, Variability, simulate_cohort
+from .crossing import first_crossing
+from .model import PatientState, SiteModel
 from .parameters import ParameterSet, resolve_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
-from .regimen import AtThreshold, Exposure, Regimen
-from .simulation import simulate
-from .sites import check_site
-from .therapies import THERAPIES
+from .regimen import Exposure, Regimen
+from .sites import SITES, check_site
+from .therapies import THERAPIES, warn_if_extrapolating
 
 _GUIDELINES_FILE = "guidelines.json"
+_PRECISION_FILE = "dxa_precision.json"
 #: Policy rules: the Hadji 2017 algorithm, everyone treated from baseline, nobody treated.
 RULES: tuple[str, ...] = ("threshold", "treat_all", "none")
 #: Osteoporosis T-score [SD] (WHO 1994; data/citations.json "who_1994"): default for time below.
@@ -70,6 +110,16 @@ DEFAULT_GRID_STEP = 1.0 / 52.0
 _TIME_TOL = 1e-9
 #: Percentiles of the detection delay reported by :meth:`PolicyResult.summary`.
 DELAY_PERCENTILES: tuple[float, ...] = (50.0, 90.0)
+#: ``measurement_error`` value that means the shipped typical DXA precision (:func:`dxa_precision`).
+SHIPPED_PRECISION = "shipped"
+#: Patients per block of scan errors (a numerical setting): patient i's errors come from her block's stream.
+ERROR_BLOCK_PATIENTS = 4096
+#: Resolution [years] with which a scan time keys its error stream: scans at the same time share errors.
+SCAN_TIME_KEY_RESOLUTION = 1e-6
+#: First entry of the error streams' spawn keys; keeps them apart from simulate_cohort's one-entry keys.
+_ERROR_STREAM = 0x445841
+#: Patients x grid cells evaluated at once when a log-loss curve is not shared (bounds memory).
+_CELLS_PER_BATCH = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -112,6 +162,133 @@ def hadji_2017() -> HadjiRule:
     )
 
 
+def dxa_precision() -> dict[str, float]:
+    """Shipped short-term in vivo DXA precision error per site, as a coefficient of variation.
+
+    Returns
+    -------
+    dict of site -> float
+        CV as a fraction (0.012 is 1.2 %): lumbar spine 0.012, total hip 0.013,
+        femoral neck 0.0197 (``data/dxa_precision.json``).
+
+    Notes
+    -----
+    Typical values (mean CVs of a review of 57 studies, Wilson & Smith,
+    Hologic white paper; femoral neck: the GE/Lunar average of the same
+    review), not the ISCD *maximum acceptable* precision for a technologist
+    (1.9 %, 1.8 %, 2.5 %; recorded in the data file as unverified). See the
+    data file for the sentences read and the supporting studies.
+    """
+    doc = _data.read_json(_PRECISION_FILE)
+    return {s: float(v) / 100.0 for s, v in doc["default_cv_percent"].items()}
+
+
+def _cv_range() -> tuple[float, float]:
+    low, high = _data.read_json(_PRECISION_FILE)["validated_range"]["cv_percent"]
+    return float(low) / 100.0, float(high) / 100.0
+
+
+def check_precision(measurement_error: object, sites: Sequence[str]) -> dict[str, float] | None:
+    """Validate ``measurement_error`` and return the CV [fraction] of each of ``sites``, or None (exact scans).
+
+    Parameters
+    ----------
+    measurement_error : "shipped", mapping of site -> float, or None
+        ``"shipped"`` (:data:`SHIPPED_PRECISION`) for :func:`dxa_precision`; a
+        mapping of site to CV as a fraction (0.02 is 2 %), in the validated
+        range of ``data/dxa_precision.json`` (0 to 0.1); None for exact scans.
+    sites : sequence of str
+        Sites that are scanned; each needs a CV.
+
+    Raises
+    ------
+    ValueError
+        Unknown site, a CV outside the range (negative included), a scanned
+        site without a CV, or an unknown string.
+    TypeError
+        Anything else than the above types, or a CV that is not a number.
+    """
+    if measurement_error is None:
+        return None
+    if isinstance(measurement_error, str):
+        if measurement_error != SHIPPED_PRECISION:
+            raise ValueError(
+                f"measurement_error must be {SHIPPED_PRECISION!r} (the shipped DXA precision), a mapping of site to "
+                f"coefficient of variation, or None (exact scans); got {measurement_error!r}"
+            )
+        cvs: Mapping[str, object] = dxa_precision()
+    elif isinstance(measurement_error, Mapping):
+        cvs = measurement_error
+    else:
+        raise TypeError(
+            "measurement_error must be a mapping of site to coefficient of variation, "
+            f"{SHIPPED_PRECISION!r} or None; got {type(measurement_error).__name__}"
+        )
+    low, high = _cv_range()
+    out = {}
+    for site, value in cvs.items():
+        check_site(site, "measurement_error site")
+        cv = as_finite_float(f"measurement_error[{site!r}]", value)
+        if not low <= cv <= high:
+            raise ValueError(
+                f"measurement_error[{site!r}] must be a coefficient of variation in [{low:g}, {high:g}] "
+                f"(a fraction: 0.02 is 2 %), got {cv:g}"
+            )
+        out[site] = cv
+    missing = [s for s in sites if s not in out]
+    if missing:
+        raise ValueError(
+            f"measurement_error has no coefficient of variation for the scanned site(s) {', '.join(missing)}; "
+            f"it gives {', '.join(out) or 'none'}"
+        )
+    return {s: out[s] for s in sites}
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def scan_error_normals(seed: int, site: str, times: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Standard-normal draws ``z[i, j]`` behind the scan errors of patients ``start..stop-1`` at ``times[j]``.
+
+    A scan's relative error is ``cv * z``. The draw of patient ``i`` at time
+    ``t`` depends only on ``seed``, ``site``, ``t`` (to
+    :data:`SCAN_TIME_KEY_RESOLUTION` years) and ``i``: not on the other scan
+    times, the number of patients or the range asked for.
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative seed.
+    site : str
+    times : (S,) ndarray
+        Scan times [years], >= 0.
+    start, stop : int
+        Patient range, ``0 <= start < stop``.
+
+    Returns
+    -------
+    (stop - start, S) ndarray
+    """
+    seed = _check_seed(seed)
+    times = np.asarray(times, dtype=float)
+    keys = np.rint(times / SCAN_TIME_KEY_RESOLUTION).astype(np.int64)
+    if np.any(keys < 0):
+        raise ValueError(f"scan times must be >= 0 years, got {times.min():g}")
+    block = ERROR_BLOCK_PATIENTS
+    site_key = SITES.index(check_site(site))
+    out = np.empty((stop - start, times.size))
+    for b in range(start // block, (stop - 1) // block + 1):  # a loop over blocks of patients and scan times
+        lo, hi = max(start, b * block), min(stop, (b + 1) * block)
+        for j, key in enumerate(keys):
+            seq = np.random.SeedSequence(seed, spawn_key=(_ERROR_STREAM, site_key, int(key), b))
+            z = np.random.default_rng(seq).standard_normal(block)  # a whole block: independent of stop
+            out[lo - start : hi - start, j] = z[lo - b * block : hi - b * block]
+    return out
+
+
 #: Name of the risk factor derived from age rather than given.
 AGE_RISK_FACTOR = "age_over_65"
 
@@ -136,8 +313,8 @@ class Policy:
     duration : float
         Length of the course [years], positive.
     site : str or None
-        Site whose T-score the rule watches; None (default) watches the lowest
-        of the patient's measured sites.
+        Site whose T-score the rule watches; None (default) watches every
+        measured site of the patient (the lowest one decides).
     """
 
     name: str
@@ -174,6 +351,11 @@ class Policy:
         if self.scan_interval is None:
             return 0
         return int(math.floor(years / self.scan_interval + _TIME_TOL)) + 1
+
+    def scan_times(self, years: float) -> np.ndarray:
+        """Scan times [years] in ``[0, years]``: ``k * scan_interval``; empty without monitoring."""
+        count = self.scans_per_patient(years)
+        return np.arange(count) * self.scan_interval if count else np.empty(0)
 
 
 def risk_factor_count(
@@ -220,14 +402,6 @@ def risk_factor_count(
     return count
 
 
-def _subset(patient: Patient, idx: np.ndarray) -> Patient:
-    return Patient(
-        age=patient.age[idx],
-        bmd={s: v[idx] for s, v in patient.bmd.items()},
-        t_score={s: v[idx] for s, v in patient.t_score.items()},
-    )
-
-
 @dataclass(frozen=True)
 class PolicyResult:
     """Result of :func:`simulate_policy`; arrays have one entry per patient.
@@ -243,20 +417,37 @@ class PolicyResult:
         Number of risk factors (``age_over_65`` included).
     treatment_threshold : (n,) ndarray
         T-score [SD] that triggers her therapy; NaN if treated at baseline
-        by rule or never eligible (``"none"``).
+        by rule or never eligible (``"treat_all"``, ``"none"``).
     start : (n,) ndarray
         Start of therapy [years]; inf if not within the horizon.
     crossing : (n,) ndarray
         True first crossing [years] of her treatment threshold at the watched
-        site(s) on the AI regimen alone (0 already at baseline, inf never);
-        NaN where there is no threshold.
+        site(s) on the AI regimen alone (0 already at baseline, inf not within
+        the horizon); NaN where there is no threshold.
     detection_delay : (n,) ndarray
-        ``start - crossing`` [years] for patients treated on a scan; NaN otherwise.
+        ``start - crossing`` [years] for true crossers treated on a scan; NaN
+        otherwise. Negative with measurement error when a scan showed the
+        threshold before the true T-score reached it.
     years_below : (n,) ndarray
         Years with T-score at ``site`` <= ``threshold`` (midpoint rule, step ``grid_step``).
     scans_per_patient : int
     grid_step : float
         Step [years] of the midpoint grid.
+    scan_times : (S,) ndarray
+        Scan times [years]; empty without monitoring.
+    trigger_scan : (n,) ndarray of int
+        Index into ``scan_times`` of the scan that started therapy; -1 if
+        therapy did not start on a scan (baseline by rule, treat-all, never).
+    false_positive : (n,) ndarray of bool
+        Therapy started on a scan at which her true T-score was above her
+        threshold at every watched site (possible only with measurement error).
+    measurement_error : dict of site -> float, or None
+        CV [fraction] of the scan error per watched site; None for exact scans
+        (and for rules that do not act on scans).
+    seed : int or None
+        Seed of the patients (Population) and of the scan errors.
+    variability : Variability or None
+        Between-patient variability of the loss, if any.
     """
 
     policy: Policy
@@ -271,6 +462,12 @@ class PolicyResult:
     years_below: np.ndarray
     scans_per_patient: int
     grid_step: float
+    scan_times: np.ndarray
+    trigger_scan: np.ndarray
+    false_positive: np.ndarray
+    measurement_error: dict[str, float] | None = None
+    seed: int | None = None
+    variability: Variability | None = None
 
     @property
     def n(self) -> int:
@@ -282,9 +479,40 @@ class PolicyResult:
         """True for patients whose therapy starts within the horizon."""
         return self.start <= self.years + _TIME_TOL
 
+    @property
+    def true_crosser(self) -> np.ndarray:
+        """True for patients with a threshold whose true (untreated) T-score reaches it within the horizon."""
+        return np.isfinite(self.crossing)
+
+    @property
+    def undetected(self) -> np.ndarray:
+        """True crossers whose therapy did not start within the horizon (no scan showed the threshold)."""
+        return self.true_crosser & ~self.treated
+
     def summary(self) -> dict[str, Any]:
-        """One row of :func:`compare_policies`: fractions, scans and the delay distribution [years]."""
+        """One row of :func:`compare_policies`.
+
+        Returns
+        -------
+        dict
+            ``policy``, ``rule``, ``scan_interval`` [years or None];
+            ``fraction_patient_years_below``: years at or below ``threshold``
+            at ``site`` over ``n * years`` (0-1); ``scans_per_patient`` and
+            ``scans_total`` (counts); ``fraction_treated``,
+            ``fraction_treated_at_baseline`` (start at time 0, by rule or on
+            the baseline scan) and ``fraction_false_positive`` (treated on a
+            scan at which the true T-score was above her threshold), each
+            over all ``n`` patients (0-1); ``n_true_crossers`` (patients whose
+            true T-score reaches their threshold within the horizon) and
+            ``fraction_crossers_undetected`` (of them, not treated within the
+            horizon; NaN without true crossers); ``n_detected_on_scan`` (true
+            crossers treated on a scan) and their detection delay [years]:
+            ``delay_mean``, ``delay_p50``, ``delay_p90``, ``delay_max`` (NaN
+            if none; negative values are scans that showed the threshold
+            before the true crossing).
+        """
         delay = self.detection_delay[np.isfinite(self.detection_delay)]
+        crossers = int(self.true_crosser.sum())
         row: dict[str, Any] = {
             "policy": self.policy.name,
             "rule": self.policy.rule,
@@ -294,6 +522,9 @@ class PolicyResult:
             "scans_total": self.scans_per_patient * self.n,
             "fraction_treated": float(self.treated.mean()),
             "fraction_treated_at_baseline": float(np.mean(self.start == 0.0)),
+            "fraction_false_positive": float(self.false_positive.mean()),
+            "n_true_crossers": crossers,
+            "fraction_crossers_undetected": float(self.undetected.sum() / crossers) if crossers else math.nan,
             "n_detected_on_scan": int(delay.size),
             "delay_mean": float(delay.mean()) if delay.size else math.nan,
         }
@@ -303,37 +534,292 @@ class PolicyResult:
         return row
 
 
-def _resolve_patient(
+@dataclass(frozen=True)
+class _Cohort:
+    """Patients with their per-site loss multipliers (all 1 without variability)."""
+
+    patient: Patient
+    multiplier: dict[str, np.ndarray]
+    seed: int | None
+    variability: Variability | None
+
+
+def _resolve_cohort(
     patient: Any,
     ai_regimen: Regimen,
     years: float,
     n: int | None,
     seed: int | None,
+    variability: Variability | None,
     params: ParameterSet,
     reference: YoungAdultReference,
-) -> Patient:
-    from .cohort import Population, simulate_cohort
-
+) -> _Cohort:
+    if seed is not None:
+        seed = _check_seed(seed)
+    if variability is not None and not isinstance(variability, Variability):
+        raise TypeError(f"variability must be a bmdsim.Variability, got {type(variability).__name__}")
     if isinstance(patient, Population):
         if n is None or seed is None:
             raise ValueError("drawing patients from a Population needs n and seed")
-        return simulate_cohort(
-            n, ai_regimen, years, seed, population=patient, params=params, reference=reference
-        ).patients()[0]
+        cohort = simulate_cohort(
+            n, ai_regimen, years, seed, population=patient, variability=variability, params=params, reference=reference
+        )
+        drawn, multiplier = cohort.patients()
+        return _Cohort(drawn, multiplier, seed, variability)
     if not isinstance(patient, Patient):
         raise TypeError(f"patient must be a bmdsim.Patient or bmdsim.Population, got {type(patient).__name__}")
-    return patient
+    if n is not None:
+        raise ValueError(f"n is only for drawing patients from a Population; the Patient given has n = {patient.n}")
+    if variability is not None:
+        raise ValueError(
+            "variability needs patients drawn from a bmdsim.Population (the multipliers are drawn with the "
+            "patients, as simulate_cohort draws them); got a Patient"
+        )
+    ones = {s: np.ones(patient.n) for s in patient.sites}
+    return _Cohort(patient, ones, seed, None)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """Checked inputs shared by every policy of a comparison."""
+
+    ai_regimen: Regimen
+    years: float
+    site: str
+    threshold: float
+    cells: int
+    params: ParameterSet
+    reference: YoungAdultReference
+
+
+def _setup(
+    ai_regimen: Regimen,
+    years: float,
+    site: str,
+    threshold: float,
+    grid_step: float,
+    params: str | ParameterSet | None,
+    reference: YoungAdultReference | None,
+) -> _Setup:
+    if not isinstance(ai_regimen, Regimen):
+        raise TypeError(f"ai_regimen must be a bmdsim.Regimen, got {type(ai_regimen).__name__}")
+    years = as_finite_float("years", years)
+    if not limits.HORIZON_YEARS[0] < years <= limits.HORIZON_YEARS[1]:
+        raise ValueError(f"years must be in ({limits.HORIZON_YEARS[0]:g}, {limits.HORIZON_YEARS[1]:g}], got {years:g}")
+    check_site(site, "site")
+    threshold = as_finite_float("threshold", threshold)
+    grid_step = as_finite_float("grid_step", grid_step)
+    if not 0 < grid_step <= years:
+        raise ValueError(f"grid_step must be in (0, years] = (0, {years:g}] years, got {grid_step:g}")
+    reference = load_reference() if reference is None else reference
+    if not isinstance(reference, YoungAdultReference):
+        raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
+    cells = max(1, int(math.floor(years / grid_step + _TIME_TOL)))
+    return _Setup(ai_regimen, years, site, threshold, cells, resolve_parameters(params), reference)
+
+
+def _shared_curve(model: SiteModel, age: np.ndarray, times: np.ndarray, horizon: float) -> np.ndarray | None:
+    """The log-loss at ``times``, shape ``(len(times),)``, if every patient shares it; else None."""
+    if model.is_shared(PatientState(age), horizon):
+        return model.log_loss(times, PatientState(float(age[0])))
+    return None
+
+
+def _crossing_time(cohort: _Cohort, setup: _Setup, site: str, threshold: float, idx: np.ndarray) -> np.ndarray:
+    """Exact first crossing [years] of ``threshold`` at ``site`` on the AI regimen alone, patients ``idx``.
+
+    As :meth:`bmdsim.CohortResult.crossing_time`: BMD at or below ``BMD*`` is
+    ``m L(t) >= c`` with ``c = ln(BMD(0) / BMD*)``, searched as ``L(t) >= c / m``
+    (0 at or below at baseline, inf if ``BMD* <= 0`` or not reached).
+    """
+    b_star = float(setup.reference.bmd(site, threshold))
+    b0 = cohort.patient.baseline_bmd(site, setup.reference)[idx]
+    if b_star <= 0:
+        return np.full(idx.size, np.inf)
+    tiny = np.nextafter(0, 1)
+    c = np.where(b0 <= b_star, 0.0, np.maximum(np.log(b0 / b_star), tiny))
+    target = np.where(c > 0, np.maximum(c / cohort.multiplier[site][idx], tiny), c)
+    model = SiteModel(setup.params, setup.ai_regimen, site)
+    return first_crossing(model, PatientState(cohort.patient.age[idx]), target, setup.years)
+
+
+def _scan_decisions(
+    cohort: _Cohort,
+    setup: _Setup,
+    watched: Sequence[str],
+    scan_times: np.ndarray,
+    b_star: Mapping[str, np.ndarray],
+    precision: Mapping[str, float] | None,
+    seed: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """First scan whose observed BMD is at or below ``b_star`` at a watched site; and whether it was a false positive.
+
+    Returns ``trigger`` (index into ``scan_times``, -1 if none) and
+    ``false_positive`` (true BMD above ``b_star`` at every watched site at
+    that scan). Vectorised over patients in chunks of at most
+    :data:`ERROR_BLOCK_PATIENTS` (a loop over chunks, not patients).
+    """
+    patient, mult = cohort.patient, cohort.multiplier
+    size, count = patient.n, scan_times.size
+    models = {s: SiteModel(setup.params, setup.ai_regimen, s) for s in watched}
+    curves = {s: _shared_curve(models[s], patient.age, scan_times, setup.years) for s in watched}
+    baseline = {s: patient.baseline_bmd(s, setup.reference) for s in watched}
+    trigger = np.full(size, -1)
+    false_positive = np.zeros(size, dtype=bool)
+    # Chunks of patients never straddle an error block and hold at most _CELLS_PER_BATCH patient-scans.
+    step = min(ERROR_BLOCK_PATIENTS, max(1, _CELLS_PER_BATCH // max(count, 1)))
+    spans = [
+        (a, min(a + step, block + ERROR_BLOCK_PATIENTS, size))
+        for block in range(0, size, ERROR_BLOCK_PATIENTS)
+        for a in range(block, min(block + ERROR_BLOCK_PATIENTS, size), step)
+    ]
+    for a, b in spans:
+        seen_hit = np.zeros((b - a, count), dtype=bool)
+        true_hit = np.zeros((b - a, count), dtype=bool)
+        for s in watched:
+            loss = curves[s]
+            if loss is None:
+                loss = models[s].log_loss(scan_times[None, :], PatientState(patient.age[a:b, None]))
+            true = baseline[s][a:b, None] * np.exp(-mult[s][a:b, None] * loss)
+            limit = b_star[s][a:b, None]
+            true_hit |= true <= limit
+            if precision is None:
+                seen_hit |= true <= limit
+            else:
+                seen = true * (1.0 + precision[s] * scan_error_normals(seed, s, scan_times, a, b))
+                seen_hit |= seen <= limit
+        first = np.argmax(seen_hit, axis=1)
+        hit = seen_hit[np.arange(b - a), first]
+        trigger[a:b] = np.where(hit, first, -1)
+        false_positive[a:b] = hit & ~true_hit[np.arange(b - a), first]
+    return trigger, false_positive
+
+
+def _years_below(cohort: _Cohort, setup: _Setup, idx: np.ndarray, regimen: Regimen) -> np.ndarray:
+    """Years at or below ``setup.threshold`` at ``setup.site`` for patients ``idx`` on ``regimen`` (midpoint rule).
+
+    ``m L(t) >= c`` with ``c = ln(BMD(0) / BMD*)`` is the T-score at or below
+    the threshold; on a shared curve the number of grid midpoints with
+    ``L >= c / m`` is read from the sorted curve.
+    """
+    site, years, cells = setup.site, setup.years, setup.cells
+    mid = (np.arange(cells) + 0.5) * (years / cells)
+    age = cohort.patient.age[idx]
+    b0 = cohort.patient.baseline_bmd(site, setup.reference)[idx]
+    m = cohort.multiplier[site][idx]
+    b_star = float(setup.reference.bmd(site, setup.threshold))
+    c = np.full(idx.size, np.inf) if b_star <= 0 else np.log(b0 / b_star)
+    model = SiteModel(setup.params, regimen, site)
+    curve = _shared_curve(model, age, mid, years)
+    if curve is not None:
+        below = cells - np.searchsorted(np.sort(curve), c / m, side="left")
+    else:
+        below = np.empty(idx.size, dtype=np.int64)
+        step = max(1, _CELLS_PER_BATCH // cells)
+        for a in range(0, idx.size, step):  # batches of patients, to bound memory
+            loss = model.log_loss(mid[None, :], PatientState(age[a : a + step, None]))
+            below[a : a + step] = (m[a : a + step, None] * loss >= c[a : a + step, None]).sum(axis=1)
+    return below * (years / cells)
+
+
+def _simulate(
+    policy: Policy,
+    cohort: _Cohort,
+    setup: _Setup,
+    risk_factors: Mapping[str, object] | None,
+    measurement_error: object,
+) -> PolicyResult:
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a bmdsim.Policy, got {type(policy).__name__}")
+    patient = cohort.patient
+    if setup.site not in patient.sites:
+        raise ValueError(
+            f"site {setup.site!r} has no baseline value; the patients' sites are {', '.join(patient.sites)}"
+        )
+    if policy.site is not None and policy.site not in patient.sites:
+        raise ValueError(
+            f"Policy site {policy.site!r} has no baseline value; the patients' sites are {', '.join(patient.sites)}"
+        )
+    watched = (policy.site,) if policy.site is not None else patient.sites
+    rule = hadji_2017()
+    count = risk_factor_count(risk_factors, patient.age, rule)
+    precision = None
+    if policy.rule == "threshold":
+        precision = check_precision(measurement_error, watched)
+        if precision is not None and cohort.seed is None:
+            raise ValueError(
+                f"Policy {policy.name!r}: measurement error is on, so simulate_policy needs seed (a non-negative "
+                "integer) to draw the scan errors; pass seed=..., or measurement_error=None for exact scans"
+            )
+    size = patient.n
+    scan_times = policy.scan_times(setup.years)
+
+    start = np.full(size, np.inf)
+    crossing = np.full(size, np.nan)
+    treatment_threshold = np.full(size, np.nan)
+    trigger = np.full(size, -1)
+    false_positive = np.zeros(size, dtype=bool)
+    if policy.rule == "treat_all":
+        start[:] = 0.0
+    elif policy.rule == "threshold":
+        start[count >= rule.treat_all_count] = 0.0
+        for k, thr in enumerate(rule.threshold_by_count):
+            treatment_threshold[(count == k) & (count < rule.treat_all_count)] = thr
+        has = np.isfinite(treatment_threshold)
+        for thr in np.unique(treatment_threshold[has]):
+            idx = np.flatnonzero(treatment_threshold == thr)
+            crossing[idx] = np.min([_crossing_time(cohort, setup, s, float(thr), idx) for s in watched], axis=0)
+        b_star = {s: setup.reference.bmd(s, treatment_threshold) for s in watched}
+        trigger, false_positive = _scan_decisions(cohort, setup, watched, scan_times, b_star, precision, cohort.seed)
+        on_scan = trigger >= 0
+        start[on_scan] = scan_times[trigger[on_scan]]
+
+    course = Regimen([*setup.ai_regimen, Exposure(policy.agent, 0.0, duration=policy.duration)])
+    warn_if_extrapolating(course if policy.rule != "none" else setup.ai_regimen, setup.params.values, setup.years)
+    years_below = np.empty(size)
+    for value in np.unique(start):  # at most S + 1 groups: the scan times and never
+        idx = np.flatnonzero(start == value)
+        regimen = setup.ai_regimen
+        if np.isfinite(value):
+            regimen = Regimen([*setup.ai_regimen, Exposure(policy.agent, float(value), duration=policy.duration)])
+        years_below[idx] = _years_below(cohort, setup, idx, regimen)
+
+    on_scan = (trigger >= 0) & np.isfinite(crossing)
+    delay = np.full(size, np.nan)
+    delay[on_scan] = start[on_scan] - crossing[on_scan]
+    return PolicyResult(
+        policy=policy,
+        years=setup.years,
+        site=setup.site,
+        threshold=setup.threshold,
+        risk_factors=count,
+        treatment_threshold=treatment_threshold,
+        start=start,
+        crossing=crossing,
+        detection_delay=delay,
+        years_below=years_below,
+        scans_per_patient=policy.scans_per_patient(setup.years),
+        grid_step=setup.years / setup.cells,
+        scan_times=scan_times,
+        trigger_scan=trigger,
+        false_positive=false_positive,
+        measurement_error=precision,
+        seed=cohort.seed,
+        variability=cohort.variability,
+    )
 
 
 def simulate_policy(
     policy: Policy,
-    patient: Any,
+    patient: Patient | Population,
     ai_regimen: Regimen,
     years: float,
     risk_factors: Mapping[str, object] | None = None,
     *,
     n: int | None = None,
     seed: int | None = None,
+    variability: Variability | None = None,
+    measurement_error: Mapping[str, float] | str | None = SHIPPED_PRECISION,
     site: str = "femoral_neck",
     threshold: float = OSTEOPOROSIS_T_SCORE,
     grid_step: float = DEFAULT_GRID_STEP,
@@ -352,18 +838,29 @@ def simulate_policy(
         The regimen without bone-protective therapy (e.g. an AI for 5
         years); must not already contain ``policy.agent``.
     years : float
-        Horizon [years].
+        Horizon [years], in ``(0, 60]``.
     risk_factors : mapping of name -> bool array, optional
         Risk factors other than ``age_over_65`` (derived from age); see
         :func:`risk_factor_count`.
-    n, seed : int, optional
-        Only with a Population.
+    n : int, optional
+        Patients to draw; only with a Population.
+    seed : int, optional
+        Non-negative integer. Draws the patients from a Population and the
+        scan errors; required when measurement error is on for a
+        ``"threshold"`` policy.
+    variability : Variability, optional
+        Between-patient variability of the loss (only with a Population;
+        the multipliers ``simulate_cohort`` draws). Default: none.
+    measurement_error : "shipped", mapping of site -> float, or None
+        DXA precision error of each scan: ``"shipped"`` (default,
+        :func:`dxa_precision`), a CV per watched site as a fraction (0.02 is
+        2 %, range 0-0.1), or None for exact scans. See :func:`check_precision`.
     site : str
         Site of the time-below measure (default femoral neck).
     threshold : float
         T-score [SD] of the time-below measure (default -2.5).
     grid_step : float
-        Step [years] of the midpoint rule for time below, positive.
+        Step [years] of the midpoint rule for time below, in ``(0, years]``.
     params, reference
         As :func:`bmdsim.simulate`.
 
@@ -371,108 +868,28 @@ def simulate_policy(
     -------
     PolicyResult
 
+    Raises
+    ------
+    ValueError
+        Measurement error on without a seed, a bad precision mapping (see
+        :func:`check_precision`), ``variability`` or ``n`` with a Patient, a
+        site the patients lack, or out-of-range numbers.
+
     Notes
     -----
-    Patients are grouped by treatment threshold and by the site that
-    triggers, so each group is one vectorised :func:`bmdsim.simulate` call.
-    See the module notes for what a scan sees (no DXA measurement error).
+    See the module notes: what a scan sees, how the errors are seeded (the
+    same seed gives the same error at the same scan time for every policy),
+    and how patients are grouped by start so that no per-patient simulation
+    is needed.
     """
-    if not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a bmdsim.Policy, got {type(policy).__name__}")
-    if not isinstance(ai_regimen, Regimen):
-        raise TypeError(f"ai_regimen must be a bmdsim.Regimen, got {type(ai_regimen).__name__}")
-    years = as_finite_float("years", years)
-    check_site(site, "site")
-    threshold = as_finite_float("threshold", threshold)
-    grid_step = as_finite_float("grid_step", grid_step)
-    if not 0 < grid_step <= years:
-        raise ValueError(f"grid_step must be in (0, years] = (0, {years:g}] years, got {grid_step:g}")
-    params = resolve_parameters(params)
-    reference = load_reference() if reference is None else reference
-    patient = _resolve_patient(patient, ai_regimen, years, n, seed, params, reference)
-    if site not in patient.sites:
-        raise ValueError(f"site {site!r} has no baseline value; the patients' sites are {', '.join(patient.sites)}")
-    if policy.site is not None and policy.site not in patient.sites:
-        raise ValueError(
-            f"Policy site {policy.site!r} has no baseline value; the patients' sites are {', '.join(patient.sites)}"
-        )
-    rule = hadji_2017()
-    count = risk_factor_count(risk_factors, patient.age, rule)
-    size = patient.n
-    watched = (policy.site,) if policy.site is not None else patient.sites
-
-    cells = max(1, int(math.floor(years / grid_step + _TIME_TOL)))
-    mid = (np.arange(cells) + 0.5) * (years / cells)
-    therapy = {"years": years, "params": params, "reference": reference}
-
-    def below(idx: np.ndarray, regimen: Regimen) -> tuple[Any, np.ndarray]:
-        traj = simulate(_subset(patient, idx), regimen, step=years, **therapy)
-        t = reference.t_score(site, np.atleast_2d(traj.bmd_at(site, mid)))
-        return traj, (t <= threshold).mean(axis=1) * years
-
-    start = np.full(size, np.inf)
-    crossing = np.full(size, np.nan)
-    treatment_threshold = np.full(size, np.nan)
-    years_below = np.empty(size)
-    everyone = np.arange(size)
-    groups: list[tuple[np.ndarray, Regimen]] = []
-    if policy.rule == "none":
-        groups.append((everyone, ai_regimen))
-    elif policy.rule == "treat_all":
-        groups.append((everyone, Regimen([*ai_regimen, Exposure(policy.agent, 0.0, duration=policy.duration)])))
-    else:
-        at_baseline = count >= rule.treat_all_count
-        if at_baseline.any():
-            groups.append(
-                (
-                    np.flatnonzero(at_baseline),
-                    Regimen([*ai_regimen, Exposure(policy.agent, 0.0, duration=policy.duration)]),
-                )
-            )
-        untreated = simulate(patient, ai_regimen, step=years, **therapy)
-        for k, thr in enumerate(rule.threshold_by_count):
-            mask = count == k
-            if not mask.any():
-                continue
-            times = np.stack([np.atleast_1d(untreated.crossing_time(s, thr)) for s in watched])
-            first_site = np.argmin(times, axis=0)
-            crossing[mask] = times.min(axis=0)[mask]
-            treatment_threshold[mask] = thr
-            for j, s in enumerate(watched):
-                idx = np.flatnonzero(mask & (first_site == j))
-                if idx.size:
-                    trigger = AtThreshold(s, thr, scan_interval=policy.scan_interval)
-                    groups.append(
-                        (idx, Regimen([*ai_regimen, Exposure(policy.agent, trigger, duration=policy.duration)]))
-                    )
-    for idx, regimen in groups:
-        traj, years_below[idx] = below(idx, regimen)
-        course = [e for e in regimen if e.agent == policy.agent]
-        if course:
-            s, _ = traj.exposure_times(course[-1])
-            start[idx] = np.broadcast_to(np.asarray(s, dtype=float), idx.shape)
-    start[start > years + _TIME_TOL] = np.inf
-    on_scan = np.isfinite(start) & np.isfinite(treatment_threshold)
-    delay = np.where(on_scan, start - np.where(on_scan, crossing, 0.0), np.nan)
-    return PolicyResult(
-        policy=policy,
-        years=years,
-        site=site,
-        threshold=threshold,
-        risk_factors=count,
-        treatment_threshold=treatment_threshold,
-        start=start,
-        crossing=crossing,
-        detection_delay=delay,
-        years_below=years_below,
-        scans_per_patient=policy.scans_per_patient(years),
-        grid_step=years / cells,
-    )
+    setup = _setup(ai_regimen, years, site, threshold, grid_step, params, reference)
+    cohort = _resolve_cohort(patient, ai_regimen, setup.years, n, seed, variability, setup.params, setup.reference)
+    return _simulate(policy, cohort, setup, risk_factors, measurement_error)
 
 
 def compare_policies(
     policies: Sequence[Policy],
-    patient: Any,
+    patient: Patient | Population,
     ai_regimen: Regimen,
     years: float,
     risk_factors: Mapping[str, object] | None = None,
@@ -481,8 +898,9 @@ def compare_policies(
     """Simulate each policy on the same patients and return a table (dict of columns).
 
     Parameters are those of :func:`simulate_policy`; a Population is drawn
-    once (``n``, ``seed``) so every policy sees the same women. Columns are
-    the keys of :meth:`PolicyResult.summary`; delays are in years.
+    once (``n``, ``seed``, ``variability``) so every policy sees the same
+    women, and scans at the same time show the same error in every policy.
+    Columns are the keys of :meth:`PolicyResult.summary` (units there).
     """
     policies = list(policies)
     if not policies:
@@ -493,13 +911,33 @@ def compare_policies(
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be distinct, got {names}")
-    params = resolve_parameters(kwargs.pop("params", "consensus"))
-    reference = kwargs.pop("reference", None) or load_reference()
-    n, seed = kwargs.pop("n", None), kwargs.pop("seed", None)
-    patient = _resolve_patient(patient, ai_regimen, as_finite_float("years", years), n, seed, params, reference)
+    allowed = {"n", "seed", "variability", "measurement_error", "site", "threshold", "grid_step", "params", "reference"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise TypeError(f"compare_policies got unexpected keyword(s) {', '.join(unknown)}; allowed: {sorted(allowed)}")
+    setup = _setup(
+        ai_regimen,
+        years,
+        kwargs.get("site", "femoral_neck"),
+        kwargs.get("threshold", OSTEOPOROSIS_T_SCORE),
+        kwargs.get("grid_step", DEFAULT_GRID_STEP),
+        kwargs.get("params", "consensus"),
+        kwargs.get("reference"),
+    )
+    cohort = _resolve_cohort(
+        patient,
+        ai_regimen,
+        setup.years,
+        kwargs.get("n"),
+        kwargs.get("seed"),
+        kwargs.get("variability"),
+        setup.params,
+        setup.reference,
+    )
+    error = kwargs.get("measurement_error", SHIPPED_PRECISION)
     table: dict[str, list] = {}
     for p in policies:
-        row = simulate_policy(p, patient, ai_regimen, years, risk_factors, params=params, reference=reference, **kwargs)
-        for key, value in row.summary().items():
+        row = _simulate(p, cohort, setup, risk_factors, error).summary()
+        for key, value in row.items():
             table.setdefault(key, []).append(value)
     return table

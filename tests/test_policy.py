@@ -1,4 +1,7 @@
-"""Guideline policies: the Hadji 2017 mapping, scans, detection delays, and bad input."""
+"""Guideline policies: the Hadji 2017 mapping, scans, detection delays, and bad input (exact scans).
+
+Measurement error, variability and the grouped computation are tested in test_policy_scans.py.
+"""
 
 import math
 
@@ -11,6 +14,7 @@ from bmdsim.policy import Policy, compare_policies, hadji_2017, risk_factor_coun
 AI = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
 YEARS = 10.0
 N = 400
+EXACT = {"measurement_error": None}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +29,7 @@ def test_threshold_mapping_by_risk_factor_count(patients):
     smoking = np.arange(N) % 3 >= 1
     steroids = np.arange(N) % 3 == 2
     res = simulate_policy(
-        Policy("p"), patients, AI, YEARS, {"smoking": smoking, "oral_corticosteroids_over_6_months": steroids}
+        Policy("p"), patients, AI, YEARS, {"smoking": smoking, "oral_corticosteroids_over_6_months": steroids}, **EXACT
     )
     count = smoking.astype(int) + steroids
     assert np.array_equal(res.risk_factors, count)
@@ -51,8 +55,8 @@ def test_treat_all_starts_everyone_at_zero_and_none_treats_nobody(patients):
 
 def test_detection_delay_within_one_interval_and_monotone_in_interval(patients):
     delays = {}
-    for interval in (2.0, 1.0, 0.5, 1e-6):
-        res = simulate_policy(Policy("p", scan_interval=interval), patients, AI, YEARS)
+    for interval in (2.0, 1.0, 0.5, 1 / 52):
+        res = simulate_policy(Policy("p", scan_interval=interval), patients, AI, YEARS, **EXACT)
         d = res.detection_delay
         ok = np.isfinite(d)
         assert ok.sum() > N // 4
@@ -61,7 +65,7 @@ def test_detection_delay_within_one_interval_and_monotone_in_interval(patients):
         k = res.start[ok] / interval
         assert np.allclose(k, np.round(k), atol=1e-6)
         delays[interval] = d
-    assert np.nanmax(delays[1e-6]) < 1e-5
+    assert np.nanmax(delays[1 / 52]) < 1 / 52
     # Nested schedules (0.5 divides 1 divides 2): a shorter interval never detects later.
     for long, short in ((2.0, 1.0), (1.0, 0.5)):
         both = np.isfinite(delays[long]) & np.isfinite(delays[short])
@@ -72,7 +76,7 @@ def test_therapy_never_increases_time_below(patients):
     none = simulate_policy(Policy("none", rule="none", scan_interval=None), patients, AI, YEARS)
     assert none.years_below.sum() > 0
     for p in (Policy("12", scan_interval=1.0), Policy("all", rule="treat_all", scan_interval=None)):
-        res = simulate_policy(p, patients, AI, YEARS)
+        res = simulate_policy(p, patients, AI, YEARS, **EXACT)
         assert np.all(res.years_below <= none.years_below + 1e-12)
         assert res.years_below.sum() < none.years_below.sum()
 

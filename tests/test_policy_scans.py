@@ -1,0 +1,293 @@
+"""Policies acting on what a DXA scan shows: measurement error, variability, grouping by start, bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+import bmdsim
+from bmdsim import _data
+from bmdsim.cohort import Variability, _CohortTrajectory, default_population
+from bmdsim.model import SiteModel
+from bmdsim.policy import (
+    DEFAULT_GRID_STEP,
+    ERROR_BLOCK_PATIENTS,
+    Policy,
+    compare_policies,
+    dxa_precision,
+    hadji_2017,
+    risk_factor_count,
+    scan_error_normals,
+    simulate_policy,
+)
+
+AI = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
+YEARS = 10.0
+N = 600
+SITES3 = ("lumbar_spine", "femoral_neck", "total_hip")
+
+
+@pytest.fixture(scope="module")
+def patients():
+    rng = np.random.default_rng(11)
+    age = rng.uniform(50, 75, N)
+    t = {s: rng.uniform(-2.8, 0.5, N) for s in SITES3}
+    return bmdsim.Patient(age=age, t_score=t)
+
+
+@pytest.fixture(scope="module")
+def smoking():
+    return np.arange(N) % 4 == 0
+
+
+def at_threshold_reference(policy, patient, count, grid_step=DEFAULT_GRID_STEP):
+    """Starts and years below -2.5 (femoral neck) from per-patient AtThreshold regimens (the pre-grouping path)."""
+    rule = hadji_2017()
+    cells = int(np.floor(YEARS / grid_step + 1e-9))
+    mid = (np.arange(cells) + 0.5) * (YEARS / cells)
+    start = np.full(patient.n, np.inf)
+    below = np.empty(patient.n)
+    course = bmdsim.Exposure(policy.agent, 0.0, duration=policy.duration)
+    groups = [(np.flatnonzero(count >= rule.treat_all_count), bmdsim.Regimen([*AI, course]))]
+    untreated = bmdsim.simulate(patient, AI, years=YEARS, step=YEARS)
+    for k, thr in enumerate(rule.threshold_by_count):
+        times = np.stack([untreated.crossing_time(s, thr) for s in patient.sites])
+        first_site = np.argmin(times, axis=0)
+        for j, s in enumerate(patient.sites):
+            idx = np.flatnonzero((count == k) & (first_site == j))
+            trigger = bmdsim.AtThreshold(s, thr, scan_interval=policy.scan_interval)
+            groups.append(
+                (idx, bmdsim.Regimen([*AI, bmdsim.Exposure(policy.agent, trigger, duration=policy.duration)]))
+            )
+    for idx, regimen in groups:
+        if not idx.size:
+            continue
+        sub = bmdsim.Patient(age=patient.age[idx], t_score={s: v[idx] for s, v in patient.t_score.items()})
+        traj = bmdsim.simulate(sub, regimen, years=YEARS, step=YEARS)
+        t = traj.reference.t_score("femoral_neck", np.atleast_2d(traj.bmd_at("femoral_neck", mid)))
+        below[idx] = (t <= -2.5).mean(axis=1) * YEARS
+        s, _ = traj.exposure_times([e for e in regimen if e.agent == policy.agent][-1])
+        start[idx] = np.broadcast_to(np.asarray(s, dtype=float), idx.shape)
+    start[start > YEARS + 1e-9] = np.inf
+    return start, below
+
+
+def per_patient_years_below(result, patient, multiplier=None, idx=None):
+    """Years below -2.5 at the femoral neck, simulating each patient alone with her own fixed start."""
+    reference = bmdsim.load_reference()
+    params = bmdsim.parameters.resolve_parameters("consensus")
+    cells = int(np.floor(YEARS / result.grid_step + 1e-6))
+    mid = (np.arange(cells) + 0.5) * (YEARS / cells)
+    idx = np.arange(patient.n) if idx is None else idx
+    out = []
+    for i in idx:  # a test oracle: one patient at a time on purpose
+        one = bmdsim.Patient(age=patient.age[i], t_score={s: v[i] for s, v in patient.t_score.items()})
+        regimen = AI
+        if np.isfinite(result.start[i]):
+            course = bmdsim.Exposure(result.policy.agent, float(result.start[i]), duration=result.policy.duration)
+            regimen = bmdsim.Regimen([*AI, course])
+        m = {s: np.atleast_1d(1.0 if multiplier is None else multiplier[s][i]) for s in one.sites}
+        models = {s: SiteModel(params, regimen, s) for s in one.sites}
+        traj = _CohortTrajectory(one, m, models, regimen, YEARS, YEARS, params, reference)
+        t = traj.scaled_t_score("femoral_neck", mid)[0]
+        out.append((t <= -2.5).mean() * YEARS)
+    return np.array(out)
+
+
+# -- data ----------------------------------------------------------------------------------------------
+
+
+def test_shipped_precision_is_documented_and_typical():
+    doc = _data.read_json("dxa_precision.json")
+    citations = _data.read_json("citations.json")
+    cv = dxa_precision()
+    assert cv == pytest.approx({"lumbar_spine": 0.012, "total_hip": 0.013, "femoral_neck": 0.0197})
+    iscd = doc["iscd_minimum_acceptable_precision"]
+    for site, entry in doc["sites"].items():
+        assert entry["cv_percent"] == doc["default_cv_percent"][site]
+        assert entry["citation"] in citations and entry["where"].strip()
+        # Typical precision is better than the (unverified) ISCD maximum acceptable one.
+        assert entry["cv_percent"] < iscd["cv_percent"][site]
+    assert iscd["verification"] == "unverified"
+    # LSC = 2.77 x precision error (ISCD glossary), as the recorded LSC values say.
+    factor = doc["least_significant_change_factor"]["value"]
+    for site, lsc in iscd["least_significant_change_percent"].items():
+        assert lsc == pytest.approx(factor * iscd["cv_percent"][site], abs=0.05)
+    for entry in doc["supporting"]:
+        assert entry["citation"] in citations
+
+
+# -- exact scans ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interval", [1.0, 2.0, 0.5])
+def test_exact_scans_reproduce_the_at_threshold_path(patients, smoking, interval):
+    policy = Policy("p", scan_interval=interval)
+    count = risk_factor_count({"smoking": smoking}, patients.age)
+    res = simulate_policy(policy, patients, AI, YEARS, {"smoking": smoking}, measurement_error=None)
+    start, below = at_threshold_reference(policy, patients, count)
+    assert np.array_equal(res.start, start)
+    assert np.max(np.abs(res.years_below - below)) <= res.grid_step
+    assert not res.false_positive.any()
+    d = res.detection_delay[np.isfinite(res.detection_delay)]
+    assert d.size > N // 10 and np.all((d >= 0) & (d < interval))
+
+
+def test_exact_scans_miss_crossings_after_the_last_scan(patients):
+    res = simulate_policy(Policy("p", scan_interval=3.0), patients, AI, YEARS, measurement_error=None)
+    assert res.scan_times.tolist() == [0.0, 3.0, 6.0, 9.0]
+    late = res.true_crosser & (res.crossing > 9.0)
+    assert late.any()
+    assert np.array_equal(res.undetected, late)
+    row = res.summary()
+    assert row["n_true_crossers"] == int(res.true_crosser.sum())
+    assert row["fraction_crossers_undetected"] == pytest.approx(late.sum() / res.true_crosser.sum())
+    assert row["fraction_false_positive"] == 0.0
+
+
+# -- measurement error ---------------------------------------------------------------------------------
+
+
+def test_error_gives_false_positives_and_late_detections(patients):
+    exact = simulate_policy(Policy("p"), patients, AI, YEARS, measurement_error=None)
+    noisy = simulate_policy(Policy("p"), patients, AI, YEARS, seed=3)
+    assert noisy.measurement_error == pytest.approx({s: dxa_precision()[s] for s in SITES3})
+    assert noisy.false_positive.sum() > 5
+    assert np.any(noisy.start > exact.start)  # a true crossing seen at a later scan
+    # A false positive is a scan at which the true T-score is above her threshold at every watched site.
+    untreated = bmdsim.simulate(patients, AI, years=YEARS)
+    on_scan = np.flatnonzero(noisy.trigger_scan >= 0)
+    t_scans = np.stack([untreated.reference.t_score(s, untreated.bmd_at(s, noisy.scan_times)) for s in SITES3])
+    t_true = t_scans.min(axis=0)[on_scan, noisy.trigger_scan[on_scan]]
+    thr = noisy.treatment_threshold[on_scan]
+    assert np.array_equal(noisy.false_positive[on_scan], t_true > thr + 1e-12)
+    # Delays: negative exactly for false positives among true crossers treated on a scan.
+    d = noisy.detection_delay
+    ok = np.isfinite(d)
+    assert np.any(d[ok] < 0)
+    assert np.array_equal(d[ok] < 0, noisy.false_positive[ok])
+
+
+def test_error_converges_to_exact_scans_as_cv_goes_to_zero(patients, smoking):
+    rf = {"smoking": smoking}
+    exact = simulate_policy(Policy("p"), patients, AI, YEARS, rf, measurement_error=None)
+    differing = []
+    for cv in (0.05, 0.02, 0.005, 0.001, 1e-4, 1e-7, 0.0):
+        res = simulate_policy(Policy("p"), patients, AI, YEARS, rf, seed=5, measurement_error=dict.fromkeys(SITES3, cv))
+        differing.append(int(np.sum(res.start != exact.start)))
+        if cv == 0.0:
+            assert np.array_equal(res.start, exact.start)
+            assert np.array_equal(res.years_below, exact.years_below)
+            assert not res.false_positive.any()
+    # With the same draws, a smaller CV changes the decision of fewer patients, and none in the limit.
+    assert differing[0] > 20
+    assert differing == sorted(differing, reverse=True)
+    assert differing[-2] == 0
+
+
+def test_same_errors_at_coinciding_scan_times_and_independent_of_n():
+    z12 = scan_error_normals(9, "femoral_neck", np.arange(11) * 1.0, 0, 5000)
+    z24 = scan_error_normals(9, "femoral_neck", np.arange(6) * 2.0, 0, 5000)
+    assert np.array_equal(z12[:, ::2], z24)
+    assert not np.array_equal(z12[:, 1], z12[:, 2])
+    # A patient's draw does not depend on the range asked for (across an error block boundary).
+    part = scan_error_normals(
+        9, "femoral_neck", np.array([1.0, 3.0]), ERROR_BLOCK_PATIENTS - 7, ERROR_BLOCK_PATIENTS + 9
+    )
+    assert np.array_equal(part, z12[ERROR_BLOCK_PATIENTS - 7 : ERROR_BLOCK_PATIENTS + 9][:, [1, 3]])
+    # Sites and seeds have their own streams; the draws are standard normal.
+    other = scan_error_normals(9, "lumbar_spine", np.arange(11) * 1.0, 0, 5000)
+    assert abs(np.corrcoef(z12.ravel(), other.ravel())[0, 1]) < 0.02
+    assert not np.array_equal(z12, scan_error_normals(10, "femoral_neck", np.arange(11) * 1.0, 0, 5000))
+    assert abs(z12.mean()) < 0.02 and abs(z12.std() - 1) < 0.02
+
+
+def test_reproducible_with_a_seed_and_compare_sees_the_same_errors():
+    pop = default_population()
+    policies = [Policy("12", scan_interval=1.0), Policy("24", scan_interval=2.0)]
+    a = compare_policies(policies, pop, AI, YEARS, n=1500, seed=4)
+    b = compare_policies(policies, pop, AI, YEARS, n=1500, seed=4)
+    c = compare_policies(policies, pop, AI, YEARS, n=1500, seed=8)
+    assert a == b
+    assert a["fraction_false_positive"] != c["fraction_false_positive"]
+    # A woman triggered at the baseline scan under one schedule is triggered there under the other
+    # (the same scan, the same error); the same holds at every scan time the schedules share.
+    r12 = simulate_policy(policies[0], pop, AI, YEARS, n=1500, seed=4)
+    r24 = simulate_policy(policies[1], pop, AI, YEARS, n=1500, seed=4)
+    assert np.array_equal(r12.trigger_scan == 0, r24.trigger_scan == 0)
+    both = np.isfinite(r24.start) & (r24.trigger_scan > 0)
+    assert np.all(r12.start[both] <= r24.start[both])
+    assert a["fraction_treated"][0] == pytest.approx(r12.summary()["fraction_treated"])
+
+
+# -- grouping v. per patient ---------------------------------------------------------------------------
+
+
+def test_grouped_years_below_equal_a_per_patient_simulation(patients, smoking):
+    res = simulate_policy(Policy("p", scan_interval=2.0), patients, AI, YEARS, {"smoking": smoking}, seed=1)
+    groups = [np.flatnonzero(res.start == value)[:6] for value in np.unique(res.start)]
+    idx = np.unique(np.concatenate([np.flatnonzero(res.years_below > 0)[:25], *groups]))
+    assert len(groups) >= 5 and np.isinf(res.start[idx]).any()
+    assert np.allclose(res.years_below[idx], per_patient_years_below(res, patients, idx=idx), rtol=0, atol=1e-12)
+
+
+def test_variability_uses_the_cohort_multipliers():
+    pop = default_population()
+    var = Variability(cv=0.3)
+    n, seed = 800, 12
+    cohort = bmdsim.simulate_cohort(n, AI, YEARS, seed, population=pop, variability=var)
+    patient, multiplier = cohort.patients()
+    none = simulate_policy(
+        Policy("none", rule="none", scan_interval=None), pop, AI, YEARS, n=n, seed=seed, variability=var
+    )
+    # Untreated on an AI the T-score only falls: time below -2.5 is the horizon minus the cohort's crossing time.
+    cross = cohort.crossing_time("femoral_neck", -2.5)
+    expected = np.where(np.isfinite(cross), YEARS - cross, 0.0)
+    assert np.max(np.abs(none.years_below - expected)) <= none.grid_step
+    plain = simulate_policy(Policy("none", rule="none", scan_interval=None), pop, AI, YEARS, n=n, seed=seed)
+    assert np.sum(plain.years_below != none.years_below) > n // 10
+    # The threshold rule with variability: true crossings are the cohort's; years below match a per-patient run.
+    res = simulate_policy(Policy("p"), pop, AI, YEARS, n=n, seed=seed, variability=var)
+    has = np.isfinite(res.treatment_threshold)
+    for thr in (-2.0, -1.5):
+        mask = res.treatment_threshold == thr
+        first = np.min([cohort.crossing_time(s, thr) for s in cohort.sites], axis=0)
+        assert np.array_equal(res.crossing[mask], first[mask])
+    assert has.sum() > n // 2
+    idx = np.arange(0, n, 25)
+    assert np.allclose(res.years_below[idx], per_patient_years_below(res, patient, multiplier, idx), atol=1e-12)
+
+
+# -- bad input -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"seed": 1, "measurement_error": {"femoral_neck": -0.01}}, ValueError, r"measurement_error\['femoral_neck'\]"),
+        ({"seed": 1, "measurement_error": {"femoral_neck": 0.5}}, ValueError, r"in \[0, 0.1\].*got 0.5"),
+        ({"seed": 1, "measurement_error": {"wrist": 0.01}}, ValueError, "measurement_error site.*wrist"),
+        ({"seed": 1, "measurement_error": {"femoral_neck": 0.02}}, ValueError, "no coefficient.*lumbar_spine"),
+        ({"seed": 1, "measurement_error": {"femoral_neck": "2%"}}, TypeError, "measurement_error"),
+        ({"seed": 1, "measurement_error": "iscd"}, ValueError, "'shipped'"),
+        ({"seed": 1, "measurement_error": 0.02}, TypeError, "mapping"),
+        ({}, ValueError, "needs seed"),
+        ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
+        ({"seed": 1.5}, ValueError, "seed must be a non-negative integer"),
+        ({"seed": 1, "variability": Variability(cv=0.2)}, ValueError, "variability needs patients drawn"),
+        ({"seed": 1, "n": 10}, ValueError, "n is only for drawing"),
+    ],
+)
+def test_bad_measurement_error_seed_and_variability(patients, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        simulate_policy(Policy("p"), patients, AI, YEARS, **kwargs)
+
+
+def test_no_seed_needed_without_error_or_without_scans(patients):
+    simulate_policy(Policy("all", rule="treat_all", scan_interval=None), patients, AI, YEARS)
+    simulate_policy(Policy("p"), patients, AI, YEARS, measurement_error=None)
+    one_site = simulate_policy(
+        Policy("p", site="femoral_neck"), patients, AI, YEARS, seed=2, measurement_error={"femoral_neck": 0.02}
+    )
+    assert one_site.measurement_error == {"femoral_neck": 0.02}
+    assert math.isfinite(one_site.summary()["fraction_false_positive"])
