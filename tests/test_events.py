@@ -186,3 +186,15 @@ def test_grouping_by_scan_time_does_not_depend_on_how_patients_are_split():
     for idx in (np.arange(7), np.arange(500, 1300)):
         part = Patient(age=p.age[idx], t_score={"femoral_neck": p.t_score["femoral_neck"][idx]})
         np.testing.assert_array_equal(simulate(part, reg, years=15).crossing_time("femoral_neck", -2.5), whole[idx])
+
+
+def test_an_aromatase_inhibitor_that_never_starts_raises_no_floating_point_warning():
+    """A course started on an event that never happens has start = stop = inf; no inf - inf warning leaks."""
+    import warnings
+
+    ai_on_event = Exposure("aromatase_inhibitor", start=AtThreshold("femoral_neck", -4.0), duration=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        traj = simulate(_patients(), Regimen([ai_on_event]), years=10)
+        assert np.all(np.isinf(traj.exposure_times(ai_on_event)[0]))
+        assert np.all(np.isfinite(traj.bmd("femoral_neck")))
