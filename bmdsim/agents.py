@@ -247,13 +247,15 @@ class AromataseInhibitor(AgentModel):
     def _regained(self, start, stop, p: Mapping[str, float]) -> np.ndarray:
         """Log-loss regained in the long run after a course from ``start`` to ``stop`` (0 if it never stops)."""
         stops = np.isfinite(stop) & np.isfinite(start)
-        duration = np.where(stops, np.asarray(stop, dtype=float) - start, 0.0)
+        with np.errstate(invalid="ignore"):  # inf - inf for a course that never starts; masked by `stops`
+            duration = np.where(stops, np.asarray(stop, dtype=float) - start, 0.0)
         return np.where(stops, p["recovery_fraction"] * self._excess(duration, p), 0.0)
 
     def cumulative(self, t, exposure, p, ctx):
         t = np.asarray(t, dtype=float)
         start, stop = ctx.span(exposure)
-        tau = np.clip(t - start, 0.0, np.asarray(stop, dtype=float) - start)
+        with np.errstate(invalid="ignore"):  # inf - inf for a course that never starts; zeroed below
+            tau = np.clip(t - start, 0.0, np.asarray(stop, dtype=float) - start)
         tau = np.where(np.isfinite(tau), tau, 0.0)  # a course that never starts
         since = np.maximum(t - stop, 0.0)
         since = np.where(np.isfinite(since), since, 0.0)

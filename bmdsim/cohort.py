@@ -164,14 +164,23 @@ class Population:
         semidefinite matrix.
     name : str
         A label.
+    age_correlation : float or mapping of site -> float
+        Correlation between age and each site's T-score (latent normals),
+        in [-1, 1]: one value for every site, or per site (sites not given
+        are 0). 0 (default) draws age independently of the T-scores.
+        Together with ``correlation`` it must give a positive semidefinite
+        matrix.
 
     Notes
     -----
-    Sites are joined by a Gaussian copula: correlated standard normals are
-    mapped through each site's truncated-normal inverse CDF. ``correlation``
-    is that of the latent normals; it equals the correlation of the T-scores
-    when truncation is negligible. Age is drawn independently of the T-scores
-    (an assumption; in reality older women have lower T-scores).
+    Age and sites are joined by a Gaussian copula: correlated standard
+    normals are mapped through each truncated-normal inverse CDF.
+    ``correlation`` and ``age_correlation`` are those of the latent normals;
+    they equal the correlations of the values when truncation is negligible.
+    Given age's latent normal ``z_a``, the sites' latent normals are
+    ``r z_a + (C - r r^T)^(1/2) e`` with ``r`` the age correlations, ``C``
+    the site correlations and ``e`` independent standard normals, so with
+    ``age_correlation = 0`` the draws are exactly those of an independent age.
     :func:`default_population` documents the shipped default and its sources.
     """
 
@@ -179,7 +188,9 @@ class Population:
     t_score: Mapping[str, TruncatedNormal]
     correlation: float | Mapping[tuple[str, str], float] = 0.0
     name: str = "custom"
+    age_correlation: float | Mapping[str, float] = 0.0
     _corr: np.ndarray = field(init=False, repr=False, compare=False)
+    _age_corr: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.age, TruncatedNormal):
@@ -193,6 +204,32 @@ class Population:
                 raise TypeError(f"population.t_score[{site!r}] must be a TruncatedNormal, got {type(dist).__name__}")
             dist.check(f"population.t_score[{site!r}]", limits.T_SCORE, "SD")
         object.__setattr__(self, "_corr", _correlation_matrix("population.correlation", self.sites, self.correlation))
+        object.__setattr__(self, "_age_corr", self._age_vector())
+
+    def _age_vector(self) -> np.ndarray:
+        """Age correlation per simulated site, checked to give a valid joint correlation matrix."""
+        name = "population.age_correlation"
+        spec = self.age_correlation
+        if isinstance(spec, Mapping):
+            for key in spec:
+                check_site(key, f"{name} site")
+                if key not in self.sites:
+                    raise ValueError(
+                        f"{name} names site {key!r}, which is not among the simulated sites {', '.join(self.sites)}"
+                    )
+            values = [spec.get(s, 0.0) for s in self.sites]
+        else:
+            values = [spec] * len(self.sites)
+        r = np.array([as_finite_float(f"{name}[{s!r}]", v) for s, v in zip(self.sites, values, strict=True)])
+        for s, v in zip(self.sites, r, strict=True):
+            if not -1.0 <= v <= 1.0:
+                raise ValueError(f"{name}[{s!r}] must lie in [-1, 1], got {v:g}")
+        if np.linalg.eigvalsh(self._corr - np.outer(r, r)).min() < -1e-10:
+            raise ValueError(
+                f"{name} ({r.round(3).tolist()}) and population.correlation together are not a correlation "
+                "matrix (not positive semidefinite); lower the age correlations or the site correlations"
+            )
+        return r
 
     @property
     def sites(self) -> tuple[str, ...]:
@@ -203,16 +240,21 @@ class Population:
 def default_population() -> Population:
     """The documented default population of women starting an AI (``data/cohort_default_population.json``).
 
-    Age ~ N(64, 9^2) truncated to 45-90 years (chosen against the MA.27B
-    medians; Goss et al., Lancet Oncol 2014, DOI 10.1016/S1470-2045(14)70035-X);
-    T-score at every site ~ N(-0.881, 1) truncated to bmdsim's limits, the mean
-    set so that 54.7 % have T >= -1 as in ABCSG-18's strata (1872 of 3420;
-    Gnant et al., Lancet 2015, from a secondary source); spine-hip correlation
-    0.70 (Taechakraichana et al., J Med Assoc Thai 1997, PMID 9175372).
-    **Assumptions without a source**: the normal shapes, the T-score sd of 1,
-    the same split at every site, the femoral-neck correlations (0.70 with the
-    spine, 0.90 with the total hip) and independence of age and T-score. The
-    data file marks each with ``"verification": "assumption"``.
+    Age ~ N(64.2, 10.0^2) truncated to 45-90 years, correlated with every
+    site's T-score by -0.32 (latent normals); the three values are fitted by
+    :mod:`bmdsim.population_fit` to MA.27B's ages by decade in its two
+    T-score strata (Goss et al., Lancet Oncol 2014, DOI
+    10.1016/S1470-2045(14)70035-X, Table 1), so women with low T-scores are
+    older (model median ages 63.4 and 69.0 years; MA.27B 62.0-63.2 and
+    68.3-71.0). T-score at every site ~ N(-0.881, 1) truncated to bmdsim's
+    limits, the mean set so that 54.7 % have T >= -1 as in ABCSG-18's strata
+    (1872 of 3420; Gnant et al., Lancet 2015, from a secondary source);
+    spine-hip correlation 0.70 (Taechakraichana et al., J Med Assoc Thai
+    1997, PMID 9175372). **Assumptions without a source**: the normal shapes
+    and age bounds, the T-score sd of 1, the same split at every site, one
+    age correlation for every site, and the femoral-neck correlations (0.70
+    with the spine, 0.90 with the total hip). The data file marks each with
+    ``"verification": "assumption"``.
     """
     doc = _data.read_json(_POPULATION_FILE)
 
@@ -224,6 +266,7 @@ def default_population() -> Population:
         t_score={s: dist(d) for s, d in doc["t_score"].items()},
         correlation={tuple(c["sites"]): c["value"] for c in doc["correlation"]},
         name="default (women starting an AI)",
+        age_correlation=float(doc["age_t_score_correlation"]["value"]),
     )
 
 
@@ -340,7 +383,7 @@ class CohortResult:
         self.n, self.regimen, self.years, self.seed, self.chunk_size = n, regimen, years, seed, chunk_size
         self.population, self.variability, self.params, self.reference = population, variability, params, reference
         self.sites = population.sites
-        self._t_root = _square_root(population._corr)
+        self._t_root = _square_root(population._corr - np.outer(population._age_corr, population._age_corr))
         self._m_sigma = variability.sigma(self.sites)
         self._m_root = _square_root(_correlation_matrix("variability.correlation", self.sites, variability.correlation))
         self._crossings: dict[tuple[str, float], np.ndarray] = {}
@@ -405,7 +448,7 @@ class CohortResult:
         pop = self.population
         age = pop.age.quantile(ndtr(z[:, 0]))
         cols = [1 + SITES.index(s) for s in self.sites]
-        zt = z[:, cols] @ self._t_root.T
+        zt = z[:, cols] @ self._t_root.T + z[:, :1] * pop._age_corr  # given age's latent normal (Population notes)
         t_score = {s: pop.t_score[s].quantile(ndtr(zt[:, j])) for j, s in enumerate(self.sites)}
         zm = z[:, [1 + k + SITES.index(s) for s in self.sites]] @ self._m_root.T
         log_m = zm * self._m_sigma - 0.5 * self._m_sigma**2  # lognormal with mean 1

@@ -43,6 +43,13 @@ Illinois method on its bracket). Cost ``O(m + n log m)`` for ``n`` targets
 and ``m`` grid points, with no per-target iteration on the closed form. Otherwise the
 checkpoints are evaluated per patient, in chunks, still without a Python loop
 per patient or per time step.
+
+Courses that start at a scan (:class:`bmdsim.AtThreshold` with a
+``scan_interval``) start at one of a few scan times, so patients fall into a
+few groups with identical exposure times. Each group shares one curve (its
+courses fixed at the group's times) and takes the fast path above. The
+choice depends on the regimen only, never on how many patients a call
+holds, so results do not depend on chunking.
 """
 
 from __future__ import annotations
@@ -52,11 +59,14 @@ from collections.abc import Callable
 import numpy as np
 
 from .model import PatientState, SiteModel
+from .regimen import Exposure
 
 #: Bracket width [years] at which root refinement stops (about 3 ms).
 ROOT_TOLERANCE_YEARS = 1e-10
 #: Offset [years] at which one-sided rates are read just inside a cell.
 _SIDE = 1e-9
+#: Most scan times per event-started course for which patients are grouped by start (see Speed).
+MAX_SCAN_GROUPS = 1000
 #: Patients per chunk in the per-patient path (bounds memory).
 CHUNK_PATIENTS = 20_000
 #: Sub-cells per checkpoint cell in the table that inverts a shared curve.
@@ -180,11 +190,56 @@ def first_crossing(
     if model.is_shared(state, horizon):
         one = PatientState(float(np.asarray(state.age).ravel()[0]))
         out[todo] = _first_crossing_shared(model, one, target[todo], horizon)
+    elif _scan_started(state, horizon):
+        sub = state.take(todo)
+        times, group = np.unique(sub.per_patient_times(), axis=0, return_inverse=True)
+        group = group.ravel()
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(times.shape[0] + 1))
+        for g in range(times.shape[0]):  # a loop over scan-time groups (bounded by the regimen), not patients
+            idx = order[bounds[g] : bounds[g + 1]]
+            fixed = _fixed_model(model, tuple(state.spans), tuple(times[g]), horizon)
+            out[todo[idx]] = first_crossing(fixed, PatientState(np.asarray(sub.age)[idx]), target[todo[idx]], horizon)
     else:
         for start in range(0, todo.size, CHUNK_PATIENTS):
             sel = todo[start : start + CHUNK_PATIENTS]
             out[sel] = _first_crossing_per_patient(model, state.take(sel), target[sel], horizon)
     return out
+
+
+def _scan_started(state: PatientState, horizon: float) -> bool:
+    """True if every per-patient course starts at a scan, with at most MAX_SCAN_GROUPS scans in the horizon."""
+    for e in state.spans:
+        interval = getattr(e.start, "scan_interval", None)
+        if interval is None or horizon / interval + 1 > MAX_SCAN_GROUPS:
+            return False
+    return bool(state.spans)
+
+
+def _fixed_model(model: SiteModel, events: tuple, times: tuple[float, ...], horizon: float) -> SiteModel:
+    """``model`` with each event-started course fixed at ``times`` (start, stop pairs); cached on ``model``.
+
+    A course that never starts (start ``inf``) or starts after ``horizon`` is
+    dropped. The fixed model gives the same ``L(t)`` on ``[0, horizon]`` as
+    ``model`` for a patient with those exposure times.
+    """
+    cache = model.__dict__.setdefault("_fixed_models", {})
+    key = (events, times, float(horizon))
+    fixed = cache.get(key)
+    if fixed is None:
+        spans = {e: (times[2 * k], times[2 * k + 1]) for k, e in enumerate(events)}
+        terms = []
+        for agent, e, p in model.terms:
+            if e in spans:
+                start, stop = spans[e]
+                if not start < horizon:
+                    continue  # never starts, or only after the horizon: no effect on L in [0, horizon]
+                e = Exposure(e.agent, start=float(start), stop=float(stop))
+            terms.append((agent, e, p))
+        fixed = object.__new__(SiteModel)
+        fixed.site, fixed.natural, fixed.terms = model.site, model.natural, terms
+        cache[key] = fixed
+    return fixed
 
 
 def _shared_table(model: SiteModel, state: PatientState, horizon: float) -> tuple[np.ndarray, ...]:

@@ -210,7 +210,7 @@ def test_default_population_is_documented():
     citations = _data.read_json("citations.json")
     entries = [doc["age_years"], *doc["t_score"].values(), *doc["correlation"]]
     for entry in entries:
-        assert entry["verification"] in {"primary", "secondary", "assumption"}
+        assert entry["verification"] in {"primary", "secondary", "assumption", "fitted"}
         assert entry["where"].strip()
         if "citation" in entry:
             assert entry["citation"] in citations
@@ -298,6 +298,14 @@ def test_bad_cohort_arguments_name_the_field(kwargs, error, match):
         ),
         (lambda: _pop(correlation={("lumbar_spine", "knee"): 0.5}), "population.correlation site"),
         (lambda: _pop(t_score={}), "at least one site"),
+        (lambda: _pop(age_correlation=-1.5), r"population.age_correlation\['lumbar_spine'\] must lie in \[-1, 1\]"),
+        (lambda: _pop(age_correlation=float("inf")), r"population.age_correlation\['lumbar_spine'\] must be a finite"),
+        (lambda: _pop(age_correlation=-0.9), "population.age_correlation .* not a correlation matrix"),
+        (lambda: _pop(age_correlation={"knee": -0.2}), "population.age_correlation site"),
+        (
+            lambda: _pop(t_score={"femoral_neck": TruncatedNormal(-1, 1, -4, 3)}, age_correlation={"total_hip": -0.2}),
+            "population.age_correlation names site 'total_hip', which is not among the simulated sites",
+        ),
     ],
 )
 def test_bad_population_names_the_field(build, match):

@@ -139,3 +139,62 @@ def test_exposure_times_of_a_foreign_exposure_is_refused():
 
 def test_public_names():
     assert bmdsim.AtThreshold is AtThreshold
+
+
+def _scan_regimen(delay=0.0, second=False):
+    at_scan = AtThreshold("femoral_neck", -2.0, scan_interval=1.0, delay=delay)
+    courses = [AI, Exposure("zoledronic_acid", start=at_scan, duration=3)]
+    if second:
+        courses.append(Exposure("tamoxifen", start=AtThreshold("lumbar_spine", -1.5, scan_interval=0.5), duration=2))
+    return Regimen(courses)
+
+
+@pytest.mark.parametrize(("delay", "second"), [(0.0, False), (0.25, False), (0.0, True)])
+def test_scan_started_courses_grouped_by_start_match_the_per_patient_path(monkeypatch, delay, second):
+    """Patients grouped by scan time take the shared-curve path; the answer equals the per-patient path."""
+    from bmdsim import crossing
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    p = Patient(
+        age=rng.uniform(50, 80, n),
+        t_score={"femoral_neck": rng.normal(-1.2, 0.8, n), "lumbar_spine": rng.normal(-0.8, 1.0, n)},
+    )
+    reg = _scan_regimen(delay, second)
+    grouped = simulate(p, reg, years=15)
+    got = {(s, t): grouped.crossing_time(s, t) for s in p.sites for t in (-1.0, -2.0, -2.5)}
+    calls = []
+    real = crossing._first_crossing_per_patient
+    monkeypatch.setattr(crossing, "_first_crossing_per_patient", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(crossing, "MAX_SCAN_GROUPS", 0)  # force the per-patient path
+    slow = simulate(p, reg, years=15)
+    for (s, t), value in got.items():
+        ref = slow.crossing_time(s, t)
+        np.testing.assert_array_equal(np.isfinite(value), np.isfinite(ref))
+        fin = np.isfinite(ref)
+        np.testing.assert_allclose(value[fin], ref[fin], rtol=0, atol=1e-9)
+    assert calls  # the reference really took the per-patient path
+
+
+def test_grouping_by_scan_time_does_not_depend_on_how_patients_are_split():
+    """The same patient gets bit-identical crossings alone, in a small call or in a large one."""
+    rng = np.random.default_rng(6)
+    n = 2000
+    p = Patient(age=rng.uniform(50, 80, n), t_score={"femoral_neck": rng.normal(-1.2, 0.8, n)})
+    reg = _scan_regimen(0.25)
+    whole = simulate(p, reg, years=15).crossing_time("femoral_neck", -2.5)
+    for idx in (np.arange(7), np.arange(500, 1300)):
+        part = Patient(age=p.age[idx], t_score={"femoral_neck": p.t_score["femoral_neck"][idx]})
+        np.testing.assert_array_equal(simulate(part, reg, years=15).crossing_time("femoral_neck", -2.5), whole[idx])
+
+
+def test_an_aromatase_inhibitor_that_never_starts_raises_no_floating_point_warning():
+    """A course started on an event that never happens has start = stop = inf; no inf - inf warning leaks."""
+    import warnings
+
+    ai_on_event = Exposure("aromatase_inhibitor", start=AtThreshold("femoral_neck", -4.0), duration=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        traj = simulate(_patients(), Regimen([ai_on_event]), years=10)
+        assert np.all(np.isinf(traj.exposure_times(ai_on_event)[0]))
+        assert np.all(np.isfinite(traj.bmd("femoral_neck")))
