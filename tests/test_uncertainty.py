@@ -98,6 +98,17 @@ def test_greenspan_plus_minus_reads_as_a_standard_error():
     assert se["greenspan_2015:greenspan_th_24m_diff"] == pytest.approx(sd["total_hip"] * arms, rel=0.15)
 
 
+def test_atac_figures_would_send_the_recovery_time_constant_to_its_bound():
+    """Why the ATAC pair is not drawn: with their SEs, about 40 % of draws rise faster in year 7 than in year 6."""
+    se = calibration.target_standard_errors()
+    rng = np.random.default_rng(0)
+    g1 = 2.35 + se["atac_bone:atac_ls_off_12m"] * rng.standard_normal(20_000)
+    g2 = 4.02 + se["atac_bone:atac_ls_off_24m"] * rng.standard_normal(20_000)
+    unbounded = np.log1p(g2 / 100) >= 2 * np.log1p(g1 / 100)  # no exponential approach fits: T at its bound
+    assert 0.35 < unbounded.mean() < 0.45
+    assert not {"atac_bone:atac_ls_off_12m", "atac_bone:atac_ls_off_24m"} & set(calibration.drawn_observations())
+
+
 def test_perturbed_targets_are_seeded_normal_draws():
     """Draw k is reproducible, differs between k, and (value - published) / SE is standard normal over draws."""
     se = calibration.target_standard_errors()
