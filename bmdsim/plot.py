@@ -86,7 +86,6 @@ LABELS: dict[str, str] = {
     "not_reached": "not reached",
     "fraction_crossed": "Patients who have reached the threshold [%]",
     "band": "95 % interval (group size)",
-    "parameter_band": "95 % interval (parameter uncertainty, {count} calibration draws)",
     "natural_only": "natural loss only",
     "sources": "Sources",
 }
@@ -525,6 +524,7 @@ def plot_fraction_crossed(
     labels: Mapping[str, str] | None = None,
     parameter_band: bool = True,
     times: Sequence[float] | np.ndarray | None = None,
+    parameter_band_label: str = "95 % interval (parameter uncertainty, {count} calibration draws)",
 ) -> Axes:
     """Per cent of a group who have reached each threshold, over time.
 
@@ -555,6 +555,9 @@ def plot_fraction_crossed(
     times : sequence of float, optional
         For a cohort: times [years] to evaluate, in ``[0, years]``; monthly
         if None. Ignored for a trajectory (its output times are used).
+    parameter_band_label : str
+        Legend text of the parameter band (``{count}``: the number of draws);
+        change it to reword or translate.
 
     Returns
     -------
@@ -617,7 +620,7 @@ def plot_fraction_crossed(
             edgecolor="0.4",
             hatch="////",
             lw=0.6,
-            label=text["parameter_band"].format(count=draws),
+            label=parameter_band_label.format(count=draws),
         )
     ax.set_ylim(0.0, 100.0)
     ax.set_xlim(time[0], time[-1])
