@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .agents import AGENTS, AgentModel, register_agent
 from .cohort import CohortResult, Population, TruncatedNormal, Variability, compare_regimens, simulate_cohort
-from .parameters import ParameterSet, available_parameter_sets, load_parameters
+from .parameters import ParameterSet, available_parameter_sets, load_parameters, parameter_draws
 from .patient import Patient
 from .policy import Policy, compare_policies, simulate_policy
 from .reference import YoungAdultReference, available_references, load_reference
@@ -53,6 +53,7 @@ __all__ = [
     "compare_regimens",
     "load_parameters",
     "load_reference",
+    "parameter_draws",
     "register_agent",
     "simulate",
     "simulate_cohort",

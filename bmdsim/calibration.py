@@ -33,9 +33,32 @@ order after the BREX fit. A stage names the observations it fits
 change of one arm between two times, or the difference between two arms
 (``minus``), each arm a regimen given in the target file. Residuals are
 weighted by ``sqrt(n / n_max)`` with ``n`` the number of women behind each
-figure (reported confidence intervals are not available for every target,
-so they are recorded but not used). Observations with ``role:
-"validation"`` are never fitted; :mod:`bmdsim.validation` reports them.
+figure; the point fit does not use the targets' standard errors (below).
+Observations with ``role: "validation"`` are never fitted;
+:mod:`bmdsim.validation` reports them.
+
+Parameter uncertainty (parametric bootstrap)
+--------------------------------------------
+``data/calibration_uncertainty.json`` gives every calibration observation a
+standard error [percentage points]: from its reported 95 % CI or SE where the
+paper gives one, from a reported P value (Altman and Bland 2011), or else
+``s sqrt(1/n1 + 1/n2)`` (``s / sqrt(n)`` for one arm) with ``s``, the SD of one
+woman's percent change, pooled by :func:`pooled_sd` from the targets that
+report both a CI and arm sizes. :func:`calibration_draws` draws every target
+from ``N(observed, SE^2)`` (draw ``k`` seeded with ``SeedSequence(seed,
+spawn_key=(k,))``, the same targets for every set), reruns the whole staged
+calibration of a set exactly as the point fit, and records the fitted and
+derived values. The two ATAC figures behind the recovery time constant are
+not drawn (an exact two-point fit that a draw sends to its bound about 40 % of
+the time, after which BREX cannot be fitted; see
+``calibration_uncertainty.json``), so that constant keeps its point value.
+``python -m bmdsim.calibration --draws --write`` writes them
+to ``data/parameter_draws/<set>.json``; :func:`bmdsim.parameter_draws` reads
+them back as parameter sets. What the draws cover: the sampling error of the
+published figures, propagated through the calibration. What they do not: the
+model's structure, the readings and assumptions recorded in ``data/`` (e.g.
+which regimen a BREX group stands for), correlations between figures of one
+trial (every figure is drawn independently), and fixed parameters.
 
 ``antiresorptive_offset.json`` and ``vibration.json`` give derived values
 (offset time constants, the vibration gain) in every set; see those files.
@@ -45,13 +68,16 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.special import ndtri
 
 from . import _data
 from .model import SiteModel
@@ -59,6 +85,7 @@ from .parameters import ParameterSet, _specs, available_parameter_sets, paramete
 from .patient import Patient
 from .regimen import Exposure, Regimen
 from .simulation import simulate
+from .sites import SITES
 
 #: Significant digits kept when fitted values are written to JSON.
 _DIGITS = 10
@@ -66,6 +93,10 @@ _DIGITS = 10
 #: bound of 0, and the solver's leftovers (1e-30 and the like) are noise that a refit
 #: does not reproduce to relative precision.
 _ZERO = 1e-9
+#: The standard errors of the targets and the bootstrap settings.
+_UNCERTAINTY_FILE = "calibration_uncertainty.json"
+#: Folder of ``data/`` holding the calibration draws of each shipped set.
+DRAWS_FOLDER = "parameter_draws"
 
 
 @dataclass(frozen=True)
@@ -174,8 +205,14 @@ def vibration_gain(doc: dict[str, Any] | None = None) -> dict[str, float]:
     }
 
 
+@functools.lru_cache(maxsize=256)
+def _regimen_of(exposures: tuple[tuple[str, float, float | None], ...]) -> Regimen:
+    return Regimen([Exposure(agent, start=start, stop=stop) for agent, start, stop in exposures])
+
+
 def _regimen(arm: dict[str, Any]) -> Regimen:
-    return Regimen([Exposure(e["agent"], start=e["start"], stop=e["stop"]) for e in arm["exposures"]])
+    """The regimen of one arm of a target file (built once per distinct arm: fits evaluate arms thousands of times)."""
+    return _regimen_of(tuple((e["agent"], e["start"], e["stop"]) for e in arm["exposures"]))
 
 
 def arm_change(params: ParameterSet, arm: dict[str, Any], site: str, start: float, stop: float, age: float) -> float:
@@ -201,16 +238,26 @@ def observation_label(obs: dict[str, Any]) -> str:
     return f"{obs['site']} {arm} {months}"
 
 
-def stage_observations(refs: list[str]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+def _target_doc(name: str, targets: Mapping[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """The target file ``name``: from ``targets`` if it holds it (a bootstrap draw), else from ``data/``."""
+    if targets is not None and name in targets:
+        return targets[name]
+    return _data.read_json(f"targets/{name}.json")
+
+
+def stage_observations(
+    refs: list[str], targets: Mapping[str, dict[str, Any]] | None = None
+) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     """Resolve a stage's observation references to ``(file, document, observation)`` triples.
 
     ``"<file>"`` selects every observation of the file whose role is
     calibration; ``"<file>:<id>"`` one observation, which must have that role.
+    ``targets`` (file name -> document) replaces files read from ``data/``.
     """
     out = []
     for ref in refs:
         name, _, wanted = ref.partition(":")
-        doc = _data.read_json(f"targets/{name}.json")
+        doc = _target_doc(name, targets)
         found = False
         for obs in doc["observations"]:
             role = obs.get("role", doc.get("role"))
@@ -283,18 +330,37 @@ def _stage_residuals(params: ParameterSet, items) -> list[Residual]:
     ]
 
 
-def calibrate(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Residual]]:
+def calibrate(
+    doc: dict[str, Any], targets: Mapping[str, dict[str, Any]] | None = None
+) -> tuple[dict[str, Any], list[Residual]]:
     """Refit one parameter-set document (the JSON layout of ``data/parameters``).
 
-    Returns the updated document and the residuals of its targets. The fit
-    starts from the middle of each parameter's allowed range, never from the
-    shipped value, so a refit reproduces the shipped file exactly.
+    Parameters
+    ----------
+    doc : dict
+        A parameter-set document; not modified.
+    targets : mapping of file name -> document, optional
+        Target files to use instead of those in ``data/targets`` (a bootstrap
+        draw, see :func:`perturbed_targets`); files not given are read from ``data/``.
+
+    Returns
+    -------
+    tuple
+        The updated document and the residuals of its targets.
+
+    Notes
+    -----
+    Each fit starts from the middle of each parameter's allowed range (or the
+    stage's ``start``), never from the values in ``doc``, so a refit
+    reproduces the shipped file exactly and a bootstrap draw is fitted the
+    same way as the point values.
     """
     doc = copy.deepcopy(doc)
     entries = doc["parameters"]
-    tau = recovery_time_constant()
+    atac = _target_doc("atac_bone", targets)
+    tau = recovery_time_constant(atac)
     entries["aromatase_inhibitor.recovery_time_constant_years"]["value"] = float(f"{tau:.{_DIGITS}g}")
-    for site, rate in tamoxifen_net_change().items():
+    for site, rate in tamoxifen_net_change(atac).items():
         entries[f"tamoxifen.{site}.net_change_pct_per_year"]["value"] = float(f"{rate:.{_DIGITS}g}")
     for agent, t_off in offset_time_constants().items():
         entries[f"{agent}.offset_time_constant_years"]["value"] = _rounded(t_off)
@@ -304,16 +370,16 @@ def calibrate(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Residual]]:
     cal = doc["calibration"]
     residuals: list[Residual] = []
     if "targets" in cal:
-        targets = _data.read_json(f"targets/{cal['targets']}.json")
+        brex = _target_doc(cal["targets"], targets)
         _fit(
             doc,
             cal["free"],
             cal.get("tied", {}),
-            lambda ps: [r.error for r in _brex_residuals(ps, targets, cal["fit"])],
+            lambda ps: [r.error for r in _brex_residuals(ps, brex, cal["fit"])],
         )
-        residuals += _brex_residuals(parameter_set_from_dict(doc), targets, cal["fit"])
+        residuals += _brex_residuals(parameter_set_from_dict(doc), brex, cal["fit"])
     for stage in cal.get("stages", []):
-        items = stage_observations(stage["observations"])
+        items = stage_observations(stage["observations"], targets)
         weights = _weights(items)
         _fit(
             doc,
@@ -339,6 +405,276 @@ def calibrate_all(write: bool = False) -> dict[str, list[Residual]]:
     return reports
 
 
+# -- parameter uncertainty: standard errors of the targets and the parametric bootstrap -------------------------
+def _atac_ids(atac: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """ATAC figure id -> (part of atac_bone.json, index or site) of its value."""
+    out: dict[str, tuple[str, Any]] = {}
+    for i, key in enumerate(atac["off_treatment"]["ids"]):
+        out[key] = ("off_treatment", i)
+    for site, key in atac["tamoxifen_on_treatment"]["ids"].items():
+        out[key] = ("tamoxifen_on_treatment", site)
+    return out
+
+
+def _locate(key: str, docs: Mapping[str, dict[str, Any]] | None = None) -> tuple[dict[str, Any], Any, str, str]:
+    """Where observation ``key`` (``"<file>:<id>"``) keeps its value: (container, index, site, role)."""
+    name, sep, ident = key.partition(":")
+    if not sep or not ident:
+        raise ValueError(f"observation key {key!r} must be '<targets file>:<observation id>'")
+    doc = _target_doc(name, docs)
+    if name == "atac_bone":
+        where = _atac_ids(doc)
+        if ident not in where:
+            raise ValueError(f"no observation {ident!r} in targets/atac_bone.json; ids are {', '.join(sorted(where))}")
+        part, index = where[ident]
+        site = doc[part]["site"] if part == "off_treatment" else index
+        return doc[part]["pct_change"], index, site, doc["role"]
+    for obs in doc.get("observations", []):
+        if obs["id"] == ident:
+            return obs, "pct_change", obs["site"], obs.get("role", doc.get("role"))
+    raise ValueError(f"no observation {ident!r} in targets/{name}.json")
+
+
+def observed_value(key: str, docs: Mapping[str, dict[str, Any]] | None = None) -> float:
+    """The published value [per cent or percentage points] of observation ``key`` (``"<file>:<id>"``)."""
+    container, index, _, _ = _locate(key, docs)
+    return float(container[index])
+
+
+def _ci_se(ci: list[float]) -> float:
+    low, high = ci
+    return (high - low) / (2.0 * float(ndtri(0.975)))
+
+
+def pooled_sd_sources(doc: dict[str, Any] | None = None) -> dict[str, tuple[str, float, float]]:
+    """Each source of :func:`pooled_sd`: key -> (site, degrees of freedom ``n1 + n2 - 2``, ``s_i`` [points])."""
+    doc = doc or _data.read_json(_UNCERTAINTY_FILE)
+    out = {}
+    for key in doc["pooled_sd"]["sources"]:
+        entry = doc["observations"][key]
+        n1, n2 = entry["arms_n"]
+        out[key] = (_locate(key)[2], n1 + n2 - 2.0, _ci_se(entry["ci95"]) / math.sqrt(1.0 / n1 + 1.0 / n2))
+    return out
+
+
+def pooled_sd(doc: dict[str, Any] | None = None) -> dict[str, float]:
+    """SD [percentage points] of one woman's percent change at each site, pooled from reported CIs.
+
+    For each source listed in ``calibration_uncertainty.json`` (``pooled_sd.sources``:
+    targets with a 95 % CI and arm sizes ``n1``, ``n2``), ``s_i = SE_i /
+    sqrt(1/n1 + 1/n2)`` with ``SE_i`` the CI's half-width over ``z(0.975)``.
+    Per site ``s = sqrt(sum(df_i s_i^2) / sum(df_i))``, ``df_i = n1 + n2 - 2``;
+    a site without a source takes the file's ``fallback`` (``"all_sites"``:
+    the pool of every source).
+    """
+    doc = doc or _data.read_json(_UNCERTAINTY_FILE)
+    pools: dict[str, list[tuple[float, float]]] = {}
+    for site, df, s_i in pooled_sd_sources(doc).values():
+        pools.setdefault(site, []).append((df, s_i))
+
+    def pool(items: list[tuple[float, float]]) -> float:
+        return math.sqrt(sum(df * s * s for df, s in items) / sum(df for df, _ in items))
+
+    out = {site: pool(items) for site, items in pools.items()}
+    for site, rule in doc["pooled_sd"].get("fallback", {}).items():
+        if rule != "all_sites":
+            raise ValueError(f"pooled_sd.fallback[{site!r}] must be 'all_sites', got {rule!r}")
+        out[site] = pool([item for items in pools.values() for item in items])
+    missing = [site for site in SITES if site not in out]
+    if missing:
+        raise ValueError(f"pooled_sd has no source or fallback for {', '.join(missing)}")
+    return {site: out[site] for site in SITES}
+
+
+def target_standard_errors(doc: dict[str, Any] | None = None) -> dict[str, float]:
+    """Standard error [percentage points] of every observation in ``calibration_uncertainty.json``.
+
+    ``se_from`` ``"ci95"``: the CI's half-width / ``z(0.975)``; ``"reported_se"``:
+    as given; ``"p_value"``: ``|value| / z(1 - p/2)`` (Altman and Bland, BMJ
+    2011;343:d2090); ``"pooled_sd"``: ``s sqrt(1/n1 + 1/n2)`` for a difference
+    (``arms_n``) or ``s / sqrt(n)`` for one arm (``n``), with ``s`` from
+    :func:`pooled_sd` at the observation's site, times ``sqrt(pi / 2)`` for a median.
+    """
+    doc = doc or _data.read_json(_UNCERTAINTY_FILE)
+    sd = pooled_sd(doc)
+    out = {}
+    for key, entry in doc["observations"].items():
+        container, index, site, _ = _locate(key)
+        how = entry["se_from"]
+        if how == "ci95":
+            se = _ci_se(entry["ci95"])
+        elif how == "reported_se":
+            se = float(entry["se"])
+        elif how == "p_value":
+            se = abs(float(container[index])) / float(ndtri(1.0 - entry["p_value"] / 2.0))
+        elif how == "pooled_sd":
+            if "arms_n" in entry:
+                n1, n2 = entry["arms_n"]
+                se = sd[site] * math.sqrt(1.0 / n1 + 1.0 / n2)
+            else:
+                se = sd[site] / math.sqrt(entry["n"])
+            if entry.get("statistic") == "median":
+                se *= math.sqrt(math.pi / 2.0)
+        else:
+            raise ValueError(f"{key}: se_from must be one of ci95, reported_se, p_value, pooled_sd; got {how!r}")
+        if not (math.isfinite(se) and se >= 0):
+            raise ValueError(f"{key}: standard error must be finite and >= 0, got {se!r}")
+        out[key] = se
+    return out
+
+
+def drawn_observations(doc: dict[str, Any] | None = None) -> list[str]:
+    """Keys of the observations a bootstrap draw perturbs, sorted (the order of each draw's random numbers).
+
+    Those of ``calibration_uncertainty.json`` with role calibration, except
+    entries marked ``"drawn": false`` (each says why).
+    """
+    doc = doc or _data.read_json(_UNCERTAINTY_FILE)
+    return sorted(
+        key
+        for key, entry in doc["observations"].items()
+        if entry.get("drawn", True) and _locate(key)[3] == "calibration"
+    )
+
+
+def perturbed_targets(draw: int, seed: int, se: Mapping[str, float] | None = None) -> dict[str, dict[str, Any]]:
+    """The target files of bootstrap draw ``draw``: every calibration observation from ``N(value, SE^2)``.
+
+    Parameters
+    ----------
+    draw : int
+        Draw index (``>= 0``); its random numbers come from
+        ``np.random.SeedSequence(seed, spawn_key=(draw,))``, one standard normal
+        per key of :func:`drawn_observations`, in that order.
+    seed : int
+        Seed of the bootstrap.
+    se : mapping of key -> float, optional
+        Standard errors [percentage points]; :func:`target_standard_errors` if None.
+        Must cover every drawn key (0 keeps a target at its published value).
+
+    Returns
+    -------
+    dict of file name -> document
+        Fresh copies of the target files, values replaced; pass to :func:`calibrate`.
+    """
+    se = target_standard_errors() if se is None else dict(se)
+    keys = drawn_observations()
+    missing = [k for k in keys if k not in se]
+    if missing:
+        raise ValueError(f"se lacks the standard errors of {', '.join(missing)}")
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(draw,)))
+    z = rng.standard_normal(len(keys))
+    docs = {name: _data.read_json(f"targets/{name}.json") for name in sorted({k.split(":")[0] for k in keys})}
+    for key, zk in zip(keys, z, strict=True):
+        container, index, _, _ = _locate(key, docs)
+        container[index] = float(container[index]) + float(se[key]) * float(zk)
+    return docs
+
+
+def varied_parameters(doc: dict[str, Any]) -> list[str]:
+    """Keys of a parameter-set document whose role is fitted or derived (what a draw records)."""
+    return [k for k, v in doc["parameters"].items() if v["role"] in ("fitted", "derived")]
+
+
+def calibration_draws(
+    name: str,
+    count: int | None = None,
+    seed: int | None = None,
+    se: Mapping[str, float] | None = None,
+    first: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Parametric bootstrap of one shipped set's calibration: the document of ``data/parameter_draws/<name>.json``.
+
+    Parameters
+    ----------
+    name : str
+        A shipped parameter set.
+    count, seed : int, optional
+        Number of draws and seed; the ``bootstrap`` settings of
+        ``calibration_uncertainty.json`` if None.
+    se : mapping, optional
+        Standard errors of the targets (see :func:`perturbed_targets`).
+    first : int
+        Index of the first draw (draws ``first .. first + count - 1``), so a
+        test can refit a few draws of the shipped file.
+    progress : callable, optional
+        Called with each finished draw's index.
+
+    Returns
+    -------
+    dict
+        ``set``, ``seed``, ``count``, ``first``, ``method``, ``pooled_sd_pct``,
+        ``target_se_pct`` and ``parameters``: key -> list of the draws' values
+        (fitted and derived parameters only; the others keep the set's values).
+    """
+    settings = _data.read_json(_UNCERTAINTY_FILE)["bootstrap"]
+    count = settings["draws"] if count is None else count
+    seed = settings["seed"] if seed is None else seed
+    for label, value, low in (("count", count, 1), ("seed", seed, 0), ("first", first, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{label} must be an integer >= {low}, got {value!r}")
+    if name not in available_parameter_sets():
+        raise ValueError(f"no shipped parameter set {name!r}; shipped: {', '.join(available_parameter_sets())}")
+    doc = _data.read_json(f"parameters/{name}.json")
+    se = target_standard_errors() if se is None else dict(se)
+    keys = varied_parameters(doc)
+    values: dict[str, list[Any]] = {k: [] for k in keys}
+    for k in range(first, first + count):
+        new, _ = calibrate(doc, perturbed_targets(k, seed, se))
+        for key in keys:
+            values[key].append(new["parameters"][key]["value"])
+        if progress is not None:
+            progress(k)
+    return {
+        "_about": (
+            "Calibration draws of the parameter set, written by `python -m bmdsim.calibration --draws --write`; "
+            "do not edit. Read with bmdsim.parameter_draws. See bmdsim.calibration and "
+            "data/calibration_uncertainty.json."
+        ),
+        "set": name,
+        "seed": int(seed),
+        "count": int(count),
+        "first": int(first),
+        "method": (
+            "Parametric bootstrap: every calibration observation drawn from N(published value, SE^2), "
+            "independently (draw k: numpy SeedSequence(seed, spawn_key=(k,)), one standard normal per observation "
+            "in sorted key order, the same for every set); the whole staged calibration refitted exactly as the "
+            "point fit (same starting values, same sqrt(n) weights). Parameters not listed here keep the set's "
+            "values in every draw."
+        ),
+        "pooled_sd_pct": {site: _round(v) for site, v in pooled_sd().items()},
+        "pooled_sd_sources": {
+            key: {"site": site, "df": df, "sd_pct": _round(s_i)} for key, (site, df, s_i) in pooled_sd_sources().items()
+        },
+        "target_se_pct": {k: _round(se[k]) for k in drawn_observations()},
+        "parameters": values,
+    }
+
+
+def _draws_json(doc: dict[str, Any]) -> str:
+    """The draws document as JSON, one line per parameter (its list of draws)."""
+    head = json.dumps({k: v for k, v in doc.items() if k != "parameters"}, indent=1)
+    rows = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in doc["parameters"].items())
+    return head[:-2] + ',\n "parameters": {\n' + rows + "\n }\n}\n"
+
+
+def write_draws(
+    names: list[str] | None = None, count: int | None = None, progress: Callable[[str, int], None] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Compute the draws of every shipped set (or ``names``) and write ``data/parameter_draws/<set>.json``."""
+    out = {}
+    folder = _data.data_dir() / DRAWS_FOLDER
+    folder.mkdir(exist_ok=True)
+    for name in names or available_parameter_sets():
+        doc = calibration_draws(
+            name, count=count, progress=(lambda k, name=name: progress(name, k)) if progress else None
+        )
+        (folder / f"{name}.json").write_text(_draws_json(doc), encoding="utf-8")
+        out[name] = doc
+    return out
+
+
 def format_report(reports: dict[str, list[Residual]]) -> str:
     """The residuals as a plain-text table, in percentage points."""
     lines = [f"{'set':<10} {'target':<42} {'observed':>9} {'model':>9} {'error':>7}"]
@@ -353,7 +689,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bmdsim.calibration", description="Refit the shipped parameter sets to data/targets."
     )
     parser.add_argument("--write", action="store_true", help="rewrite data/parameters/*.json with the fitted values")
+    parser.add_argument(
+        "--draws",
+        action="store_true",
+        help="run the parametric bootstrap instead (with --write: rewrite data/parameter_draws/*.json)",
+    )
+    parser.add_argument("--count", type=int, default=None, help="number of draws (default: the data file's)")
     args = parser.parse_args(argv)
+    if args.draws:
+        return _main_draws(args.count, args.write)
     reports = calibrate_all(write=args.write)
     print(f"recovery time constant (ATAC 2011): {recovery_time_constant():.3f} years")
     print(
@@ -371,6 +715,35 @@ def main(argv: list[str] | None = None) -> int:
     print(format_report(reports))
     if args.write:
         print("wrote data/parameters/*.json")
+    return 0
+
+
+def _main_draws(count: int | None, write: bool) -> int:
+    import time
+
+    print(
+        "pooled SD of one woman's percent change [points]: " + ", ".join(f"{k} {v:.3f}" for k, v in pooled_sd().items())
+    )
+    se = target_standard_errors()
+    drawn = set(drawn_observations())
+    for key in sorted(se):
+        role = "" if key in drawn else ("  (not drawn)" if _locate(key)[3] == "calibration" else "  (pooled SD only)")
+        print(f"  SE {key:<40} {observed_value(key):>7.2f} +/- {se[key]:.3f}{role}")
+    for name in available_parameter_sets():
+        start = time.perf_counter()
+        if write:
+            doc = write_draws([name], count=count)[name]
+        else:
+            doc = calibration_draws(name, count=count)
+        seconds = time.perf_counter() - start
+        print(f"{name}: {doc['count']} draws in {seconds:.1f} s (seed {doc['seed']})")
+        for key, vals in doc["parameters"].items():
+            arr = np.array([_scalar(v) if v is not None else np.nan for v in vals])
+            lo, mid, hi = np.nanpercentile(arr, [2.5, 50, 97.5])
+            if hi > lo:
+                print(f"  {key:<58} {mid:>9.4g}  [{lo:.4g}, {hi:.4g}]")
+    if write:
+        print(f"wrote data/{DRAWS_FOLDER}/*.json")
     return 0
 
 

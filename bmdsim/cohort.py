@@ -25,6 +25,21 @@ others. A distributed engine would map :meth:`CohortResult.chunk_crossing_times`
 over ``result.chunks()`` (e.g. ``dask.delayed`` or ``ray.remote`` around it,
 each task receiving the picklable inputs and its ``(start, stop)``) and
 concatenate the pieces in chunk order; nothing else is shared between chunks.
+
+Parameter uncertainty
+---------------------
+``simulate_cohort(..., parameter_draws=K)`` adds the first ``K`` calibration
+draws of the parameter set (:func:`bmdsim.parameter_draws`). The same patients
+(same ages, T-scores and multipliers: common random numbers) are then
+simulated once per draw, one draw at a time and chunk by chunk, so memory
+holds at most one draw's ``n`` crossing times, never ``n x K``.
+:meth:`CohortResult.fraction_below` adds the interval of the fraction across
+draws (:data:`PARAMETER_INTERVAL` percentiles) and the per-draw curves,
+:meth:`CohortResult.crossing_percentile_interval` the same for percentiles of
+time to crossing. Point values and the Wilson band keep their meaning (the
+set's own parameters, sampling uncertainty of ``n`` patients). The draws
+cover the sampling error of the published calibration targets only; see
+:mod:`bmdsim.calibration` for what they leave out.
 """
 
 from __future__ import annotations
@@ -45,6 +60,7 @@ from . import _data, limits
 from ._validation import as_finite_float, check_range
 from .model import SiteModel
 from .parameters import ParameterSet, resolve_parameters
+from .parameters import parameter_draws as _shipped_draws
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
 from .regimen import Regimen
@@ -61,6 +77,8 @@ T_SCORE_BIN = 1e-3
 T_SCORE_GRID = (-12.0, 8.0)
 #: Percentiles reported by default.
 DEFAULT_PERCENTILES: tuple[float, ...] = (10.0, 25.0, 50.0, 75.0, 90.0)
+#: Percentiles across parameter draws that bound the parameter interval (a 95 % interval).
+PARAMETER_INTERVAL: tuple[float, float] = (2.5, 97.5)
 #: Elements (patients x times) evaluated at once for T-score percentiles (bounds memory).
 _CELLS_PER_BATCH = 2_000_000
 #: Columns of each block's standard-normal draws: age, one T-score per site, one multiplier per site.
@@ -365,6 +383,8 @@ class CohortResult:
     reference : YoungAdultReference
     sites : tuple of str
         The simulated sites (those of the population).
+    parameter_draws : tuple of ParameterSet
+        Calibration draws simulated on the same patients (empty if none).
     """
 
     def __init__(
@@ -379,6 +399,7 @@ class CohortResult:
         params: ParameterSet,
         reference: YoungAdultReference,
         workers: int = 1,
+        parameter_draws: tuple[ParameterSet, ...] = (),
     ) -> None:
         self.n, self.regimen, self.years, self.seed, self.chunk_size = n, regimen, years, seed, chunk_size
         self.population, self.variability, self.params, self.reference = population, variability, params, reference
@@ -390,11 +411,14 @@ class CohortResult:
         self.workers = workers
         self._local = threading.local()
         self._models = {s: SiteModel(params, regimen, s) for s in self.sites}
+        self.parameter_draws = tuple(parameter_draws)
+        self._draw_models: dict[int, dict[str, SiteModel]] = {}  # built once per draw, kept for its crossing tables
 
     def __repr__(self) -> str:
+        draws = f", {len(self.parameter_draws)} parameter draws" if self.parameter_draws else ""
         return (
             f"<CohortResult: {self.n} patients, sites {', '.join(self.sites)}, {self.years:g} years, "
-            f"params {self.params.name!r}, population {self.population.name!r}, seed {self.seed}>"
+            f"params {self.params.name!r}{draws}, population {self.population.name!r}, seed {self.seed}>"
         )
 
     def _map(self, func: Any) -> None:
@@ -455,11 +479,60 @@ class CohortResult:
         multiplier = {s: np.exp(log_m[:, j]) for j, s in enumerate(self.sites)}
         return Patient(age=age, t_score=t_score), multiplier
 
-    def _chunk(self, start: int, stop: int) -> _CohortTrajectory:
+    def _chunk(self, start: int, stop: int, draw: int | None = None) -> _CohortTrajectory:
+        """Patients ``start..stop-1`` as a trajectory, with the point parameters or those of ``draw``."""
         patient, multiplier = self.patients(start, stop)
+        if draw is None:
+            params, models = self.params, self._models
+        else:
+            params, models = self.parameter_draws[draw], self._draw_models[draw]
         return _CohortTrajectory(
-            patient, multiplier, self._models, self.regimen, self.years, self.years, self.params, self.reference
+            patient, multiplier, models, self.regimen, self.years, self.years, params, self.reference
         )
+
+    # -- parameter draws -------------------------------------------------------------------------------
+    def _need_draws(self, what: str) -> None:
+        if not self.parameter_draws:
+            raise ValueError(
+                f"{what} needs parameter draws, and this cohort has none: simulate it with "
+                "simulate_cohort(..., parameter_draws=K) (K >= 1 calibration draws of a shipped set)"
+            )
+
+    def draw_crossing_time(self, draw: int, site: str, threshold: float) -> np.ndarray:
+        """Crossing times [years] of every patient, shape ``(n,)``, under parameter draw ``draw``.
+
+        The same patients as :meth:`crossing_time`, simulated with
+        ``parameter_draws[draw]``; computed chunk by chunk and not kept.
+        """
+        self._need_draws("draw_crossing_time")
+        if isinstance(draw, (bool, np.bool_)) or not isinstance(draw, (int, np.integer)):
+            raise TypeError(f"draw must be an integer index of parameter_draws, got {draw!r}")
+        if not 0 <= draw < len(self.parameter_draws):
+            raise ValueError(f"draw must be in [0, {len(self.parameter_draws) - 1}], got {draw}")
+        site = self._site(site)
+        threshold = as_finite_float("threshold", threshold)
+        draw = int(draw)
+        if draw not in self._draw_models:  # built here, before the threads start
+            p = self.parameter_draws[draw]
+            self._draw_models[draw] = {s: SiteModel(p, self.regimen, s) for s in self.sites}
+        out = np.empty(self.n)
+
+        def run(span: tuple[int, int]) -> None:
+            start, stop = span
+            out[start:stop] = self._chunk(start, stop, draw).crossing_time(site, threshold)
+
+        self._map(run)
+        return out
+
+    def _over_draws(self, site: str, threshold: float, reduce: Any) -> np.ndarray:
+        """``reduce(crossing times of draw k)`` for every draw, stacked: shape ``(K, ...)``; one draw at a time."""
+        return np.stack([reduce(self.draw_crossing_time(k, site, threshold)) for k in range(len(self.parameter_draws))])
+
+    @staticmethod
+    def _interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:data:`PARAMETER_INTERVAL` percentiles across draws (axis 0), as order statistics (``inverted_cdf``)."""
+        low, high = np.percentile(values, PARAMETER_INTERVAL, axis=0, method="inverted_cdf")
+        return low, high
 
     # -- crossing times ------------------------------------------------------------------------------
     def _site(self, site: object) -> str:
@@ -540,19 +613,41 @@ class CohortResult:
         dict
             ``time`` [years], ``fraction`` in [0, 1], and ``low`` / ``high``, the
             95 % Wilson interval of a binomial fraction among ``n`` patients.
+            With parameter draws also ``param_low`` / ``param_high``, the
+            :data:`PARAMETER_INTERVAL` percentiles of the fraction across draws
+            (order statistics), and ``draws``, each draw's fraction, shape
+            ``(K, len(times))``.
 
         Notes
         -----
         A patient counts from her first crossing on, also if her T-score later
         recovers above the threshold (as :func:`bmdsim.summary.fraction_crossed`).
-        The band is sampling uncertainty of the synthetic cohort only; it says
-        nothing about uncertainty in the model's parameters (not modelled).
+        ``fraction``, ``low`` and ``high`` use the cohort's own parameter set;
+        the Wilson band is sampling uncertainty of the synthetic cohort only.
+        The parameter interval is uncertainty from the calibration (every draw
+        on the same patients); it does not include the sampling band, the
+        model's structure or its fixed values. It costs one pass over the
+        cohort per draw and is recomputed on each call.
         """
         tt = self._times(times)
         ordered = np.sort(self.crossing_time(site, threshold))
         fraction = np.searchsorted(ordered, tt, side="right") / self.n
         low, high = wilson_interval(fraction, self.n)
-        return {"time": tt, "fraction": fraction, "low": low, "high": high}
+        out = {"time": tt, "fraction": fraction, "low": low, "high": high}
+        if self.parameter_draws:
+            curves = self._over_draws(site, threshold, lambda ct: self._fraction_by(ct, tt))
+            out["param_low"], out["param_high"] = self._interval(curves)
+            out["draws"] = curves
+        return out
+
+    def _fraction_by(self, crossing: np.ndarray, tt: np.ndarray) -> np.ndarray:
+        """Fraction of ``crossing`` at or before each of ``tt`` (any order), in O(n log len(tt))."""
+        order = np.argsort(tt)
+        first = np.searchsorted(tt[order], crossing, side="left")  # first sorted time at or after the crossing
+        counts = np.cumsum(np.bincount(first, minlength=tt.size + 1)[: tt.size])
+        out = np.empty(tt.size)
+        out[order] = counts / self.n
+        return out
 
     def crossing_percentiles(
         self, site: str, threshold: float, q: Sequence[float] = DEFAULT_PERCENTILES
@@ -567,6 +662,42 @@ class CohortResult:
         qq = self._q(q)
         values = np.percentile(self.crossing_time(site, threshold), qq, method="inverted_cdf")
         return {float(a): float(v) for a, v in zip(qq, values, strict=True)}
+
+    def crossing_percentile_interval(
+        self, site: str, threshold: float, q: Sequence[float] = (50.0,)
+    ) -> dict[str, np.ndarray]:
+        """Percentiles of time to crossing [years] with their interval across parameter draws.
+
+        Parameters
+        ----------
+        site : str
+        threshold : float
+            T-score threshold [SD].
+        q : sequence of float
+            Percentiles in [0, 100] (default: the median).
+
+        Returns
+        -------
+        dict
+            ``q``; ``time``, the percentiles with the cohort's own parameters
+            (as :meth:`crossing_percentiles`); ``param_low`` / ``param_high``,
+            the :data:`PARAMETER_INTERVAL` percentiles of each across draws;
+            ``draws``, shape ``(K, len(q))``. ``inf`` where fewer than ``q`` %
+            cross within the horizon.
+
+        Raises
+        ------
+        ValueError
+            If the cohort was simulated without parameter draws.
+        """
+        self._need_draws("crossing_percentile_interval")
+        site = self._site(site)
+        threshold = as_finite_float("threshold", threshold)
+        qq = self._q(q)
+        point = np.percentile(self.crossing_time(site, threshold), qq, method="inverted_cdf")
+        per_draw = self._over_draws(site, threshold, lambda ct: np.percentile(ct, qq, method="inverted_cdf"))
+        low, high = self._interval(per_draw)
+        return {"q": qq, "time": point, "param_low": low, "param_high": high, "draws": per_draw}
 
     @staticmethod
     def _q(q: Sequence[float]) -> np.ndarray:
@@ -637,6 +768,7 @@ def simulate_cohort(
     params: str | ParameterSet | None = "consensus",
     reference: YoungAdultReference | None = None,
     workers: int | None = None,
+    parameter_draws: int | Sequence[ParameterSet] = 0,
 ) -> CohortResult:
     """Simulate a seeded cohort of ``n`` women on ``regimen``.
 
@@ -664,6 +796,14 @@ def simulate_cohort(
     workers : int, optional
         Threads working on chunks at once; ``min(2, os.cpu_count())`` if None.
         Results do not depend on it.
+    parameter_draws : int or sequence of ParameterSet
+        Parameter uncertainty: the number of calibration draws of ``params``
+        to simulate on the same patients (``0``, the default, for none; at
+        most the 100 shipped; ``params`` must be an unmodified shipped set,
+        see :func:`bmdsim.parameter_draws`), or the draws themselves (e.g. a
+        modified set's: ``[d.with_values({...}) for d in
+        bmdsim.parameter_draws("consensus")]``). Each query then costs one
+        pass over the cohort per draw.
 
     Returns
     -------
@@ -701,8 +841,34 @@ def simulate_cohort(
     if not isinstance(reference, YoungAdultReference):
         raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
     workers = min(2, os.cpu_count() or 1) if workers is None else _as_count("workers", workers)
+    draws = _resolve_draws(params, parameter_draws)
     warn_if_extrapolating(regimen, params.values, years)
-    return CohortResult(n, regimen, years, int(seed), chunk_size, population, variability, params, reference, workers)
+    return CohortResult(
+        n, regimen, years, int(seed), chunk_size, population, variability, params, reference, workers, draws
+    )
+
+
+def _resolve_draws(params: ParameterSet, parameter_draws: object) -> tuple[ParameterSet, ...]:
+    """The parameter sets of ``parameter_draws``: a count of ``params``'s shipped draws, or the sets themselves."""
+    if isinstance(parameter_draws, (bool, np.bool_)):
+        raise TypeError(
+            f"parameter_draws must be a number of draws or a sequence of ParameterSet, got {parameter_draws!r}"
+        )
+    if isinstance(parameter_draws, (int, np.integer)):
+        if parameter_draws < 0:
+            raise ValueError(f"parameter_draws must be >= 0 (0: no parameter uncertainty), got {parameter_draws}")
+        return _shipped_draws(params, int(parameter_draws)) if parameter_draws else ()
+    if isinstance(parameter_draws, Sequence) and not isinstance(parameter_draws, (str, bytes)):
+        draws = tuple(parameter_draws)
+        if not draws:
+            raise ValueError("parameter_draws must hold at least one ParameterSet (or be 0 for none)")
+        for i, p in enumerate(draws):
+            if not isinstance(p, ParameterSet):
+                raise TypeError(f"parameter_draws[{i}] must be a bmdsim.ParameterSet, got {type(p).__name__}")
+        return draws
+    raise TypeError(
+        f"parameter_draws must be a number of draws or a sequence of ParameterSet, got {type(parameter_draws).__name__}"
+    )
 
 
 def compare_regimens(
@@ -731,7 +897,7 @@ def compare_regimens(
         Times [years] at which the fraction that has crossed is reported.
     **kwargs
         Passed to :func:`simulate_cohort` (``population``, ``variability``,
-        ``params``, ``chunk_size``, ``reference``).
+        ``params``, ``chunk_size``, ``reference``, ``parameter_draws``).
 
     Returns
     -------
@@ -739,6 +905,10 @@ def compare_regimens(
         Columns, one row per regimen: ``regimen``, then
         ``median_years_to_<T>`` (``inf`` if under half cross) and
         ``fraction_<T>_by_<t>y`` for each threshold ``T`` and time ``t``.
+        With ``parameter_draws``, each of these is followed by
+        ``<column>_param_low`` and ``<column>_param_high``, its
+        :data:`PARAMETER_INTERVAL` percentiles across the draws (one pass per
+        draw, regimen and threshold).
     """
     if not isinstance(regimens, Mapping) or not regimens:
         raise ValueError("regimens must be a non-empty mapping of name to bmdsim.Regimen")
@@ -747,10 +917,20 @@ def compare_regimens(
         result = simulate_cohort(n, regimen, years, seed, **kwargs)
         result.crossing_times(thresholds, (site,))
         table["regimen"].append(str(name))
+        tt = result._times(at_years)
+
+        def summary(crossing: np.ndarray, result: CohortResult = result, tt: np.ndarray = tt) -> np.ndarray:
+            median = np.percentile(crossing, [50.0], method="inverted_cdf")
+            return np.concatenate((median, result._fraction_by(crossing, tt)))
+
         for thr in thresholds:
-            median = result.crossing_percentiles(site, thr, (50.0,))[50.0]
-            table.setdefault(f"median_years_to_{thr:g}", []).append(median)
-            frac = result.fraction_below(site, thr, at_years)["fraction"]
-            for t, f in zip(at_years, frac, strict=True):
-                table.setdefault(f"fraction_{thr:g}_by_{t:g}y", []).append(float(f))
+            columns = [f"median_years_to_{thr:g}"] + [f"fraction_{thr:g}_by_{t:g}y" for t in at_years]
+            values = summary(result.crossing_time(site, thr))
+            if result.parameter_draws:
+                low, high = result._interval(result._over_draws(site, thr, summary))
+            for j, column in enumerate(columns):
+                table.setdefault(column, []).append(float(values[j]))
+                if result.parameter_draws:
+                    table.setdefault(f"{column}_param_low", []).append(float(low[j]))
+                    table.setdefault(f"{column}_param_high", []).append(float(high[j]))
     return table

@@ -28,14 +28,24 @@ natural loss.
 
 Use :func:`load_parameters` to get one and :meth:`ParameterSet.with_values`
 to change values without touching the shipped set.
+
+Parameter uncertainty
+---------------------
+Each shipped set comes with calibration draws (``data/parameter_draws/``, a
+parametric bootstrap of its calibration, see :mod:`bmdsim.calibration`):
+:func:`parameter_draws` (or :meth:`ParameterSet.draws`) returns them as
+parameter sets, for bands from parameter uncertainty (e.g.
+``simulate_cohort(..., parameter_draws=50)``).
 """
 
 from __future__ import annotations
 
 import difflib
 import math
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -45,6 +55,7 @@ from .agents import AGENTS, NaturalLoss, ParameterSpec
 from .sites import SITES
 
 _FOLDER = "parameters"
+_DRAWS_FOLDER = "parameter_draws"
 
 
 def _specs() -> dict[str, ParameterSpec]:
@@ -183,6 +194,10 @@ class ParameterSet:
             metadata=meta,
         )
 
+    def draws(self, count: int | None = None) -> tuple[ParameterSet, ...]:
+        """The calibration draws of this (shipped, unmodified) set; see :func:`parameter_draws`."""
+        return parameter_draws(self, count)
+
     def table(self) -> str:
         """A plain-text table of every value with its unit, role and source."""
         rows = [("parameter", "value", "unit", "role", "source")]
@@ -233,6 +248,105 @@ def load_parameters(name: str = "consensus") -> ParameterSet:
     """
     check_choice("params", name, available_parameter_sets())
     return parameter_set_from_dict(_data.read_json(f"{_FOLDER}/{name}.json"))
+
+
+@cache
+def _draw_sets(name: str) -> tuple[ParameterSet, ...]:
+    point = load_parameters(name)
+    doc = _data.read_json(f"{_DRAWS_FOLDER}/{name}.json")
+    unknown = sorted(set(doc["parameters"]) - set(point.values))
+    if unknown:
+        raise ValueError(f"data/{_DRAWS_FOLDER}/{name}.json names unknown parameters: {', '.join(unknown)}")
+    meta = {k: dict(v) for k, v in point.metadata.items()}
+    for key in doc["parameters"]:
+        meta[key] = meta.get(key, {}) | {"role": "calibration draw", "draws_file": f"{_DRAWS_FOLDER}/{name}.json"}
+    out = []
+    for k in range(doc["count"]):
+        values = dict(point.values) | {key: vals[k] for key, vals in doc["parameters"].items()}
+        out.append(
+            ParameterSet(
+                name=f"{name} draw {doc['first'] + k}",
+                title=point.title,
+                description=point.description,
+                validated_range=point.validated_range,
+                values=values,
+                metadata=meta,
+            )
+        )
+    return tuple(out)
+
+
+def parameter_draws(params: str | ParameterSet, count: int | None = None) -> tuple[ParameterSet, ...]:
+    """Calibration draws of a shipped parameter set: the same set refitted to re-drawn published targets.
+
+    Parameters
+    ----------
+    params : str or ParameterSet
+        A shipped set, by name or as returned by :func:`load_parameters`
+        (unmodified: a set changed with :meth:`ParameterSet.with_values` has no draws).
+    count : int, optional
+        Return the first ``count`` draws (``1 <= count <=`` the number shipped,
+        100); all if None.
+
+    Returns
+    -------
+    tuple of ParameterSet
+        Named ``"<set> draw <k>"``. Fitted and derived values differ between
+        draws; fixed values are the set's own.
+
+    Raises
+    ------
+    ValueError
+        For a set without shipped draws (a modified or custom set), or a bad ``count``.
+
+    Notes
+    -----
+    Each draw is the set's whole staged calibration rerun on targets drawn
+    from ``N(published value, SE^2)``, the SEs in
+    ``data/calibration_uncertainty.json`` (reported CIs and SEs where
+    published; else derived from a pooled SD and the arm sizes, some of them
+    assumed). The spread covers the sampling error of the published figures,
+    not the model's structure, the readings and assumptions behind the
+    targets, or fixed values (e.g. the consensus rates). See
+    :mod:`bmdsim.calibration`.
+
+    Examples
+    --------
+    >>> draws = parameter_draws("consensus", count=3)
+    >>> [d.name for d in draws]
+    ['consensus draw 0', 'consensus draw 1', 'consensus draw 2']
+    """
+    if isinstance(params, str):
+        check_choice("params", params, available_parameter_sets())
+        point = load_parameters(params)
+    elif isinstance(params, ParameterSet):
+        point = params
+    else:
+        raise TypeError(f"params must be a parameter set name or a ParameterSet, got {type(params).__name__}")
+    shipped = available_parameter_sets()
+    if point.name not in shipped or dict(point.values) != dict(load_parameters(point.name).values):
+        raise ValueError(
+            f"parameter set {point.name!r} has no calibration draws: only the shipped sets "
+            f"({', '.join(shipped)}) as returned by load_parameters have them. For a modified set, apply the "
+            "same change to each draw of the set it came from, e.g. "
+            "[d.with_values({...}) for d in bmdsim.parameter_draws('consensus')], and pass that list as "
+            "simulate_cohort(..., parameter_draws=...)"
+        )
+    if not (_data.data_dir() / _DRAWS_FOLDER / f"{point.name}.json").is_file():
+        raise ValueError(
+            f"no calibration draws shipped for parameter set {point.name!r} (data/{_DRAWS_FOLDER}/{point.name}.json); "
+            "write them with `python -m bmdsim.calibration --draws --write`"
+        )
+    draws = _draw_sets(point.name)
+    if count is None:
+        return draws
+    if isinstance(count, bool) or not hasattr(count, "__index__"):
+        raise TypeError(f"count must be an integer in [1, {len(draws)}] or None, got {count!r}")
+    if not 1 <= operator.index(count) <= len(draws):
+        raise ValueError(
+            f"count must be an integer in [1, {len(draws)}] (the draws shipped for {point.name!r}), got {count!r}"
+        )
+    return draws[: operator.index(count)]
 
 
 def resolve_parameters(params: str | ParameterSet | None) -> ParameterSet:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .cohort import CohortResult
+
 #: Okabe-Ito colour-blind-safe palette (Okabe and Ito 2008, "Color Universal Design").
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 #: One colour per site, from the Okabe-Ito palette.
@@ -514,45 +516,76 @@ def plot_comparison(
 
 
 def plot_fraction_crossed(
-    traj: Trajectory,
+    traj: Trajectory | CohortResult,
     site: str,
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
     bands: bool = True,
     ax: Axes | None = None,
     labels: Mapping[str, str] | None = None,
+    parameter_band: bool = True,
+    times: Sequence[float] | np.ndarray | None = None,
+    parameter_band_label: str = "95 % interval (parameter uncertainty, {count} calibration draws)",
 ) -> Axes:
     """Per cent of a group who have reached each threshold, over time.
 
     Draws :func:`bmdsim.summary.fraction_crossed` at ``traj.time`` for each
     threshold, with a 95 % Wilson interval for the group size
-    (:func:`bmdsim.summary.wilson_interval`) as a band.
+    (:func:`bmdsim.summary.wilson_interval`) as a band. Given a cohort
+    (:class:`bmdsim.CohortResult`), draws its
+    :meth:`~bmdsim.CohortResult.fraction_below` at ``times`` instead, and,
+    if the cohort was simulated with parameter draws, the interval across
+    them as a second, hatched band (outlined, labelled separately from the
+    sampling band).
 
     Parameters
     ----------
-    traj : Trajectory
-        A many-patient trajectory.
+    traj : Trajectory or CohortResult
+        A many-patient trajectory or a cohort.
     site : str
     thresholds : sequence of float
         T-score thresholds [SD].
     bands : bool
-        Draw the interval bands.
+        Draw the sampling (Wilson) interval bands.
     ax : matplotlib Axes, optional
     labels : mapping, optional
         Text overrides, see :data:`LABELS`.
+    parameter_band : bool
+        For a cohort with parameter draws: draw the parameter-uncertainty band
+        (the 2.5th-97.5th percentiles across draws). Ignored otherwise.
+    times : sequence of float, optional
+        For a cohort: times [years] to evaluate, in ``[0, years]``; monthly
+        if None. Ignored for a trajectory (its output times are used).
+    parameter_band_label : str
+        Legend text of the parameter band (``{count}``: the number of draws);
+        change it to reword or translate.
 
     Returns
     -------
     matplotlib Axes
-        One step line per threshold, ``gid="fraction:<site>:<threshold>"``.
+        One step line per threshold, ``gid="fraction:<site>:<threshold>"``;
+        parameter bands have ``gid="parameter_band:<site>:<threshold>"``.
     """
+    from .cohort import CohortResult
+
     text = labels_for(labels)
     ax = _axes(ax)
-    n = traj.patient.n
+    cohort = isinstance(traj, CohortResult)
+    if cohort:
+        grid = np.linspace(0.0, traj.years, int(round(12 * traj.years)) + 1) if times is None else times
+        n = traj.n
+        draws = len(traj.parameter_draws) if parameter_band else 0
+    else:
+        grid, n, draws = traj.time, traj.patient.n, 0
+    time = np.asarray(grid, dtype=float)
     for k, thr in enumerate(thresholds):
         colour = SERIES_COLOURS[(k + 1) % len(SERIES_COLOURS)]
-        frac = fraction_crossed(traj, site, thr)
+        if cohort:
+            curve = traj.fraction_below(site, thr, time)
+            frac = curve["fraction"]
+        else:
+            frac = fraction_crossed(traj, site, thr)
         ax.step(
-            traj.time,
+            time,
             100.0 * frac,
             where="post",
             color=colour,
@@ -562,11 +595,35 @@ def plot_fraction_crossed(
         )
         if bands:
             lo, hi = wilson_interval(frac, n)
-            ax.fill_between(traj.time, 100.0 * lo, 100.0 * hi, step="post", color=colour, alpha=0.15, lw=0)
+            ax.fill_between(time, 100.0 * lo, 100.0 * hi, step="post", color=colour, alpha=0.15, lw=0)
+        if draws:
+            ax.fill_between(
+                time,
+                100.0 * curve["param_low"],
+                100.0 * curve["param_high"],
+                step="post",
+                facecolor="none",
+                edgecolor=colour,
+                hatch="////",
+                lw=0.6,
+                alpha=0.6,
+                gid=f"parameter_band:{site}:{float(thr):g}",
+            )
     if bands:
         ax.fill_between([], [], [], color="0.6", alpha=0.3, lw=0, label=text["band"])
+    if draws:
+        ax.fill_between(
+            [],
+            [],
+            [],
+            facecolor="none",
+            edgecolor="0.4",
+            hatch="////",
+            lw=0.6,
+            label=parameter_band_label.format(count=draws),
+        )
     ax.set_ylim(0.0, 100.0)
-    ax.set_xlim(traj.time[0], traj.time[-1])
+    ax.set_xlim(time[0], time[-1])
     ax.set_xlabel(text["time"])
     ax.set_ylabel(text["fraction_crossed"])
     ax.set_title(text[site], loc="left")
