@@ -86,6 +86,7 @@ LABELS: dict[str, str] = {
     "not_reached": "not reached",
     "fraction_crossed": "Patients who have reached the threshold [%]",
     "band": "95 % interval (group size)",
+    "parameter_band": "95 % interval (parameter uncertainty, {count} calibration draws)",
     "natural_only": "natural loss only",
     "sources": "Sources",
 }
@@ -524,7 +525,6 @@ def plot_fraction_crossed(
     labels: Mapping[str, str] | None = None,
     parameter_band: bool = True,
     times: Sequence[float] | np.ndarray | None = None,
-    parameter_band_label: str = "95 % interval (parameter uncertainty, {count} calibration draws)",
 ) -> Axes:
     """Per cent of a group who have reached each threshold, over time.
 
@@ -548,16 +548,14 @@ def plot_fraction_crossed(
         Draw the sampling (Wilson) interval bands.
     ax : matplotlib Axes, optional
     labels : mapping, optional
-        Text overrides, see :data:`LABELS`.
+        Text overrides, see :data:`LABELS` (``"parameter_band"``, with
+        ``{count}`` the number of draws, is the parameter band's legend).
     parameter_band : bool
         For a cohort with parameter draws: draw the parameter-uncertainty band
         (the 2.5th-97.5th percentiles across draws). Ignored otherwise.
     times : sequence of float, optional
         For a cohort: times [years] to evaluate, in ``[0, years]``; monthly
         if None. Ignored for a trajectory (its output times are used).
-    parameter_band_label : str
-        Legend text of the parameter band (``{count}``: the number of draws);
-        change it to reword or translate.
 
     Returns
     -------
@@ -620,7 +618,7 @@ def plot_fraction_crossed(
             edgecolor="0.4",
             hatch="////",
             lw=0.6,
-            label=parameter_band_label.format(count=draws),
+            label=text["parameter_band"].format(count=draws),
         )
     ax.set_ylim(0.0, 100.0)
     ax.set_xlim(time[0], time[-1])

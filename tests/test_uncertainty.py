@@ -395,7 +395,9 @@ def test_fraction_crossed_plot_draws_the_parameter_band_of_a_cohort():
         assert "95 % interval (parameter uncertainty, 5 calibration draws)" in labels
         assert "95 % interval (group size)" in labels
         fig, ax3 = plt.subplots()
-        plot.plot_fraction_crossed(res, "femoral_neck", (-2.5,), ax=ax3, parameter_band_label="Parameter ({count})")
+        plot.plot_fraction_crossed(
+            res, "femoral_neck", (-2.5,), ax=ax3, labels={"parameter_band": "Parameter ({count})"}
+        )
         assert "Parameter (5)" in ax3.get_legend_handles_labels()[1]
         off = plot.plot_fraction_crossed(res, "femoral_neck", thresholds=(-2.5,), times=times, parameter_band=False)
         assert not [a for a in off.collections if (a.get_gid() or "").startswith("parameter_band")]
