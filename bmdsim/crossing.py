@@ -192,13 +192,15 @@ def first_crossing(
         out[todo] = _first_crossing_shared(model, one, target[todo], horizon)
     elif _scan_started(state, horizon):
         sub = state.take(todo)
-        times, group = np.unique(sub.per_patient_times(), axis=0, return_inverse=True)
-        group = group.ravel()
-        order = np.argsort(group, kind="stable")
-        bounds = np.searchsorted(group[order], np.arange(times.shape[0] + 1))
-        for g in range(times.shape[0]):  # a loop over scan-time groups (bounded by the regimen), not patients
-            idx = order[bounds[g] : bounds[g + 1]]
-            fixed = _fixed_model(model, tuple(state.spans), tuple(times[g]), horizon)
+        times = sub.per_patient_times()
+        key = _scan_group_key(sub, horizon)
+        for g in np.flatnonzero(np.bincount(key)):  # a loop over scan-time groups (bounded by the regimen)
+            idx = np.flatnonzero(key == g)
+            row = times[idx[0]]
+            if not np.all(times[idx] == row):  # cannot happen for starts computed at scans; stay exact if it does
+                out[todo[idx]] = _first_crossing_per_patient(model, sub.take(idx), target[todo[idx]], horizon)
+                continue
+            fixed = _fixed_model(model, tuple(state.spans), tuple(row), horizon)
             out[todo[idx]] = first_crossing(fixed, PatientState(np.asarray(sub.age)[idx]), target[todo[idx]], horizon)
     else:
         for start in range(0, todo.size, CHUNK_PATIENTS):
@@ -214,6 +216,25 @@ def _scan_started(state: PatientState, horizon: float) -> bool:
         if interval is None or horizon / interval + 1 > MAX_SCAN_GROUPS:
             return False
     return bool(state.spans)
+
+
+def _scan_group_key(state: PatientState, horizon: float) -> np.ndarray:
+    """A small non-negative integer per patient, equal for patients whose courses start at the same scans.
+
+    Each event-started course contributes its scan index plus one (0 if it
+    never starts); the indices are combined in a mixed radix. No sorting, so
+    grouping costs O(n) per group.
+    """
+    key = np.zeros(np.size(state.age), dtype=np.int64)
+    radix = 1
+    for e, (start, _) in state.spans.items():
+        interval, delay = e.start.scan_interval, e.start.delay
+        slots = int(np.ceil(horizon / interval)) + 3  # "never", then scans 0 .. the first at or after horizon
+        seen = np.isfinite(start)
+        k = np.where(seen, np.rint((np.where(seen, start, 0.0) - delay) / interval) + 1, 0).astype(np.int64)
+        key += np.clip(k, 0, slots - 1) * radix
+        radix *= slots
+    return key
 
 
 def _fixed_model(model: SiteModel, events: tuple, times: tuple[float, ...], horizon: float) -> SiteModel:

@@ -198,3 +198,25 @@ def test_an_aromatase_inhibitor_that_never_starts_raises_no_floating_point_warni
         traj = simulate(_patients(), Regimen([ai_on_event]), years=10)
         assert np.all(np.isinf(traj.exposure_times(ai_on_event)[0]))
         assert np.all(np.isfinite(traj.bmd("femoral_neck")))
+
+
+def test_scan_after_the_horizon_gets_its_own_group(monkeypatch):
+    """A crossing late in a 9.5-year horizon is seen at the scan at 10 years, after the horizon; still exact."""
+    from bmdsim import crossing
+
+    rng = np.random.default_rng(8)
+    n = 1500
+    p = Patient(age=rng.uniform(50, 80, n), t_score={"femoral_neck": rng.normal(-1.2, 0.8, n)})
+    reg = _scan_regimen(0.0)
+    traj = simulate(p, reg, years=9.5)
+    start = traj.exposure_times(reg.exposures[1])[0]
+    assert np.any(np.isfinite(start) & (start > 9.5))  # some start after the horizon
+    calls = []
+    real = crossing._first_crossing_per_patient
+    monkeypatch.setattr(crossing, "_first_crossing_per_patient", lambda *a: calls.append(1) or real(*a))
+    got = traj.crossing_time("femoral_neck", -2.5)
+    assert not calls  # every group took the shared path
+    monkeypatch.setattr(crossing, "MAX_SCAN_GROUPS", 0)
+    ref = simulate(p, reg, years=9.5).crossing_time("femoral_neck", -2.5)
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(ref))
+    np.testing.assert_allclose(got[np.isfinite(ref)], ref[np.isfinite(ref)], rtol=0, atol=1e-9)
