@@ -746,15 +746,26 @@ class CohortResult:
                 t = self._chunk(a, min(a + step, stop)).scaled_t_score(site, tt)
                 idx = np.clip(((t - lo) / T_SCORE_BIN).astype(np.int64), 0, bins - 1)
                 counts += np.bincount((idx + offsets).ravel(), minlength=tt.size * bins).reshape(tt.size, bins)
-        cum = np.cumsum(counts, axis=1)
-        rank = np.clip(qq[:, None] / 100.0 * self.n, 0.5, self.n)  # (q, 1); 0.5: q = 0 is the minimum
-        out = np.empty((qq.size, tt.size))
-        for j in range(tt.size):  # a loop over output times, not patients
-            k = np.minimum(np.searchsorted(cum[j], rank[:, 0], side="left"), bins - 1)
-            below = np.where(k > 0, cum[j, np.maximum(k - 1, 0)], 0)
-            inside = np.maximum(counts[j, k], 1)
-            out[:, j] = lo + T_SCORE_BIN * (k + np.clip((rank[:, 0] - below) / inside, 0.0, 1.0))
-        return {"time": tt, "q": qq, "t_score": out}
+        return {"time": tt, "q": qq, "t_score": histogram_percentiles(counts, qq, self.n, lo, T_SCORE_BIN)}
+
+
+def histogram_percentiles(counts: np.ndarray, qq: np.ndarray, n: int, low: float, width: float) -> np.ndarray:
+    """Percentiles ``qq`` read from histograms ``counts`` (times x bins), linear within a bin: shape (q, times).
+
+    The ``q``-th percentile is where the cumulative count reaches ``q / 100 * n``
+    (at least half a count, so ``q = 0`` is the minimum). Bins start at ``low``
+    and are ``width`` wide; the result is within one bin of an order statistic.
+    """
+    bins = counts.shape[1]
+    cum = np.cumsum(counts, axis=1)
+    rank = np.clip(qq / 100.0 * n, 0.5, n)
+    out = np.empty((qq.size, counts.shape[0]))
+    for j in range(counts.shape[0]):  # a loop over output times, not patients
+        k = np.minimum(np.searchsorted(cum[j], rank, side="left"), bins - 1)
+        below = np.where(k > 0, cum[j, np.maximum(k - 1, 0)], 0)
+        inside = np.maximum(counts[j, k], 1)
+        out[:, j] = low + width * (k + np.clip((rank - below) / inside, 0.0, 1.0))
+    return out
 
 
 def simulate_cohort(

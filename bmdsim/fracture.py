@@ -48,7 +48,7 @@ import numpy as np
 
 from . import _data, limits
 from ._validation import as_finite_float, check_choice, check_range
-from .cohort import DEFAULT_PERCENTILES, CohortResult, simulate_cohort
+from .cohort import DEFAULT_PERCENTILES, CohortResult, histogram_percentiles, simulate_cohort
 from .regimen import Regimen
 from .simulation import Trajectory
 
@@ -170,24 +170,6 @@ def _on_ai(traj: Trajectory, times: np.ndarray) -> np.ndarray:
             stop = np.asarray(stop, dtype=float).reshape(-1, 1)
             on = on | ((times[None, :] >= start) & (times[None, :] < stop))
     return on
-
-
-def _read_percentiles(counts: np.ndarray, qq: np.ndarray, n: int, low: float, width: float) -> np.ndarray:
-    """Percentiles ``qq`` from histograms ``counts`` (times x bins), linear within a bin: shape (q, times).
-
-    As :meth:`bmdsim.CohortResult.t_score_percentiles`: the ``q``-th percentile
-    is where the cumulative count reaches ``q / 100 * n``.
-    """
-    bins = counts.shape[1]
-    cum = np.cumsum(counts, axis=1)
-    rank = np.clip(qq / 100.0 * n, 0.5, n)  # 0.5: q = 0 is the minimum
-    out = np.empty((qq.size, counts.shape[0]))
-    for j in range(counts.shape[0]):  # a loop over output times, not patients
-        k = np.minimum(np.searchsorted(cum[j], rank, side="left"), bins - 1)
-        below = np.where(k > 0, cum[j, np.maximum(k - 1, 0)], 0)
-        inside = np.maximum(counts[j, k], 1)
-        out[:, j] = low + width * (k + np.clip((rank - below) / inside, 0.0, 1.0))
-    return out
 
 
 def cohort_relative_risk(
@@ -325,7 +307,7 @@ def cohort_relative_risk(
                     counts += np.bincount((idx + offsets).ravel(), minlength=m * bins).reshape(m, bins)
     n = result.n
     # Read within a bin, then kept within the smallest and largest exact value (exact when all are equal).
-    log_pct = np.clip(_read_percentiles(counts, qq, n, lo, LOG_RR_BIN), log_min, log_max)
+    log_pct = np.clip(histogram_percentiles(counts, qq, n, lo, LOG_RR_BIN), log_min, log_max)
     log_pct[qq == 0.0], log_pct[qq == 100.0] = log_min, log_max  # the exact extremes
     percentiles = np.exp(log_pct)
     incidence = risk_sum[:, 1:] / risk_sum[:, :1]
