@@ -58,6 +58,7 @@ from scipy.special import ndtr, ndtri
 
 from . import _data, limits
 from ._validation import as_finite_float, check_range
+from .crossing import crossing_target
 from .model import SiteModel
 from .parameters import ParameterSet, resolve_parameters
 from .parameters import parameter_draws as _shipped_draws
@@ -354,10 +355,8 @@ class _CohortTrajectory(Trajectory):
         self._models = dict(models)  # shared across chunks, so each site's crossing table is built once
 
     def _target(self, site: str, threshold: float) -> np.ndarray:
-        # m L(t) >= c  <=>  L(t) >= c / m  (m > 0): crossings stay exact and the curve stays shared.
-        c = super()._target(site, threshold)
-        scaled = np.maximum(c / self._multiplier[site], np.nextafter(0, 1))
-        return np.where((c > 0) & np.isfinite(c), scaled, c)
+        b_star = float(self.reference.bmd(site, threshold))
+        return crossing_target(self._baseline[site], b_star, self._multiplier[site])
 
     def scaled_t_score(self, site: str, times: np.ndarray) -> np.ndarray:
         """T-score [SD] at ``times``, shape (n, len(times)), with each patient's multiplier."""

@@ -209,6 +209,26 @@ def first_crossing(
     return out
 
 
+def crossing_target(b0: np.ndarray, b_star: float, multiplier: np.ndarray | None = None) -> np.ndarray:
+    """Log-loss each patient must reach to be at or below ``BMD*``: ``c = ln(BMD(0) / BMD*)``.
+
+    ``0`` if already at or below at baseline, ``inf`` if ``BMD* <= 0`` (never
+    reached). With a per-patient ``multiplier`` m on the log-loss,
+    ``m L(t) >= c`` is searched as ``L(t) >= c / m`` (m > 0), so crossings stay
+    exact and the curve stays shared.
+    """
+    b0 = np.asarray(b0, dtype=float)
+    if b_star <= 0:
+        return np.full(b0.shape, np.inf)
+    tiny = np.nextafter(0, 1)
+    # At or below at baseline, compared in BMD: mu + T sd is monotone in T in floating point, so a
+    # patient given exactly the threshold's T-score is at it (no round-off through T or the logarithm).
+    c = np.where(b0 <= b_star, 0.0, np.maximum(np.log(b0 / b_star), tiny))
+    if multiplier is None:
+        return c
+    return np.where(c > 0, np.maximum(c / multiplier, tiny), c)
+
+
 def _scan_started(state: PatientState, horizon: float) -> bool:
     """True if every per-patient course starts at a scan, with at most MAX_SCAN_GROUPS scans in the horizon."""
     for e in state.spans:

@@ -89,7 +89,7 @@ import numpy as np
 from . import _data, limits
 from ._validation import as_finite_float, check_choice
 from .cohort import Population, Variability, simulate_cohort
-from .crossing import first_crossing
+from .crossing import crossing_target, first_crossing
 from .model import PatientState, SiteModel
 from .parameters import ParameterSet, resolve_parameters
 from .patient import Patient
@@ -634,11 +634,7 @@ def _crossing_time(cohort: _Cohort, setup: _Setup, site: str, threshold: float, 
     """
     b_star = float(setup.reference.bmd(site, threshold))
     b0 = cohort.patient.baseline_bmd(site, setup.reference)[idx]
-    if b_star <= 0:
-        return np.full(idx.size, np.inf)
-    tiny = np.nextafter(0, 1)
-    c = np.where(b0 <= b_star, 0.0, np.maximum(np.log(b0 / b_star), tiny))
-    target = np.where(c > 0, np.maximum(c / cohort.multiplier[site][idx], tiny), c)
+    target = crossing_target(b0, b_star, cohort.multiplier[site][idx])
     model = SiteModel(setup.params, setup.ai_regimen, site)
     return first_crossing(model, PatientState(cohort.patient.age[idx]), target, setup.years)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import limits
 from ._validation import as_finite_float, check_range
-from .crossing import first_crossing
+from .crossing import crossing_target, first_crossing
 from .model import PatientState, SiteModel
 from .parameters import ParameterSet, resolve_parameters
 from .patient import Patient
@@ -85,13 +85,7 @@ class Trajectory:
 
     def _target(self, site: str, threshold: float) -> np.ndarray:
         """``c = ln(BMD(0) / BMD*)`` per patient: 0 if at or below at baseline, inf if unreachable."""
-        b_star = float(self.reference.bmd(site, threshold))
-        b0 = self._baseline[site]
-        if b_star <= 0:
-            return np.full(b0.shape, np.inf)
-        # At or below at baseline, compared in BMD: mu + T sd is monotone in T in floating point, so a
-        # patient given exactly the threshold's T-score is at it (no round-off through T or the logarithm).
-        return np.where(b0 <= b_star, 0.0, np.maximum(np.log(b0 / b_star), np.nextafter(0, 1)))
+        return crossing_target(self._baseline[site], float(self.reference.bmd(site, threshold)))
 
     def _resolve_events(self) -> dict[Exposure, tuple[np.ndarray, np.ndarray]]:
         """Per-patient start and stop of every event-started exposure, in the order listed."""
