@@ -90,16 +90,22 @@ from . import _data, limits
 from ._validation import as_finite_float, check_choice
 from .cohort import Population, Variability, simulate_cohort
 from .crossing import crossing_target, first_crossing
+from .measurement import (
+    ERROR_BLOCK_PATIENTS,
+    SHIPPED_PRECISION,
+    check_precision,
+    scan_error_normals,
+)
+from .measurement import check_seed as _check_seed
 from .model import PatientState, SiteModel
 from .parameters import ParameterSet, resolve_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
 from .regimen import Exposure, Regimen
-from .sites import SITES, check_site
+from .sites import check_site
 from .therapies import THERAPIES, warn_if_extrapolating
 
 _GUIDELINES_FILE = "guidelines.json"
-_PRECISION_FILE = "dxa_precision.json"
 #: Policy rules: the Hadji 2017 algorithm, everyone treated from baseline, nobody treated.
 RULES: tuple[str, ...] = ("threshold", "treat_all", "none")
 #: Osteoporosis T-score [SD] (WHO 1994; data/citations.json "who_1994"): default for time below.
@@ -110,14 +116,6 @@ DEFAULT_GRID_STEP = 1.0 / 52.0
 _TIME_TOL = 1e-9
 #: Percentiles of the detection delay reported by :meth:`PolicyResult.summary`.
 DELAY_PERCENTILES: tuple[float, ...] = (50.0, 90.0)
-#: ``measurement_error`` value that means the shipped typical DXA precision (:func:`dxa_precision`).
-SHIPPED_PRECISION = "shipped"
-#: Patients per block of scan errors (a numerical setting): patient i's errors come from her block's stream.
-ERROR_BLOCK_PATIENTS = 4096
-#: Resolution [years] with which a scan time keys its error stream: scans at the same time share errors.
-SCAN_TIME_KEY_RESOLUTION = 1e-6
-#: First entry of the error streams' spawn keys; keeps them apart from simulate_cohort's one-entry keys.
-_ERROR_STREAM = 0x445841
 #: Patients x grid cells evaluated at once when a log-loss curve is not shared (bounds memory).
 _CELLS_PER_BATCH = 2_000_000
 
@@ -160,133 +158,6 @@ def hadji_2017() -> HadjiRule:
         age_above=float(rf["age_years_above"]),
         monitoring_interval=(float(interval["low"]), float(interval["high"])),
     )
-
-
-def dxa_precision() -> dict[str, float]:
-    """Shipped short-term in vivo DXA precision error per site, as a coefficient of variation.
-
-    Returns
-    -------
-    dict of site -> float
-        CV as a fraction (0.012 is 1.2 %): lumbar spine 0.012, total hip 0.013,
-        femoral neck 0.0197 (``data/dxa_precision.json``).
-
-    Notes
-    -----
-    Typical values (mean CVs of a review of 57 studies, Wilson & Smith,
-    Hologic white paper; femoral neck: the GE/Lunar average of the same
-    review), not the ISCD *maximum acceptable* precision for a technologist
-    (1.9 %, 1.8 %, 2.5 %; recorded in the data file as unverified). See the
-    data file for the sentences read and the supporting studies.
-    """
-    doc = _data.read_json(_PRECISION_FILE)
-    return {s: float(v) / 100.0 for s, v in doc["default_cv_percent"].items()}
-
-
-def _cv_range() -> tuple[float, float]:
-    low, high = _data.read_json(_PRECISION_FILE)["validated_range"]["cv_percent"]
-    return float(low) / 100.0, float(high) / 100.0
-
-
-def check_precision(measurement_error: object, sites: Sequence[str]) -> dict[str, float] | None:
-    """Validate ``measurement_error`` and return the CV [fraction] of each of ``sites``, or None (exact scans).
-
-    Parameters
-    ----------
-    measurement_error : "shipped", mapping of site -> float, or None
-        ``"shipped"`` (:data:`SHIPPED_PRECISION`) for :func:`dxa_precision`; a
-        mapping of site to CV as a fraction (0.02 is 2 %), in the validated
-        range of ``data/dxa_precision.json`` (0 to 0.1); None for exact scans.
-    sites : sequence of str
-        Sites that are scanned; each needs a CV.
-
-    Raises
-    ------
-    ValueError
-        Unknown site, a CV outside the range (negative included), a scanned
-        site without a CV, or an unknown string.
-    TypeError
-        Anything else than the above types, or a CV that is not a number.
-    """
-    if measurement_error is None:
-        return None
-    if isinstance(measurement_error, str):
-        if measurement_error != SHIPPED_PRECISION:
-            raise ValueError(
-                f"measurement_error must be {SHIPPED_PRECISION!r} (the shipped DXA precision), a mapping of site to "
-                f"coefficient of variation, or None (exact scans); got {measurement_error!r}"
-            )
-        cvs: Mapping[str, object] = dxa_precision()
-    elif isinstance(measurement_error, Mapping):
-        cvs = measurement_error
-    else:
-        raise TypeError(
-            "measurement_error must be a mapping of site to coefficient of variation, "
-            f"{SHIPPED_PRECISION!r} or None; got {type(measurement_error).__name__}"
-        )
-    low, high = _cv_range()
-    out = {}
-    for site, value in cvs.items():
-        check_site(site, "measurement_error site")
-        cv = as_finite_float(f"measurement_error[{site!r}]", value)
-        if not low <= cv <= high:
-            raise ValueError(
-                f"measurement_error[{site!r}] must be a coefficient of variation in [{low:g}, {high:g}] "
-                f"(a fraction: 0.02 is 2 %), got {cv:g}"
-            )
-        out[site] = cv
-    missing = [s for s in sites if s not in out]
-    if missing:
-        raise ValueError(
-            f"measurement_error has no coefficient of variation for the scanned site(s) {', '.join(missing)}; "
-            f"it gives {', '.join(out) or 'none'}"
-        )
-    return {s: out[s] for s in sites}
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
-def scan_error_normals(seed: int, site: str, times: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Standard-normal draws ``z[i, j]`` behind the scan errors of patients ``start..stop-1`` at ``times[j]``.
-
-    A scan's relative error is ``cv * z``. The draw of patient ``i`` at time
-    ``t`` depends only on ``seed``, ``site``, ``t`` (to
-    :data:`SCAN_TIME_KEY_RESOLUTION` years) and ``i``: not on the other scan
-    times, the number of patients or the range asked for.
-
-    Parameters
-    ----------
-    seed : int
-        Non-negative seed.
-    site : str
-    times : (S,) ndarray
-        Scan times [years], >= 0.
-    start, stop : int
-        Patient range, ``0 <= start < stop``.
-
-    Returns
-    -------
-    (stop - start, S) ndarray
-    """
-    seed = _check_seed(seed)
-    times = np.asarray(times, dtype=float)
-    keys = np.rint(times / SCAN_TIME_KEY_RESOLUTION).astype(np.int64)
-    if np.any(keys < 0):
-        raise ValueError(f"scan times must be >= 0 years, got {times.min():g}")
-    block = ERROR_BLOCK_PATIENTS
-    site_key = SITES.index(check_site(site))
-    out = np.empty((stop - start, times.size))
-    for b in range(start // block, (stop - 1) // block + 1):  # a loop over blocks of patients and scan times
-        lo, hi = max(start, b * block), min(stop, (b + 1) * block)
-        for j, key in enumerate(keys):
-            seq = np.random.SeedSequence(seed, spawn_key=(_ERROR_STREAM, site_key, int(key), b))
-            z = np.random.default_rng(seq).standard_normal(block)  # a whole block: independent of stop
-            out[lo - start : hi - start, j] = z[lo - b * block : hi - b * block]
-    return out
 
 
 #: Name of the risk factor derived from age rather than given.

@@ -8,16 +8,14 @@ import pytest
 import bmdsim
 from bmdsim import _data
 from bmdsim.cohort import Variability, _CohortTrajectory, default_population
+from bmdsim.measurement import ERROR_BLOCK_PATIENTS, dxa_precision, scan_error_normals
 from bmdsim.model import SiteModel
 from bmdsim.policy import (
     DEFAULT_GRID_STEP,
-    ERROR_BLOCK_PATIENTS,
     Policy,
     compare_policies,
-    dxa_precision,
     hadji_2017,
     risk_factor_count,
-    scan_error_normals,
     simulate_policy,
 )
 
