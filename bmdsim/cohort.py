@@ -59,6 +59,7 @@ from scipy.special import ndtr, ndtri
 from . import _data, limits
 from ._validation import as_finite_float, check_range
 from .crossing import crossing_target
+from .measurement import SHIPPED_PRECISION, check_precision, measured_bmd
 from .model import SiteModel
 from .parameters import ParameterSet, resolve_parameters
 from .parameters import parameter_draws as _shipped_draws
@@ -85,6 +86,15 @@ _CELLS_PER_BATCH = 2_000_000
 #: Columns of each block's standard-normal draws: age, one T-score per site, one multiplier per site.
 _COLUMNS = 1 + 2 * len(SITES)
 _POPULATION_FILE = "cohort_default_population.json"
+#: ``site`` value that means each woman's lowest T-score across the simulated sites.
+LOWEST = "lowest"
+#: WHO T-score cut points [SD] (WHO 1994; data/citations.json "who_1994") and the categories they make.
+WHO_CUTS: tuple[float, ...] = (-2.5, -1.0)
+WHO_CATEGORIES: tuple[str, ...] = ("osteoporosis", "osteopenia", "normal")
+#: Most cut points of a category split.
+MAX_CUTS = 20
+#: Most patient x time values that :meth:`CohortResult.t_scores` returns at once (160 MB of floats).
+MAX_T_SCORE_CELLS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -358,10 +368,14 @@ class _CohortTrajectory(Trajectory):
         b_star = float(self.reference.bmd(site, threshold))
         return crossing_target(self._baseline[site], b_star, self._multiplier[site])
 
+    def scaled_bmd(self, site: str, times: np.ndarray) -> np.ndarray:
+        """True BMD [g/cm2] at ``times``, shape (n, len(times)), with each patient's multiplier."""
+        loss = self._log_loss(site, times) * self._multiplier[site][:, None]
+        return self._baseline[site][:, None] * np.exp(-loss)
+
     def scaled_t_score(self, site: str, times: np.ndarray) -> np.ndarray:
         """T-score [SD] at ``times``, shape (n, len(times)), with each patient's multiplier."""
-        loss = self._log_loss(site, times) * self._multiplier[site][:, None]
-        return self.reference.t_score(site, self._baseline[site][:, None] * np.exp(-loss))
+        return self.reference.t_score(site, self.scaled_bmd(site, times))
 
 
 class CohortResult:
@@ -384,6 +398,10 @@ class CohortResult:
         The simulated sites (those of the population).
     parameter_draws : tuple of ParameterSet
         Calibration draws simulated on the same patients (empty if none).
+    measurement_error : dict of site -> float, or None
+        DXA precision error per site (CV as a fraction) behind the
+        ``measured=True`` outputs (see :mod:`bmdsim.measurement`); None: scans
+        show the true value.
     """
 
     def __init__(
@@ -399,7 +417,9 @@ class CohortResult:
         reference: YoungAdultReference,
         workers: int = 1,
         parameter_draws: tuple[ParameterSet, ...] = (),
+        measurement_error: Mapping[str, float] | None = None,
     ) -> None:
+        self.measurement_error = None if measurement_error is None else dict(measurement_error)
         self.n, self.regimen, self.years, self.seed, self.chunk_size = n, regimen, years, seed, chunk_size
         self.population, self.variability, self.params, self.reference = population, variability, params, reference
         self.sites = population.sites
@@ -705,18 +725,83 @@ class CohortResult:
             raise ValueError(f"q must be percentiles in [0, 100], got {q!r}")
         return qq
 
+    def _t_score_block(self, site: str, tt: np.ndarray, start: int, stop: int, measured: bool) -> np.ndarray:
+        """T-scores [SD] of patients ``start..stop-1`` at ``tt``, true or as scans show them (site may be LOWEST)."""
+        traj = self._chunk(start, stop)
+        sites = self.sites if site == LOWEST else (site,)
+        out = None
+        for s in sites:
+            bmd = traj.scaled_bmd(s, tt)
+            if measured:
+                bmd = measured_bmd(bmd, self._precision(s), self.seed, s, tt, start, stop)
+            t = self.reference.t_score(s, bmd)
+            out = t if out is None else np.minimum(out, t)
+        return out
+
+    def _precision(self, site: str) -> float:
+        return 0.0 if self.measurement_error is None else self.measurement_error[site]
+
+    def _score_site(self, site: object) -> str:
+        return LOWEST if site == LOWEST else self._site(site)
+
+    def t_scores(
+        self, site: str, times: object, start: int = 0, stop: int | None = None, measured: bool = False
+    ) -> np.ndarray:
+        """T-scores [SD] of patients ``start..stop-1`` at ``times``, shape ``(stop - start, len(times))``.
+
+        Parameters
+        ----------
+        site : str
+            A simulated site, or ``"lowest"`` for each woman's lowest T-score
+            across the simulated sites (how trials classify women).
+        times : float or 1-D array
+            Times [years] in ``[0, years]``.
+        start, stop : int
+            Patient range (default: every patient). At most
+            :data:`MAX_T_SCORE_CELLS` values are returned at once.
+        measured : bool
+            False (default): the true T-scores. True: what a DXA scan at each
+            time shows, with the cohort's ``measurement_error`` (seeded by the
+            cohort's seed; see :mod:`bmdsim.measurement`).
+        """
+        site = self._score_site(site)
+        tt = self._times(times)
+        measured = _as_bool("measured", measured)
+        stop = self.n if stop is None else stop
+        for name, value in (("start", start), ("stop", stop)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{name} must be an integer patient index, got {value!r}")
+        if not 0 <= start < stop <= self.n:
+            raise ValueError(f"t_scores: need 0 <= start < stop <= n = {self.n}, got start={start}, stop={stop}")
+        if (stop - start) * tt.size > MAX_T_SCORE_CELLS:
+            raise ValueError(
+                f"t_scores: {stop - start} patients x {tt.size} times is more than {MAX_T_SCORE_CELLS} values; "
+                "ask for fewer patients (start, stop) or use t_score_percentiles / category_shares, which stream"
+            )
+        return self._t_score_block(site, tt, int(start), int(stop), measured)
+
+    def _stream_t_scores(self, site: str, tt: np.ndarray, measured: bool) -> Iterable[np.ndarray]:
+        """T-scores of every patient at ``tt``, batch by batch (bounded memory)."""
+        step = max(1, _CELLS_PER_BATCH // tt.size)
+        for start, stop in self.chunks():
+            for a in range(start, stop, step):
+                yield self._t_score_block(site, tt, a, min(a + step, stop), measured)
+
     def t_score_percentiles(
-        self, site: str, times: object, q: Sequence[float] = DEFAULT_PERCENTILES
+        self, site: str, times: object, q: Sequence[float] = DEFAULT_PERCENTILES, measured: bool = False
     ) -> dict[str, np.ndarray]:
         """Percentiles of T-score [SD] across the cohort at each time, streamed by chunk.
 
         Parameters
         ----------
         site : str
+            A simulated site, or ``"lowest"`` (each woman's lowest site).
         times : float or 1-D array
             Times [years] in ``[0, years]``.
         q : sequence of float
             Percentiles in [0, 100].
+        measured : bool
+            True: percentiles of what DXA scans show (see :meth:`t_scores`).
 
         Returns
         -------
@@ -732,20 +817,131 @@ class CohortResult:
         of an order statistic of the exact T-scores. Memory is bounded by the
         histogram and a batch of patients x times, never ``n x len(times)``.
         """
-        site = self._site(site)
+        site = self._score_site(site)
         tt = self._times(times)
         qq = self._q(q)
+        measured = _as_bool("measured", measured)
         lo, hi = T_SCORE_GRID
         bins = int(round((hi - lo) / T_SCORE_BIN))
         counts = np.zeros((tt.size, bins), dtype=np.int64)
         offsets = (np.arange(tt.size) * bins)[None, :]
-        step = max(1, _CELLS_PER_BATCH // tt.size)
-        for start, stop in self.chunks():
-            for a in range(start, stop, step):
-                t = self._chunk(a, min(a + step, stop)).scaled_t_score(site, tt)
-                idx = np.clip(((t - lo) / T_SCORE_BIN).astype(np.int64), 0, bins - 1)
-                counts += np.bincount((idx + offsets).ravel(), minlength=tt.size * bins).reshape(tt.size, bins)
+        for t in self._stream_t_scores(site, tt, measured):
+            idx = np.clip(((t - lo) / T_SCORE_BIN).astype(np.int64), 0, bins - 1)
+            counts += np.bincount((idx + offsets).ravel(), minlength=tt.size * bins).reshape(tt.size, bins)
         return {"time": tt, "q": qq, "t_score": histogram_percentiles(counts, qq, self.n, lo, T_SCORE_BIN)}
+
+    def category_shares(
+        self, times: object, site: str = LOWEST, measured: bool = False, cuts: Sequence[float] = WHO_CUTS
+    ) -> dict[str, Any]:
+        """Share of the cohort in each T-score category at each time (prevalence, not cumulative).
+
+        Parameters
+        ----------
+        times : float or 1-D array
+            Times [years] in ``[0, years]``.
+        site : str
+            A simulated site, or ``"lowest"`` (default: each woman's lowest T-score, as the WHO
+            category of a woman is usually given).
+        measured : bool
+            True: categories of what DXA scans show (see :meth:`t_scores`).
+        cuts : sequence of float
+            Increasing T-score cut points [SD]; default the WHO cuts (-2.5, -1.0).
+
+        Returns
+        -------
+        dict
+            ``time``; ``categories``, names from low to high (see :func:`category_names`);
+            ``fraction``, shape ``(len(categories), len(times))``, columns summing to 1.
+
+        Notes
+        -----
+        A T-score at or below a cut is in the category below it (the crossing
+        convention: -2.5 is osteoporosis); a T-score of exactly -1.0 therefore
+        counts as osteopenia, a set of measure zero for continuous T-scores.
+        """
+        site = self._score_site(site)
+        tt = self._times(times)
+        cc = _check_cuts(cuts)
+        measured = _as_bool("measured", measured)
+        counts = np.zeros((cc.size + 1, tt.size), dtype=np.int64)
+        for t in self._stream_t_scores(site, tt, measured):
+            cat = np.searchsorted(cc, t, side="left")
+            for j in range(tt.size):  # a loop over output times, not patients
+                counts[:, j] += np.bincount(cat[:, j], minlength=cc.size + 1)
+        return {"time": tt, "categories": category_names(cc), "fraction": counts / self.n}
+
+    def transitions(
+        self,
+        start_time: float,
+        stop_time: float,
+        site: str = LOWEST,
+        measured: bool = False,
+        cuts: Sequence[float] = WHO_CUTS,
+    ) -> dict[str, Any]:
+        """Women moving between T-score categories from ``start_time`` to ``stop_time`` [years].
+
+        Parameters
+        ----------
+        start_time, stop_time : float
+            Times [years] in ``[0, years]``, ``start_time < stop_time``.
+        site : str
+            A simulated site or ``"lowest"`` (default).
+        measured : bool
+            True: categories of what DXA scans show at both times (each scan
+            with its own error), like for like with a trial's reported shifts.
+        cuts : sequence of float
+            Increasing T-score cut points [SD]; default the WHO cuts (-2.5, -1.0).
+
+        Returns
+        -------
+        dict
+            ``categories`` (low to high); ``count``, ``(k, k)`` integers, row =
+            category at ``start_time``, column = category at ``stop_time``;
+            ``fraction_of_row``, the share of each row's women in each column
+            (NaN for an empty row); ``row_total``.
+        """
+        site = self._score_site(site)
+        tt = self._times([start_time, stop_time])
+        if not tt[0] < tt[1]:
+            raise ValueError(f"transitions: start_time must be before stop_time, got {tt[0]:g} and {tt[1]:g}")
+        cc = _check_cuts(cuts)
+        measured = _as_bool("measured", measured)
+        k = cc.size + 1
+        count = np.zeros(k * k, dtype=np.int64)
+        for t in self._stream_t_scores(site, tt, measured):
+            cat = np.searchsorted(cc, t, side="left")
+            count += np.bincount(cat[:, 0] * k + cat[:, 1], minlength=k * k)
+        count = count.reshape(k, k)
+        total = count.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(total[:, None] > 0, count / np.maximum(total, 1)[:, None], np.nan)
+        return {"categories": category_names(cc), "count": count, "fraction_of_row": share, "row_total": total}
+
+
+def category_names(cuts: Sequence[float]) -> tuple[str, ...]:
+    """Names of the categories that ``cuts`` make, low to high: the WHO names for the WHO cuts."""
+    cc = tuple(float(c) for c in cuts)
+    if cc == WHO_CUTS:
+        return WHO_CATEGORIES
+    names = [f"T <= {cc[0]:g}"]
+    names += [f"{a:g} < T <= {b:g}" for a, b in zip(cc[:-1], cc[1:], strict=True)]
+    return (*names, f"T > {cc[-1]:g}")
+
+
+def _check_cuts(cuts: object) -> np.ndarray:
+    if isinstance(cuts, (str, bytes)) or not isinstance(cuts, Sequence | np.ndarray):
+        raise TypeError(f"cuts must be a sequence of T-scores [SD], got {type(cuts).__name__}")
+    values = [as_finite_float(f"cuts[{i}]", c) for i, c in enumerate(cuts)]
+    cc = np.asarray(values, dtype=float)
+    if cc.size == 0 or cc.size > MAX_CUTS or np.any(np.diff(cc) <= 0):
+        raise ValueError(f"cuts must be 1 to {MAX_CUTS} strictly increasing T-scores [SD], got {list(cuts)!r}")
+    return cc
+
+
+def _as_bool(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def histogram_percentiles(counts: np.ndarray, qq: np.ndarray, n: int, low: float, width: float) -> np.ndarray:
@@ -779,6 +975,7 @@ def simulate_cohort(
     reference: YoungAdultReference | None = None,
     workers: int | None = None,
     parameter_draws: int | Sequence[ParameterSet] = 0,
+    measurement_error: Mapping[str, float] | str | None = SHIPPED_PRECISION,
 ) -> CohortResult:
     """Simulate a seeded cohort of ``n`` women on ``regimen``.
 
@@ -814,6 +1011,14 @@ def simulate_cohort(
         modified set's: ``[d.with_values({...}) for d in
         bmdsim.parameter_draws("consensus")]``). Each query then costs one
         pass over the cohort per draw.
+    measurement_error : "shipped", mapping of site -> float, or None
+        DXA precision error behind the ``measured=True`` outputs
+        (:meth:`CohortResult.t_scores`, :meth:`~CohortResult.category_shares`,
+        :meth:`~CohortResult.transitions`, :meth:`~CohortResult.t_score_percentiles`):
+        ``"shipped"`` (default) for :func:`bmdsim.measurement.dxa_precision`,
+        a CV per simulated site as a fraction (range 0-0.1), or None (scans
+        show the true value). True trajectories and crossing times never
+        depend on it.
 
     Returns
     -------
@@ -852,9 +1057,10 @@ def simulate_cohort(
         raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
     workers = min(2, os.cpu_count() or 1) if workers is None else _as_count("workers", workers)
     draws = _resolve_draws(params, parameter_draws)
+    precision = check_precision(measurement_error, population.sites)
     warn_if_extrapolating(regimen, params.values, years)
     return CohortResult(
-        n, regimen, years, int(seed), chunk_size, population, variability, params, reference, workers, draws
+        n, regimen, years, int(seed), chunk_size, population, variability, params, reference, workers, draws, precision
     )
 
 

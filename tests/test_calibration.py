@@ -117,13 +117,36 @@ def _data_files_state() -> dict[str, tuple[bytes, int]]:
     return {str(p): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+#: A refit gives each value back to this relative precision ...
+REFIT_RTOL = 1e-6
+#: ... except values on a ridge of the fit (an early gain and its onset time constant trade off: only their
+#: product is pinned by the data), which move with the numerical libraries' last bits. Those must stay within
+#: RIDGE_RTOL, and the refitted set must then predict every calibration observation within RIDGE_PREDICTION_PP.
+RIDGE_RTOL = 2e-2
+RIDGE_PREDICTION_PP = 1e-4
+
+
+def _predictions(doc: dict) -> np.ndarray:
+    params = bmdsim.parameters.parameter_set_from_dict(doc)
+    items = [
+        it
+        for stage in doc["calibration"].get("stages", [])
+        for it in calibration.stage_observations(stage["observations"])
+    ]
+    return np.array([calibration.observation_model(params, d, obs) for _, d, obs in items])
+
+
 def _assert_values_equal(new: dict, shipped: dict, keys) -> None:
+    ridge = []
     for key in keys:
         a, b = new["parameters"][key]["value"], shipped["parameters"][key]["value"]
         if b is None:
             assert a is None, key
-        else:
-            np.testing.assert_allclose(a, b, rtol=1e-6, atol=0, err_msg=key)
+        elif not np.allclose(a, b, rtol=REFIT_RTOL, atol=0):
+            np.testing.assert_allclose(a, b, rtol=RIDGE_RTOL, atol=0, err_msg=key)
+            ridge.append(key)
+    if ridge:
+        np.testing.assert_allclose(_predictions(new), _predictions(shipped), rtol=0, atol=RIDGE_PREDICTION_PP)
 
 
 @pytest.mark.parametrize("name", SETS)
