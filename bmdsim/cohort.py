@@ -68,6 +68,7 @@ from .reference import YoungAdultReference, load_reference
 from .regimen import Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory
 from .sites import SITES, check_site
+from .spread import default_variability, plausible_cv_range
 from .summary import wilson_interval
 from .therapies import warn_if_extrapolating
 
@@ -306,8 +307,9 @@ class Variability:
     Parameters
     ----------
     cv : float or mapping of site -> float
-        Coefficient of variation of the multiplier (``>= 0``; 0 is no
-        variability), one value for every site or per site.
+        Coefficient of variation of the multiplier, one value for every site
+        or per site, in the plausible range of
+        ``data/between_patient_spread.json`` (0 to 3; 0 is no variability).
     correlation : float or mapping of (site, site) -> float
         Correlation between sites of the multipliers' logarithms.
 
@@ -316,10 +318,14 @@ class Variability:
     Patient ``i`` has ``L_i(t) = m_i L(t)`` at each site with ``m_i`` lognormal,
     mean 1 and the given CV. Gains and losses scale together: a woman who
     loses faster on the AI also gains more on a bisphosphonate and recovers
-    more after the stop. This is a simplification (no source was found for the
-    size of between-patient variability, so the default is off). It keeps
-    crossings exact and the curve shared: ``m_i L(t) >= c_i`` exactly when
-    ``L(t) >= c_i / m_i``.
+    more after the stop. It keeps crossings exact and the curve shared:
+    ``m_i L(t) >= c_i`` exactly when ``L(t) >= c_i / m_i``.
+
+    Cohorts use :func:`bmdsim.spread.default_variability` unless told
+    otherwise: a CV of about 1.2 per site and spine-hip correlations of about
+    0.76, estimated from published spreads of individual change with the DXA
+    precision error removed (:mod:`bmdsim.spread`). ``Variability()`` (CV 0)
+    gives every woman the mean loss.
     """
 
     cv: float | Mapping[str, float] = 0.0
@@ -327,6 +333,7 @@ class Variability:
 
     def sigma(self, sites: Sequence[str]) -> np.ndarray:
         """Standard deviation of ``ln m`` per site, checking ``cv``."""
+        low, high = plausible_cv_range()
         out = []
         for s in sites:
             if isinstance(self.cv, Mapping):
@@ -336,8 +343,11 @@ class Variability:
             else:
                 value = self.cv
             cv = as_finite_float(f"variability.cv[{s!r}]", value)
-            if cv < 0:
-                raise ValueError(f"variability.cv[{s!r}] must be >= 0, got {cv:g}")
+            if not low <= cv <= high:
+                raise ValueError(
+                    f"variability.cv[{s!r}] must be a coefficient of variation in the plausible range "
+                    f"[{low:g}, {high:g}] (data/between_patient_spread.json), got {cv:g}"
+                )
             out.append(math.sqrt(math.log1p(cv * cv)))
         return np.array(out)
 
@@ -995,7 +1005,9 @@ def simulate_cohort(
     population : Population, optional
         Who starts the regimen; :func:`default_population` if None.
     variability : Variability, optional
-        Between-patient variability of the loss; none if None.
+        Between-patient variability of the loss; if None, the default
+        estimated from published spreads (:func:`bmdsim.spread.default_variability`).
+        ``Variability()`` gives every woman the mean loss.
     params : str or ParameterSet
         Parameter set name or set (default ``"consensus"``).
     reference : YoungAdultReference, optional
@@ -1048,7 +1060,7 @@ def simulate_cohort(
     population = default_population() if population is None else population
     if not isinstance(population, Population):
         raise TypeError(f"population must be a bmdsim.Population, got {type(population).__name__}")
-    variability = Variability() if variability is None else variability
+    variability = default_variability(population.sites) if variability is None else variability
     if not isinstance(variability, Variability):
         raise TypeError(f"variability must be a bmdsim.cohort.Variability, got {type(variability).__name__}")
     params = resolve_parameters(params)
