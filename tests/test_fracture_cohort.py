@@ -31,6 +31,7 @@ PERCENTILE_RTOL = math.expm1(fracture.LOG_RR_BIN) * (1 + 1e-9)
 
 def cohort(n=400, regimen=AI_ALONE, years=YEARS, **kwargs):
     kwargs.setdefault("seed", 11)
+    kwargs.setdefault("variability", bmdsim.Variability())  # the mean patient's loss, as bmdsim.simulate
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bmdsim.ExtrapolationWarning)
         return bmdsim.simulate_cohort(n=n, regimen=regimen, years=years, **kwargs)
@@ -219,7 +220,8 @@ def test_compare_fracture_risk_uses_the_same_women_for_every_regimen():
     ]
     assert table["regimen"] == list(regimens)
     for row, regimen in enumerate(regimens.values()):
-        out = fracture.cohort_relative_risk(cohort(500, regimen, seed=5), "total_hip", [5, 10], "hip", q=(50,))
+        women = cohort(500, regimen, seed=5, variability=None)  # the default spread, as compare_fracture_risk
+        out = fracture.cohort_relative_risk(women, "total_hip", [5, 10], "hip", q=(50,))
         assert table["relative_incidence_10y"][row] == out["relative_incidence"][1]
         assert table["relative_incidence_5y_gradient_high"][row] == out["relative_incidence_ci"][1, 0]
         assert table["median_rr_5y"][row] == out["percentiles"][0, 0]
