@@ -24,7 +24,9 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +34,15 @@ import numpy as np
 
 from . import _data
 from .calibration import observation_label, observation_model
-from .parameters import available_parameter_sets, load_parameters
+from .cohort import LOWEST, Population, default_population, simulate_cohort
+from .parameters import ParameterSet, available_parameter_sets, load_parameters
+from .regimen import Exposure, Regimen
+from .therapies import ExtrapolationWarning
 
 #: Mean signed errors smaller than this [percentage points] are reported as "close".
 CLOSE_PCT_POINTS = 0.5
+#: Published shares of women moving between T-score categories (validation only).
+TRANSITIONS_FILE = "transitions.json"
 
 
 def trial_files() -> tuple[str, ...]:
@@ -220,6 +227,117 @@ def validation_report(sets: Sequence[str] | None = None) -> ValidationReport:
     )
 
 
+def _population_at(sites: Sequence[str]) -> Population:
+    """The default population restricted to ``sites`` (their correlations kept)."""
+    pop = default_population()
+    pairs = pop.correlation.items() if isinstance(pop.correlation, Mapping) else ()
+    return Population(
+        age=pop.age,
+        t_score={s: pop.t_score[s] for s in sites},
+        correlation={pair: v for pair, v in pairs if pair[0] in sites and pair[1] in sites},
+        name=f"{pop.name}, {' and '.join(sites)}",
+        age_correlation=pop.age_correlation,
+    )
+
+
+def transition_model(params: ParameterSet, row: Mapping[str, Any], n: int, seed: int) -> float:
+    """The model's share [per cent] of one published transition (a row of ``data/transitions.json``).
+
+    ``n`` women of the default population (restricted to the row's sites, with
+    the default between-patient spread) take the row's regimen; women are
+    classified by their lowest measured T-score at the row's sites (what DXA
+    shows, the shipped precision). The share is of the women in a ``from``
+    category at ``from_years`` who are in a ``to`` category at ``to_years``.
+    """
+    regimen = Regimen(
+        [
+            Exposure(e["agent"], start=e["start"], stop=math.inf if e["stop"] is None else e["stop"])
+            for e in row["regimen"]
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)  # a 5-year course past a 2-year calibration: shown
+        result = simulate_cohort(
+            n, regimen, float(row["to_years"]), seed, population=_population_at(row["sites"]), params=params
+        )
+    tr = result.transitions(row["from_years"], row["to_years"], site=LOWEST, measured=True, cuts=row["cuts"])
+    names = list(tr["categories"])
+    rows = [names.index(c) for c in row["from"]]
+    cols = [names.index(c) for c in row["to"]]
+    count = tr["count"][np.ix_(rows, cols)].sum()
+    total = tr["row_total"][rows].sum()
+    return float(100.0 * count / total) if total else math.nan
+
+
+@dataclass(frozen=True)
+class TransitionReport:
+    """Published shares of women moving between T-score categories against every set's model share.
+
+    Attributes
+    ----------
+    ids, descriptions, citations : tuple of str
+    published : ndarray
+        Published shares [per cent].
+    predicted : dict of set name -> ndarray
+        The model's shares [per cent] (:func:`transition_model`).
+    """
+
+    ids: tuple[str, ...]
+    descriptions: tuple[str, ...]
+    citations: tuple[str, ...]
+    published: np.ndarray
+    predicted: dict[str, np.ndarray]
+
+    @property
+    def sets(self) -> tuple[str, ...]:
+        return tuple(self.predicted)
+
+    def error(self, params: str) -> np.ndarray:
+        """Model minus published [percentage points], per row."""
+        return self.predicted[params] - self.published
+
+    def mean_abs_error(self, params: str) -> float:
+        """Mean absolute difference [percentage points] over the rows."""
+        return float(np.nanmean(np.abs(self.error(params))))
+
+    def table(self) -> str:
+        """One row per published transition: published share and each set's share, with the difference."""
+        head = f"{'transition':42s} {'pub. %':>6s}" + "".join(f" {s + ' %':>14s} {'err':>6s}" for s in self.sets)
+        lines = [head]
+        for i, key in enumerate(self.ids):
+            cells = "".join(f" {self.predicted[s][i]:14.1f} {self.error(s)[i]:+6.1f}" for s in self.sets)
+            lines.append(f"{key[:42]:42s} {self.published[i]:6.1f}" + cells)
+        lines.append("err = model - published [percentage points]; model: what DXA scans show (measured)")
+        lines.append("")
+        lines.append("mean absolute difference: " + ", ".join(f"{s} {self.mean_abs_error(s):.1f}" for s in self.sets))
+        return "\n".join(lines)
+
+
+def transition_report(sets: Sequence[str] | None = None, n: int | None = None) -> TransitionReport:
+    """Compare every published transition in ``data/transitions.json`` with the model of each set.
+
+    Parameters
+    ----------
+    sets : sequence of str, optional
+        Shipped parameter-set names; all of them by default.
+    n : int, optional
+        Women simulated per row and set (the data file's ``model.n`` by default).
+    """
+    doc = _data.read_json(TRANSITIONS_FILE)
+    sets = tuple(sets) if sets is not None else available_parameter_sets()
+    n = int(doc["model"]["n"]) if n is None else n
+    seed = int(doc["model"]["seed"])
+    rows = doc["rows"]
+    predicted = {s: np.array([transition_model(load_parameters(s), r, n, seed) for r in rows]) for s in sets}
+    return TransitionReport(
+        ids=tuple(r["id"] for r in rows),
+        descriptions=tuple(r["description"] for r in rows),
+        citations=tuple(r["citation"] for r in rows),
+        published=np.array([float(r["published_pct"]) for r in rows]),
+        predicted=predicted,
+    )
+
+
 def main() -> int:
     """Print the validation table, the MAE per set and the bias summaries."""
     report = validation_report()
@@ -229,6 +347,9 @@ def main() -> int:
     for s in report.sets:
         print()
         print(report.bias_summary(s))
+    print()
+    print("Women moving between T-score categories (data/transitions.json, validation only)")
+    print(transition_report().table())
     return 0
 
 
