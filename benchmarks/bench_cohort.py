@@ -1,7 +1,7 @@
 """Benchmark: exact crossing times for a cohort of 1,000,000 patients x 3 sites x 3 thresholds.
 
-Prints, for ``bmdsim.simulate_cohort`` (default population, an AI for 5 years,
-20-year horizon, chunks of 100,000):
+Prints, for ``bmdsim.simulate_cohort`` (default population with the default
+between-patient spread, an AI for 5 years, 20-year horizon, chunks of 100,000):
 
 * wall time of the exact crossing times of every patient at every site for
   thresholds -1.0, -2.0 and -2.5 (drawing the patients included), on one
@@ -10,8 +10,8 @@ Prints, for ``bmdsim.simulate_cohort`` (default population, an AI for 5 years,
   in a separate run, the peak of memory allocated during the call
   (``tracemalloc``; numpy reports its arrays to it);
 * the speed-up over a per-patient Python loop (one scalar ``simulate`` per
-  patient), timed on a subset of the same patients in the same run and scaled
-  per patient; the two must agree to 1e-9 years.
+  patient, with her loss multipliers), timed on a subset of the same patients
+  in the same run and scaled per patient; the two must agree to 1e-9 years.
 
 Run: ``python benchmarks/bench_cohort.py [--n 1000000] [--loop-n 200]``
 """
@@ -39,12 +39,12 @@ def timed_cohort(n: int, regimen: bmdsim.Regimen, workers: int | None) -> tuple[
     return time.perf_counter() - start, times
 
 
-def looped(patient: bmdsim.Patient, regimen: bmdsim.Regimen) -> tuple[float, dict]:
+def looped(patient: bmdsim.Patient, multiplier: dict, regimen: bmdsim.Regimen) -> tuple[float, dict]:
     out = {(s, t): np.empty(patient.n) for s in bmdsim.SITES for t in THRESHOLDS}
     start = time.perf_counter()
     for i in range(patient.n):
         one = bmdsim.Patient(age=patient.age[i], t_score={s: v[i] for s, v in patient.t_score.items()})
-        traj = bmdsim.simulate(one, regimen, years=YEARS)
+        traj = bmdsim.simulate(one, regimen, years=YEARS, loss_multiplier={s: m[i] for s, m in multiplier.items()})
         for s, t in out:
             out[s, t][i] = traj.crossing_time(s, t)
     return time.perf_counter() - start, out
@@ -78,8 +78,8 @@ def main() -> None:
     tracemalloc.stop()
 
     sub = bmdsim.simulate_cohort(n=args.n, regimen=regimen, years=YEARS, seed=1)
-    patient, _ = sub.patients(0, args.loop_n)
-    t_loop, res_loop = looped(patient, regimen)
+    patient, multiplier = sub.patients(0, args.loop_n)
+    t_loop, res_loop = looped(patient, multiplier, regimen)
     with np.errstate(invalid="ignore"):  # inf - inf where neither crosses
         worst = max(float(np.max(np.abs(np.nan_to_num(res_loop[k] - res[k][: args.loop_n])))) for k in res)
     assert worst <= 1e-9, f"loop and cohort disagree by {worst:g} years"

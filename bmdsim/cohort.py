@@ -58,7 +58,6 @@ from scipy.special import ndtr, ndtri
 
 from . import _data, limits
 from ._validation import as_finite_float, check_range
-from .crossing import crossing_target
 from .measurement import SHIPPED_PRECISION, check_precision, measured_bmd
 from .model import SiteModel
 from .parameters import ParameterSet, resolve_parameters
@@ -370,18 +369,12 @@ class _CohortTrajectory(Trajectory):
     def __init__(
         self, patient: Patient, multiplier: Mapping[str, np.ndarray], models: Mapping[str, SiteModel], *args: Any
     ) -> None:
-        self._multiplier = multiplier
-        super().__init__(patient, *args)
+        super().__init__(patient, *args, loss_multiplier=multiplier)
         self._models = dict(models)  # shared across chunks, so each site's crossing table is built once
-
-    def _target(self, site: str, threshold: float) -> np.ndarray:
-        b_star = float(self.reference.bmd(site, threshold))
-        return crossing_target(self._baseline[site], b_star, self._multiplier[site])
 
     def scaled_bmd(self, site: str, times: np.ndarray) -> np.ndarray:
         """True BMD [g/cm2] at ``times``, shape (n, len(times)), with each patient's multiplier."""
-        loss = self._log_loss(site, times) * self._multiplier[site][:, None]
-        return self._baseline[site][:, None] * np.exp(-loss)
+        return self._baseline[site][:, None] * np.exp(-self._log_loss(site, times))
 
     def scaled_t_score(self, site: str, times: np.ndarray) -> np.ndarray:
         """T-score [SD] at ``times``, shape (n, len(times)), with each patient's multiplier."""

@@ -8,7 +8,7 @@ closed-form model, independent of that resolution.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -69,6 +69,7 @@ class Trajectory:
         step: float,
         params: ParameterSet,
         reference: YoungAdultReference,
+        loss_multiplier: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         self.patient = patient
         self.regimen = regimen
@@ -79,13 +80,16 @@ class Trajectory:
         self.sites = patient.sites
         self.time = output_times(years, step)
         self._baseline = {s: patient.baseline_bmd(s, reference) for s in self.sites}
+        #: Per-patient factor on each site's log-loss (between-patient variability); None: every patient the mean.
+        self._multiplier = None if loss_multiplier is None else dict(loss_multiplier)
         self._cache: dict[tuple, np.ndarray] = {}
         self._state = PatientState(patient.age, self._resolve_events())
         self._models = {s: SiteModel(params, regimen, s) for s in self.sites}
 
     def _target(self, site: str, threshold: float) -> np.ndarray:
         """``c = ln(BMD(0) / BMD*)`` per patient: 0 if at or below at baseline, inf if unreachable."""
-        return crossing_target(self._baseline[site], float(self.reference.bmd(site, threshold)))
+        m = None if self._multiplier is None else self._multiplier[site]
+        return crossing_target(self._baseline[site], float(self.reference.bmd(site, threshold)), m)
 
     def _resolve_events(self) -> dict[Exposure, tuple[np.ndarray, np.ndarray]]:
         """Per-patient start and stop of every event-started exposure, in the order listed."""
@@ -166,13 +170,15 @@ class Trajectory:
         return self._shape(self._baseline[self._site(site)])
 
     def _log_loss(self, site: str, t: np.ndarray) -> np.ndarray:
-        """Log-loss, shape (n, len(t))."""
+        """Log-loss, shape (n, len(t)), with each patient's multiplier."""
         model = self._models[site]
         state = self._state
         if model.is_shared(state, self.years):
             one = PatientState(float(state.age[0]))
-            return np.broadcast_to(model.log_loss(t, one), (state.age.size, t.size))
-        return model.log_loss(t[None, :], state.column())
+            loss = np.broadcast_to(model.log_loss(t, one), (state.age.size, t.size))
+        else:
+            loss = model.log_loss(t[None, :], state.column())
+        return loss if self._multiplier is None else loss * self._multiplier[site][:, None]
 
     def bmd_at(self, site: str, t: float | np.ndarray) -> np.ndarray | float:
         """Exact BMD [g/cm2] at time(s) ``t`` [years], whatever the output step."""
@@ -232,6 +238,7 @@ def simulate(
     step: float = 1.0 / 12.0,
     params: str | ParameterSet | None = "consensus",
     reference: YoungAdultReference | None = None,
+    loss_multiplier: Mapping[str, object] | None = None,
 ) -> Trajectory:
     """Simulate BMD at every site of ``patient`` under ``regimen``.
 
@@ -251,6 +258,13 @@ def simulate(
         A shipped set name (:func:`bmdsim.available_parameter_sets`) or a set.
     reference : YoungAdultReference, optional
         Young-adult reference for T-scores; the shipped default if None.
+    loss_multiplier : mapping of site -> float or (n,) array, optional
+        Each patient's factor on the whole log-loss at a site (gains and
+        losses scale together), as drawn for a cohort's between-patient
+        variability (:class:`bmdsim.Variability`,
+        :meth:`bmdsim.CohortResult.patients`); sites not given keep 1. Must be
+        positive and finite, at most :data:`MAX_LOSS_MULTIPLIER`. None
+        (default): every patient loses as the mean patient.
 
     Returns
     -------
@@ -286,4 +300,48 @@ def simulate(
     if not isinstance(reference, YoungAdultReference):
         raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
     warn_if_extrapolating(regimen, params.values, years)
-    return Trajectory(patient, regimen, years, step, params, reference)
+    multiplier = _check_multiplier(loss_multiplier, patient)
+    return Trajectory(patient, regimen, years, step, params, reference, multiplier)
+
+
+#: Largest accepted loss multiplier: far above any drawn one (at the largest plausible CV, 3, a draw
+#: exceeds it with probability 4e-12), so a cohort's multipliers always pass; refuses only absurd input.
+MAX_LOSS_MULTIPLIER = 1e4
+
+
+def _check_multiplier(loss_multiplier: object, patient: Patient) -> dict[str, np.ndarray] | None:
+    """Validate ``loss_multiplier``: a (n,) array per simulated site, positive and finite, or None."""
+    if loss_multiplier is None:
+        return None
+    if not isinstance(loss_multiplier, Mapping):
+        raise TypeError(
+            f"loss_multiplier must be a mapping of site to a factor (or an array of n factors), "
+            f"got {type(loss_multiplier).__name__}"
+        )
+    out = {s: np.ones(patient.n) for s in patient.sites}
+    for site, value in loss_multiplier.items():
+        check_site(site, "loss_multiplier site")
+        if site not in out:
+            raise ValueError(
+                f"loss_multiplier names site {site!r}, which the patient has no baseline value for "
+                f"(sites: {', '.join(patient.sites)})"
+            )
+        if isinstance(value, (bool, np.bool_, str, bytes)):
+            raise TypeError(f"loss_multiplier[{site!r}] must be a number or an array of numbers, got {value!r}")
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"loss_multiplier[{site!r}] must be a number or an array of numbers, got {value!r}"
+            ) from None
+        if arr.ndim > 1 or (arr.ndim == 1 and arr.size != patient.n):
+            raise ValueError(
+                f"loss_multiplier[{site!r}] must be one number or {patient.n} (one per patient), got shape {arr.shape}"
+            )
+        if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr > MAX_LOSS_MULTIPLIER):
+            raise ValueError(
+                f"loss_multiplier[{site!r}] must lie in (0, {MAX_LOSS_MULTIPLIER:g}], "
+                f"got {arr.min() if arr.size else arr!r}..{arr.max() if arr.size else arr!r}"
+            )
+        out[site] = np.broadcast_to(arr, (patient.n,)).astype(float)
+    return out

@@ -201,3 +201,50 @@ def test_t_scores_refuse_more_values_than_the_cap(monkeypatch):
     monkeypatch.setattr(bmdsim.cohort, "MAX_T_SCORE_CELLS", 100)
     with pytest.raises(ValueError, match="more than 100 values"):
         cohort(60).t_scores("lowest", [0.0, 1.0])
+
+
+# -- one patient, with her multiplier ------------------------------------------------------------------------------
+def test_simulate_with_the_cohort_multipliers_gives_the_cohort_crossings():
+    trigger = bmdsim.AtThreshold("total_hip", -2.0, scan_interval=1)
+    regimen = bmdsim.Regimen([AI.exposures[0], bmdsim.Exposure("zoledronic_acid", start=trigger, duration=3)])
+    result = cohort(2000, regimen=regimen, chunk_size=700, years=12)
+    patient, multiplier = result.patients()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bmdsim.ExtrapolationWarning)
+        traj = bmdsim.simulate(patient, regimen, years=12, loss_multiplier=multiplier)
+    for s in bmdsim.SITES:
+        for t in (-1.0, -2.0, -2.5):
+            np.testing.assert_allclose(result.crossing_time(s, t), traj.crossing_time(s, t), rtol=0, atol=1e-12)
+    times = np.array([0.0, 3.0, 12.0])
+    np.testing.assert_allclose(
+        traj.bmd_at("femoral_neck", times), result._chunk(0, 2000).scaled_bmd("femoral_neck", times)
+    )
+
+
+def test_a_multiplier_scales_the_log_loss_of_one_patient():
+    p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.5, "lumbar_spine": -1.0})
+    mean = bmdsim.simulate(p, AI, years=10)
+    fast = bmdsim.simulate(p, AI, years=10, loss_multiplier={"femoral_neck": 2.0})
+    change = [mean.percent_change("femoral_neck", 0, 5), fast.percent_change("femoral_neck", 0, 5)]
+    assert math.log1p(change[1] / 100) == pytest.approx(2 * math.log1p(change[0] / 100), rel=1e-12)
+    assert fast.percent_change("lumbar_spine", 0, 5) == mean.percent_change("lumbar_spine", 0, 5)
+    assert fast.crossing_time("femoral_neck", -2.0) < mean.crossing_time("femoral_neck", -2.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        ({"femoral_neck": 0.0}, ValueError, r"loss_multiplier\['femoral_neck'\] must lie in \(0, 10000\]"),
+        ({"femoral_neck": math.nan}, ValueError, "must lie in"),
+        ({"femoral_neck": 1e5}, ValueError, "must lie in"),
+        ({"femoral_neck": [1.0, 2.0]}, ValueError, "one number or 1"),
+        ({"femoral_neck": "2"}, TypeError, "a number or an array"),
+        ({"total_hip": 1.0}, ValueError, "no baseline value"),
+        ({"hip": 1.0}, ValueError, "hip"),
+        ([1.0], TypeError, "loss_multiplier must be a mapping"),
+    ],
+)
+def test_bad_loss_multiplier_names_the_field(value, error, match):
+    p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.5})
+    with pytest.raises(error, match=match):
+        bmdsim.simulate(p, AI, years=10, loss_multiplier=value)
