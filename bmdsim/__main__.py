@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import Exposure, Patient, Regimen, available_parameter_sets, simulate
+from .parameters import DEFAULT_PARAMETER_SET
 from .simulation import DEFAULT_THRESHOLDS
 from .sites import SITE_LABELS
 
@@ -263,7 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", dest="default_out", default=DEFAULT_OUT, help=f"folder for the figure (default: {DEFAULT_OUT})"
     )
-    parser.add_argument("--params", default="consensus", choices=available_parameter_sets(), help="parameter set")
+    parser.add_argument(
+        "--params", default=DEFAULT_PARAMETER_SET, choices=available_parameter_sets(), help="parameter set"
+    )
     parser.add_argument("--no-figure", action="store_true", help="print the numbers only")
     sub = parser.add_subparsers(dest="command", title="subcommands", metavar="{run,figures}")
 

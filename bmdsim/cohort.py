@@ -60,7 +60,7 @@ from . import _data, limits
 from ._validation import as_finite_float, check_range
 from .measurement import SHIPPED_PRECISION, check_precision, measured_bmd
 from .model import SiteModel
-from .parameters import ParameterSet, resolve_parameters
+from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
 from .parameters import parameter_draws as _shipped_draws
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
@@ -974,7 +974,7 @@ def simulate_cohort(
     chunk_size: int = 100_000,
     population: Population | None = None,
     variability: Variability | None = None,
-    params: str | ParameterSet | None = "consensus",
+    params: str | ParameterSet | None = DEFAULT_PARAMETER_SET,
     reference: YoungAdultReference | None = None,
     workers: int | None = None,
     parameter_draws: int | Sequence[ParameterSet] = 0,
@@ -1002,7 +1002,7 @@ def simulate_cohort(
         estimated from published spreads (:func:`bmdsim.spread.default_variability`).
         ``Variability()`` gives every woman the mean loss.
     params : str or ParameterSet
-        Parameter set name or set (default ``"consensus"``).
+        Parameter set name or set (default :data:`bmdsim.parameters.DEFAULT_PARAMETER_SET`, ``"trials"``).
     reference : YoungAdultReference, optional
         Young-adult reference for T-scores; the shipped default if None.
     workers : int, optional

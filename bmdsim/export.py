@@ -98,8 +98,20 @@ def figure_bytes(fig: Any, fmt: str, dpi: float = 300) -> bytes:
 
     (fmt,) = check_formats([fmt])
     buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
-        fig.savefig(buf, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
+    # A layout engine (constrained layout) moves the axes by about 1e-6 of the figure on every draw, in a
+    # cycle, and the SVG clip-path ids hash those positions: put every axes back after the save, so that
+    # saving the same figure again gives the same bytes.
+    state = [
+        (ax, ax.get_position(original=True).frozen(), ax.get_position().frozen(), ax.get_in_layout()) for ax in fig.axes
+    ]
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
+            fig.savefig(buf, format=fmt, dpi=dpi, metadata=_METADATA[fmt])
+    finally:
+        for ax, original, active, in_layout in state:
+            ax.set_position(original, which="original")
+            ax.set_position(active, which="active")
+            ax.set_in_layout(in_layout)
     return buf.getvalue()
 
 

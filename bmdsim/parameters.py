@@ -58,6 +58,11 @@ _FOLDER = "parameters"
 _DRAWS_FOLDER = "parameter_draws"
 
 
+#: The default parameter set: the best-validated calibrated set (``python -m bmdsim.validation``). The
+#: textbook figures (1.5 %/yr natural, 2.5 %/yr on an AI) stay available as the teaching set ``"consensus"``.
+DEFAULT_PARAMETER_SET = "trials"
+
+
 def _specs() -> dict[str, ParameterSpec]:
     """Every parameter key the registered components need, with its spec."""
     out: dict[str, ParameterSpec] = {}
@@ -233,13 +238,13 @@ def parameter_set_from_dict(doc: Mapping[str, Any]) -> ParameterSet:
     )
 
 
-def load_parameters(name: str = "consensus") -> ParameterSet:
+def load_parameters(name: str = DEFAULT_PARAMETER_SET) -> ParameterSet:
     """Load a shipped parameter set by name.
 
     Parameters
     ----------
     name : str
-        One of :func:`available_parameter_sets` (default ``"consensus"``).
+        One of :func:`available_parameter_sets` (default :data:`DEFAULT_PARAMETER_SET`, ``"trials"``).
 
     Returns
     -------

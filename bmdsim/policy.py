@@ -98,7 +98,7 @@ from .measurement import (
 )
 from .measurement import check_seed as _check_seed
 from .model import PatientState, SiteModel
-from .parameters import ParameterSet, resolve_parameters
+from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
 from .regimen import Exposure, Regimen
@@ -690,7 +690,7 @@ def simulate_policy(
     site: str = "femoral_neck",
     threshold: float = OSTEOPOROSIS_T_SCORE,
     grid_step: float = DEFAULT_GRID_STEP,
-    params: str | ParameterSet | None = "consensus",
+    params: str | ParameterSet | None = DEFAULT_PARAMETER_SET,
     reference: YoungAdultReference | None = None,
 ) -> PolicyResult:
     """Apply ``policy`` to patients on ``ai_regimen`` and measure its effect.
@@ -788,7 +788,7 @@ def compare_policies(
         kwargs.get("site", "femoral_neck"),
         kwargs.get("threshold", OSTEOPOROSIS_T_SCORE),
         kwargs.get("grid_step", DEFAULT_GRID_STEP),
-        kwargs.get("params", "consensus"),
+        kwargs.get("params", DEFAULT_PARAMETER_SET),
         kwargs.get("reference"),
     )
     cohort = _resolve_cohort(

@@ -17,7 +17,7 @@ A scenario file maps one-to-one onto the Python API::
     [simulation]                             # -> bmdsim.simulate(years=..., step=..., params=..., reference=...)
     years = 15
     step = 0.083333                          # output resolution [years]
-    params = "consensus"
+    params = "trials"                        # a parameter set: trials (default, calibrated) or consensus (teaching)
     reference = "default"
 
     [output]
@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from . import limits
-from .parameters import available_parameter_sets
+from .parameters import DEFAULT_PARAMETER_SET, available_parameter_sets
 from .patient import Patient
 from .reference import available_references, load_reference
 from .regimen import Exposure, Regimen
@@ -108,7 +108,7 @@ class Scenario:
     regimen: Regimen
     years: float = 10.0
     step: float = 1.0 / 12.0
-    params: str = "consensus"
+    params: str = DEFAULT_PARAMETER_SET
     reference: str = "default"
     thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
     formats: tuple[str, ...] = ("png",)
@@ -313,7 +313,7 @@ def scenario_from_dict(doc: Mapping[str, Any], source: str = "<scenario>") -> Sc
     step = r.number(sim.get("step", 1.0 / 12.0), "simulation.step", unit="years")
     if not 0 < step <= years:
         raise r.fail("simulation.step", f"must be in (0, years] = (0, {years:g}] years, got {step:g}")
-    params = r.string(sim.get("params", "consensus"), "simulation.params", available_parameter_sets())
+    params = r.string(sim.get("params", DEFAULT_PARAMETER_SET), "simulation.params", available_parameter_sets())
     reference = r.string(sim.get("reference", "default"), "simulation.reference", available_references())
 
     out = r.table(top.get("output", {}), "output", _OUTPUT)

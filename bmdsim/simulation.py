@@ -16,7 +16,7 @@ from . import limits
 from ._validation import as_finite_float, check_range
 from .crossing import crossing_target, first_crossing
 from .model import PatientState, SiteModel
-from .parameters import ParameterSet, resolve_parameters
+from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
 from .regimen import Exposure, Regimen
@@ -236,7 +236,7 @@ def simulate(
     regimen: Regimen | None = None,
     years: float = 10.0,
     step: float = 1.0 / 12.0,
-    params: str | ParameterSet | None = "consensus",
+    params: str | ParameterSet | None = DEFAULT_PARAMETER_SET,
     reference: YoungAdultReference | None = None,
     loss_multiplier: Mapping[str, object] | None = None,
 ) -> Trajectory:

@@ -116,7 +116,7 @@ def test_rate_is_derivative_of_log_loss(params_name):
 
 def test_ai_closed_form_values():
     """Constant AI excess: 5 years at 1 %/yr adds 0.05 log-loss; a fraction f of it comes back with time constant T."""
-    params = bmdsim.load_parameters()
+    params = bmdsim.load_parameters("consensus")
     e = Exposure("aromatase_inhibitor", start=0, stop=5)
     p = params.agent_values("aromatase_inhibitor", "lumbar_spine")
     ctx = SiteContext(params.natural("lumbar_spine"), 60.0)
@@ -132,7 +132,7 @@ def test_ai_closed_form_values():
 
 def test_tamoxifen_replaces_natural_loss():
     """On tamoxifen the total rate is -net change (natural loss cancelled); after the stop natural loss resumes."""
-    params = bmdsim.load_parameters()
+    params = bmdsim.load_parameters("consensus")
     regimen = Regimen([Exposure("tamoxifen", start=0, stop=5)])
     model = SiteModel(params, regimen, "lumbar_spine")
     net = params["tamoxifen.lumbar_spine.net_change_pct_per_year"] / 100
@@ -176,7 +176,7 @@ def test_new_agent_plugs_in_without_engine_changes():
     try:
         p = bmdsim.Patient(age=60, bmd={"lumbar_spine": 1.0})
         regimen = bmdsim.Regimen([bmdsim.Exposure("test_constant_gain", start=0, stop=4)])
-        traj = bmdsim.simulate(p, regimen, years=6)
+        traj = bmdsim.simulate(p, regimen, years=6, params="consensus")
         assert traj.bmd_at("lumbar_spine", 4.0) == pytest.approx(math.exp(-4 * (0.015 - 0.01)), rel=1e-12)
         assert traj.bmd_at("lumbar_spine", 6.0) == pytest.approx(math.exp(-4 * 0.005 - 2 * 0.015), rel=1e-12)
     finally:

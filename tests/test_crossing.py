@@ -42,7 +42,7 @@ def test_ai_phase_crossing_matches_closed_form():
     """On the AI under consensus (2.5 %/yr in total), a crossing before the stop is ln(B0/B*)/0.025."""
     p = bmdsim.Patient(age=63, bmd={"femoral_neck": 0.7})
     r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
-    traj = bmdsim.simulate(p, r, years=15)
+    traj = bmdsim.simulate(p, r, years=15, params="consensus")
     threshold = -2.0  # BMD* = 0.618 g/cm2, reached at 4.98 years
     expected = math.log(0.7 / traj.reference.bmd("femoral_neck", threshold)) / 0.025
     assert expected < 5
@@ -52,7 +52,9 @@ def test_ai_phase_crossing_matches_closed_form():
 def test_crossing_time_puts_t_score_on_the_threshold():
     """At the crossing time the exact T-score is the threshold, and just before it is above."""
     p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.5})
-    traj = bmdsim.simulate(p, bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)]), years=15)
+    traj = bmdsim.simulate(
+        p, bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)]), years=15, params="consensus"
+    )
     t = traj.crossing_time("femoral_neck", -2.5)
     ref = traj.reference
     assert ref.t_score("femoral_neck", traj.bmd_at("femoral_neck", t)) == pytest.approx(-2.5, abs=1e-10)
@@ -209,13 +211,13 @@ def test_shared_curve_and_per_patient_paths_agree(ai_then_stop):
     ages = rng.uniform(40, 90, 300)
     t_scores = rng.uniform(-2.45, 0.5, 300)
     p = bmdsim.Patient(age=ages, t_score={"femoral_neck": t_scores})
-    flat_bands = bmdsim.load_parameters().with_values(
+    flat_bands = bmdsim.load_parameters("consensus").with_values(
         {"natural.femoral_neck.age_edges_years": [60], "natural.femoral_neck.rates_pct_per_year": [1.5, 1.5]}
     )
-    shared_model = SiteModel(bmdsim.load_parameters(), ai_then_stop, "femoral_neck")
+    shared_model = SiteModel(bmdsim.load_parameters("consensus"), ai_then_stop, "femoral_neck")
     banded_model = SiteModel(flat_bands, ai_then_stop, "femoral_neck")
     assert shared_model.is_shared(PatientState(np.array([40.0, 90.0])), 40)
-    shared = bmdsim.simulate(p, ai_then_stop, years=40).crossing_time("femoral_neck", -2.5)
+    shared = bmdsim.simulate(p, ai_then_stop, years=40, params="consensus").crossing_time("femoral_neck", -2.5)
     ref = bmdsim.load_reference()
     b0 = ref.bmd("femoral_neck", t_scores)
     target = np.log(b0 / ref.bmd("femoral_neck", -2.5))
@@ -247,7 +249,7 @@ def test_vectorised_equals_scalar_calls(age_set, ai_then_stop):
 
 def test_first_crossing_function_conventions(ai_then_stop):
     """first_crossing: 0 for target <= 0, inf for an infinite or unreached target, a root in between."""
-    model = SiteModel(bmdsim.load_parameters(), ai_then_stop, "femoral_neck")
+    model = SiteModel(bmdsim.load_parameters("consensus"), ai_then_stop, "femoral_neck")
     out = first_crossing(model, np.full(5, 60.0), np.array([-0.1, 0.0, np.inf, 10.0, 0.05]), 15.0)
     assert out[0] == 0.0 and out[1] == 0.0
     assert out[2] == math.inf and out[3] == math.inf

@@ -22,8 +22,8 @@ def _patients():
 def test_event_start_is_the_exact_crossing_without_it():
     """The course starts at the crossing time of the regimen without it (0 if already below, inf if never)."""
     tam = Exposure("tamoxifen", start=TRIGGER, duration=5)
-    without = simulate(_patients(), Regimen([AI]), years=15)
-    with_event = simulate(_patients(), Regimen([AI, tam]), years=15)
+    without = simulate(_patients(), Regimen([AI]), years=15, params="consensus")
+    with_event = simulate(_patients(), Regimen([AI, tam]), years=15, params="consensus")
     start, stop = with_event.exposure_times(tam)
     expected = without.crossing_time("femoral_neck", -2.0)
     np.testing.assert_array_equal(start, expected)
@@ -34,8 +34,8 @@ def test_event_start_is_the_exact_crossing_without_it():
 def test_bmd_unchanged_before_the_event_and_spared_after():
     """Before the event the trajectory equals the one without the course; tamoxifen then spares bone."""
     tam = Exposure("tamoxifen", start=TRIGGER, duration=5)
-    without = simulate(_patients(), Regimen([AI]), years=15)
-    with_event = simulate(_patients(), Regimen([AI, tam]), years=15)
+    without = simulate(_patients(), Regimen([AI]), years=15, params="consensus")
+    with_event = simulate(_patients(), Regimen([AI, tam]), years=15, params="consensus")
     start = with_event.exposure_times(tam)[0]
     for i, s in enumerate(start):
         if not np.isfinite(s):
@@ -52,8 +52,8 @@ def test_bmd_unchanged_before_the_event_and_spared_after():
 def test_scan_interval_starts_at_the_first_scan_after_the_crossing():
     """Detected only at scans every 2 years: the start is the first scan at or after the true crossing."""
     tam = Exposure("tamoxifen", start=AtThreshold("femoral_neck", -2.0, scan_interval=2.0, delay=0.25), duration=5)
-    truth = simulate(_patients(), Regimen([AI]), years=15).crossing_time("femoral_neck", -2.0)
-    start = simulate(_patients(), Regimen([AI, tam]), years=15).exposure_times(tam)[0]
+    truth = simulate(_patients(), Regimen([AI]), years=15, params="consensus").crossing_time("femoral_neck", -2.0)
+    start = simulate(_patients(), Regimen([AI, tam]), years=15, params="consensus").exposure_times(tam)[0]
     expected = np.ceil(truth / 2.0) * 2.0 + 0.25
     np.testing.assert_allclose(start, expected)
     assert start[2] == 0.25  # below at baseline: seen at the baseline scan
@@ -63,11 +63,11 @@ def test_vectorised_event_starts_match_one_patient_at_a_time():
     """Per-patient starts give the same crossings as simulating each patient alone."""
     tam = Exposure("tamoxifen", start=TRIGGER, duration=3)
     reg = Regimen([AI, tam])
-    many = simulate(_patients(), reg, years=15)
+    many = simulate(_patients(), reg, years=15, params="consensus")
     p = _patients()
     for i in range(p.n):
         one = Patient(age=p.age[i], t_score={s: v[i] for s, v in p.t_score.items()})
-        single = simulate(one, reg, years=15)
+        single = simulate(one, reg, years=15, params="consensus")
         for thr in (-1.0, -2.0, -2.5):
             assert single.crossing_time("lumbar_spine", thr) == pytest.approx(
                 many.crossing_time("lumbar_spine", thr)[i], abs=1e-9
@@ -78,7 +78,7 @@ def test_vectorised_event_starts_match_one_patient_at_a_time():
 def test_crossing_after_an_event_start_matches_a_dense_grid():
     """Crossings of a trajectory bent by an event-started course agree with a 1/2000-year grid."""
     tam = Exposure("tamoxifen", start=AtThreshold("lumbar_spine", -1.5), duration=2)
-    traj = simulate(_patients(), Regimen([AI, tam]), years=12, step=1 / 2000)
+    traj = simulate(_patients(), Regimen([AI, tam]), years=12, step=1 / 2000, params="consensus")
     t = traj.t_score("lumbar_spine")
     for i, tc in enumerate(traj.crossing_time("lumbar_spine", -2.0)):
         below = t[i] <= -2.0
@@ -118,7 +118,7 @@ def test_event_on_a_site_without_baseline_is_refused():
     tam = Exposure("tamoxifen", start=AtThreshold("total_hip", -2.0), duration=5)
     p = Patient(age=60, t_score={"femoral_neck": -1.0})
     with pytest.raises(ValueError, match=r"total_hip T-score reaches -2.*given sites are femoral_neck"):
-        simulate(p, Regimen([AI, tam]), years=10)
+        simulate(p, Regimen([AI, tam]), years=10, params="consensus")
 
 
 def test_event_course_overlapping_a_fixed_course_of_the_same_agent_is_refused():
@@ -127,11 +127,11 @@ def test_event_course_overlapping_a_fixed_course_of_the_same_agent_is_refused():
     with pytest.raises(
         ValueError, match=r"event-started course of tamoxifen overlaps another course of tamoxifen for patient 0"
     ):
-        simulate(_patients(), Regimen([AI, fixed, event]), years=15)
+        simulate(_patients(), Regimen([AI, fixed, event]), years=15, params="consensus")
 
 
 def test_exposure_times_of_a_foreign_exposure_is_refused():
-    traj = simulate(_patients(), Regimen([AI]), years=5)
+    traj = simulate(_patients(), Regimen([AI]), years=5, params="consensus")
     with pytest.raises(ValueError, match=r"not part of this trajectory's regimen"):
         traj.exposure_times(Exposure("tamoxifen", start=0, stop=1))
     assert traj.exposure_times(AI) == (0.0, 5.0)
@@ -161,13 +161,13 @@ def test_scan_started_courses_grouped_by_start_match_the_per_patient_path(monkey
         t_score={"femoral_neck": rng.normal(-1.2, 0.8, n), "lumbar_spine": rng.normal(-0.8, 1.0, n)},
     )
     reg = _scan_regimen(delay, second)
-    grouped = simulate(p, reg, years=15)
+    grouped = simulate(p, reg, years=15, params="consensus")
     got = {(s, t): grouped.crossing_time(s, t) for s in p.sites for t in (-1.0, -2.0, -2.5)}
     calls = []
     real = crossing._first_crossing_per_patient
     monkeypatch.setattr(crossing, "_first_crossing_per_patient", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(crossing, "MAX_SCAN_GROUPS", 0)  # force the per-patient path
-    slow = simulate(p, reg, years=15)
+    slow = simulate(p, reg, years=15, params="consensus")
     for (s, t), value in got.items():
         ref = slow.crossing_time(s, t)
         np.testing.assert_array_equal(np.isfinite(value), np.isfinite(ref))
@@ -182,10 +182,12 @@ def test_grouping_by_scan_time_does_not_depend_on_how_patients_are_split():
     n = 2000
     p = Patient(age=rng.uniform(50, 80, n), t_score={"femoral_neck": rng.normal(-1.2, 0.8, n)})
     reg = _scan_regimen(0.25)
-    whole = simulate(p, reg, years=15).crossing_time("femoral_neck", -2.5)
+    whole = simulate(p, reg, years=15, params="consensus").crossing_time("femoral_neck", -2.5)
     for idx in (np.arange(7), np.arange(500, 1300)):
         part = Patient(age=p.age[idx], t_score={"femoral_neck": p.t_score["femoral_neck"][idx]})
-        np.testing.assert_array_equal(simulate(part, reg, years=15).crossing_time("femoral_neck", -2.5), whole[idx])
+        np.testing.assert_array_equal(
+            simulate(part, reg, years=15, params="consensus").crossing_time("femoral_neck", -2.5), whole[idx]
+        )
 
 
 def test_an_aromatase_inhibitor_that_never_starts_raises_no_floating_point_warning():
@@ -195,7 +197,7 @@ def test_an_aromatase_inhibitor_that_never_starts_raises_no_floating_point_warni
     ai_on_event = Exposure("aromatase_inhibitor", start=AtThreshold("femoral_neck", -4.0), duration=5)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        traj = simulate(_patients(), Regimen([ai_on_event]), years=10)
+        traj = simulate(_patients(), Regimen([ai_on_event]), years=10, params="consensus")
         assert np.all(np.isinf(traj.exposure_times(ai_on_event)[0]))
         assert np.all(np.isfinite(traj.bmd("femoral_neck")))
 
@@ -208,7 +210,7 @@ def test_scan_after_the_horizon_gets_its_own_group(monkeypatch):
     n = 1500
     p = Patient(age=rng.uniform(50, 80, n), t_score={"femoral_neck": rng.normal(-1.2, 0.8, n)})
     reg = _scan_regimen(0.0)
-    traj = simulate(p, reg, years=9.5)
+    traj = simulate(p, reg, years=9.5, params="consensus")
     start = traj.exposure_times(reg.exposures[1])[0]
     assert np.any(np.isfinite(start) & (start > 9.5))  # some start after the horizon
     calls = []
@@ -217,6 +219,6 @@ def test_scan_after_the_horizon_gets_its_own_group(monkeypatch):
     got = traj.crossing_time("femoral_neck", -2.5)
     assert not calls  # every group took the shared path
     monkeypatch.setattr(crossing, "MAX_SCAN_GROUPS", 0)
-    ref = simulate(p, reg, years=9.5).crossing_time("femoral_neck", -2.5)
+    ref = simulate(p, reg, years=9.5, params="consensus").crossing_time("femoral_neck", -2.5)
     np.testing.assert_array_equal(np.isfinite(got), np.isfinite(ref))
     np.testing.assert_allclose(got[np.isfinite(ref)], ref[np.isfinite(ref)], rtol=0, atol=1e-9)

@@ -44,10 +44,11 @@ def test_consensus_rates():
         assert params[f"aromatase_inhibitor.{site}.early_excess_pct_per_year"] == 0.0
 
 
-def test_default_set_is_consensus():
-    """load_parameters() and resolve_parameters(None) give the consensus set."""
-    assert bmdsim.load_parameters().name == "consensus"
-    assert resolve_parameters(None).name == "consensus"
+def test_default_set_is_the_trial_calibrated_one():
+    """load_parameters("consensus") and resolve_parameters(None) give the best-validated calibrated set, trials."""
+    assert bmdsim.parameters.DEFAULT_PARAMETER_SET == "trials"
+    assert bmdsim.load_parameters().name == "trials"
+    assert resolve_parameters(None).name == "trials"
     params = bmdsim.load_parameters("brex")
     assert resolve_parameters(params) is params
     with pytest.raises(TypeError, match=r"params must be a parameter set name or a ParameterSet, got int"):
@@ -56,7 +57,7 @@ def test_default_set_is_consensus():
 
 def test_with_values_copies_and_marks_overrides():
     """with_values returns a modified copy; the original and a fresh load are unchanged."""
-    base = bmdsim.load_parameters()
+    base = bmdsim.load_parameters("consensus")
     before = dict(base.values)
     mod = base.with_values({AI_LATE: 2.0}, **{"natural.total_hip.rates_pct_per_year": [1.0]})
     assert mod[AI_LATE] == 2.0
@@ -66,19 +67,19 @@ def test_with_values_copies_and_marks_overrides():
     assert base[AI_LATE] == 1.0
     assert dict(base.values) == before
     assert base.metadata[AI_LATE]["role"] == "fixed"
-    assert dict(bmdsim.load_parameters().values) == before
+    assert dict(bmdsim.load_parameters("consensus").values) == before
 
 
 def test_values_are_read_only():
     """The values mapping of a set cannot be changed in place."""
-    params = bmdsim.load_parameters()
+    params = bmdsim.load_parameters("consensus")
     with pytest.raises(TypeError):
         params.values[AI_LATE] = 5.0
 
 
 def test_unknown_key_suggests_close_names():
     """An unknown key raises KeyError naming the key and suggesting close matches."""
-    params = bmdsim.load_parameters()
+    params = bmdsim.load_parameters("consensus")
     with pytest.raises(KeyError, match=r"aromatase_inhibitor.lumbar_spine.late_excess_pct_per_yr.*did you mean"):
         params.with_values({"aromatase_inhibitor.lumbar_spine.late_excess_pct_per_yr": 2.0})
     with pytest.raises(KeyError, match=r"no parameter 'nope'"):
@@ -113,7 +114,7 @@ def test_unknown_key_suggests_close_names():
 def test_bad_values_are_refused(overrides, exc, match):
     """Out-of-range, non-numeric and inconsistent values raise naming the parameter."""
     with pytest.raises(exc, match=match):
-        bmdsim.load_parameters().with_values(overrides)
+        bmdsim.load_parameters("consensus").with_values(overrides)
 
 
 def test_missing_and_unknown_parameters_are_refused():
@@ -132,7 +133,7 @@ def test_read_json_returns_fresh_objects():
     """Changing a document returned by read_json does not change what load_parameters sees."""
     doc = _data.read_json("parameters/consensus.json")
     doc["parameters"][AI_LATE]["value"] = 9.0
-    assert bmdsim.load_parameters()[AI_LATE] == 1.0
+    assert bmdsim.load_parameters("consensus")[AI_LATE] == 1.0
 
 
 def test_unknown_set_name_lists_valid_names():
@@ -146,7 +147,7 @@ def test_unknown_set_name_lists_valid_names():
 
 def test_table_lists_every_parameter():
     """table() has a header and one row per parameter with value, unit, role and source."""
-    params = bmdsim.load_parameters()
+    params = bmdsim.load_parameters("consensus")
     lines = params.table().splitlines()
     assert lines[0].split() == ["parameter", "value", "unit", "role", "source"]
     assert len(lines) == 1 + len(params.values)

@@ -24,7 +24,7 @@ def _close_figures():
 @pytest.fixture
 def traj(ai_then_stop):
     p = bmdsim.Patient(age=63, t_score={"lumbar_spine": -1.2, "femoral_neck": -1.5, "total_hip": -1.3})
-    return bmdsim.simulate(p, ai_then_stop, years=15)
+    return bmdsim.simulate(p, ai_then_stop, years=15, params="consensus")
 
 
 def _by_gid(ax, prefix):
@@ -91,7 +91,7 @@ def test_regimen_strip_draws_one_bar_per_course():
 
 
 def test_comparison_draws_each_scenario_in_its_own_style(traj):
-    natural = bmdsim.simulate(traj.patient, None, years=15)
+    natural = bmdsim.simulate(traj.patient, None, years=15, params="consensus")
     ax = plot.plot_comparison({"AI": traj, "natural": natural}, "femoral_neck")
     lines = _by_gid(ax, "series:")
     assert np.array_equal(lines["series:natural"].get_ydata(), natural.t_score("femoral_neck"))
@@ -109,7 +109,7 @@ def test_comparison_draws_each_scenario_in_its_own_style(traj):
 def test_fraction_crossed_plot_draws_the_summary_numbers(ai_then_stop):
     rng = np.random.default_rng(0)
     group = bmdsim.Patient(age=np.full(40, 63.0), t_score={"femoral_neck": rng.normal(-1.5, 0.5, 40)})
-    traj = bmdsim.simulate(group, ai_then_stop, years=15)
+    traj = bmdsim.simulate(group, ai_then_stop, years=15, params="consensus")
     ax = plot.plot_fraction_crossed(traj, "femoral_neck", thresholds=(-2.0, -2.5))
     lines = _by_gid(ax, "fraction:")
     expected = 100 * fraction_crossed(traj, "femoral_neck", -2.5)
@@ -150,7 +150,7 @@ def test_event_started_course_is_drawn_at_each_patients_start():
         "zoledronic_acid", start=bmdsim.AtThreshold("femoral_neck", -2.0, scan_interval=1), duration=2
     )
     ai = bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)
-    traj = bmdsim.simulate(p, bmdsim.Regimen([ai, zol]), years=10)
+    traj = bmdsim.simulate(p, bmdsim.Regimen([ai, zol]), years=10, params="consensus")
     starts = traj.exposure_times(zol)[0]
     assert np.all(np.isfinite(starts)) and starts[0] != starts[1]
     for patient in (0, 1):

@@ -29,7 +29,13 @@ def test_threshold_mapping_by_risk_factor_count(patients):
     smoking = np.arange(N) % 3 >= 1
     steroids = np.arange(N) % 3 == 2
     res = simulate_policy(
-        Policy("p"), patients, AI, YEARS, {"smoking": smoking, "oral_corticosteroids_over_6_months": steroids}, **EXACT
+        Policy("p"),
+        patients,
+        AI,
+        YEARS,
+        {"smoking": smoking, "oral_corticosteroids_over_6_months": steroids},
+        **EXACT,
+        params="consensus",
     )
     count = smoking.astype(int) + steroids
     assert np.array_equal(res.risk_factors, count)
@@ -46,8 +52,8 @@ def test_age_over_65_is_derived_from_age():
 
 
 def test_treat_all_starts_everyone_at_zero_and_none_treats_nobody(patients):
-    all_ = simulate_policy(Policy("all", rule="treat_all", scan_interval=None), patients, AI, YEARS)
-    none = simulate_policy(Policy("none", rule="none", scan_interval=None), patients, AI, YEARS)
+    all_ = simulate_policy(Policy("all", rule="treat_all", scan_interval=None), patients, AI, YEARS, params="consensus")
+    none = simulate_policy(Policy("none", rule="none", scan_interval=None), patients, AI, YEARS, params="consensus")
     assert np.all(all_.start == 0.0) and all_.summary()["fraction_treated"] == 1.0
     assert np.all(np.isinf(none.start)) and none.summary()["fraction_treated"] == 0.0
     assert all_.scans_per_patient == 0 and none.scans_per_patient == 0
@@ -56,7 +62,7 @@ def test_treat_all_starts_everyone_at_zero_and_none_treats_nobody(patients):
 def test_detection_delay_within_one_interval_and_monotone_in_interval(patients):
     delays = {}
     for interval in (2.0, 1.0, 0.5, 1 / 52):
-        res = simulate_policy(Policy("p", scan_interval=interval), patients, AI, YEARS, **EXACT)
+        res = simulate_policy(Policy("p", scan_interval=interval), patients, AI, YEARS, **EXACT, params="consensus")
         d = res.detection_delay
         ok = np.isfinite(d)
         assert ok.sum() > N // 4
@@ -73,18 +79,20 @@ def test_detection_delay_within_one_interval_and_monotone_in_interval(patients):
 
 
 def test_therapy_never_increases_time_below(patients):
-    none = simulate_policy(Policy("none", rule="none", scan_interval=None), patients, AI, YEARS)
+    none = simulate_policy(Policy("none", rule="none", scan_interval=None), patients, AI, YEARS, params="consensus")
     assert none.years_below.sum() > 0
     for p in (Policy("12", scan_interval=1.0), Policy("all", rule="treat_all", scan_interval=None)):
-        res = simulate_policy(p, patients, AI, YEARS, **EXACT)
+        res = simulate_policy(p, patients, AI, YEARS, **EXACT, params="consensus")
         assert np.all(res.years_below <= none.years_below + 1e-12)
         assert res.years_below.sum() < none.years_below.sum()
 
 
 def test_years_below_matches_crossing_time_without_therapy():
     p = bmdsim.Patient(age=np.array([60.0, 60.0]), t_score={"femoral_neck": np.array([-2.3, -3.0])})
-    res = simulate_policy(Policy("none", rule="none", scan_interval=None), p, AI, YEARS, grid_step=1 / 365)
-    cross = bmdsim.simulate(p, AI, years=YEARS).crossing_time("femoral_neck", -2.5)
+    res = simulate_policy(
+        Policy("none", rule="none", scan_interval=None), p, AI, YEARS, grid_step=1 / 365, params="consensus"
+    )
+    cross = bmdsim.simulate(p, AI, years=YEARS, params="consensus").crossing_time("femoral_neck", -2.5)
     assert 0 < cross[0] < YEARS
     assert res.years_below[0] == pytest.approx(YEARS - cross[0], abs=2 / 365)
     assert res.years_below[1] == pytest.approx(YEARS)
@@ -105,6 +113,7 @@ def test_compare_policies_table_same_patients():
         YEARS,
         n=300,
         seed=2,
+        params="consensus",
     )
     assert table["policy"] == ["12", "none"]
     assert table["scans_total"] == [300 * 11, 0]
@@ -131,12 +140,12 @@ def test_bad_policy(kwargs, error, match):
 
 def test_bad_risk_factors(patients):
     with pytest.raises(ValueError, match="unknown risk factor 'diabetes'.*smoking"):
-        simulate_policy(Policy("p"), patients, AI, YEARS, {"diabetes": np.zeros(N, bool)})
+        simulate_policy(Policy("p"), patients, AI, YEARS, {"diabetes": np.zeros(N, bool)}, params="consensus")
     with pytest.raises(ValueError, match=r"risk_factors\['smoking'\].*length n = 400"):
-        simulate_policy(Policy("p"), patients, AI, YEARS, {"smoking": np.zeros(N - 1, bool)})
+        simulate_policy(Policy("p"), patients, AI, YEARS, {"smoking": np.zeros(N - 1, bool)}, params="consensus")
     with pytest.raises(TypeError, match=r"risk_factors\['smoking'\] must be booleans"):
-        simulate_policy(Policy("p"), patients, AI, YEARS, {"smoking": np.zeros(N)})
+        simulate_policy(Policy("p"), patients, AI, YEARS, {"smoking": np.zeros(N)}, params="consensus")
     with pytest.raises(ValueError, match="age_over_65"):
-        simulate_policy(Policy("p"), patients, AI, YEARS, {"age_over_65": np.zeros(N, bool)})
+        simulate_policy(Policy("p"), patients, AI, YEARS, {"age_over_65": np.zeros(N, bool)}, params="consensus")
     with pytest.raises(ValueError, match="n and seed"):
-        simulate_policy(Policy("p"), bmdsim.cohort.default_population(), AI, YEARS)
+        simulate_policy(Policy("p"), bmdsim.cohort.default_population(), AI, YEARS, params="consensus")

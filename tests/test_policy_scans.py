@@ -47,7 +47,7 @@ def at_threshold_reference(policy, patient, count, grid_step=DEFAULT_GRID_STEP):
     below = np.empty(patient.n)
     course = bmdsim.Exposure(policy.agent, 0.0, duration=policy.duration)
     groups = [(np.flatnonzero(count >= rule.treat_all_count), bmdsim.Regimen([*AI, course]))]
-    untreated = bmdsim.simulate(patient, AI, years=YEARS, step=YEARS)
+    untreated = bmdsim.simulate(patient, AI, years=YEARS, step=YEARS, params="consensus")
     for k, thr in enumerate(rule.threshold_by_count):
         times = np.stack([untreated.crossing_time(s, thr) for s in patient.sites])
         first_site = np.argmin(times, axis=0)
@@ -61,7 +61,7 @@ def at_threshold_reference(policy, patient, count, grid_step=DEFAULT_GRID_STEP):
         if not idx.size:
             continue
         sub = bmdsim.Patient(age=patient.age[idx], t_score={s: v[idx] for s, v in patient.t_score.items()})
-        traj = bmdsim.simulate(sub, regimen, years=YEARS, step=YEARS)
+        traj = bmdsim.simulate(sub, regimen, years=YEARS, step=YEARS, params="consensus")
         t = traj.reference.t_score("femoral_neck", np.atleast_2d(traj.bmd_at("femoral_neck", mid)))
         below[idx] = (t <= -2.5).mean(axis=1) * YEARS
         s, _ = traj.exposure_times([e for e in regimen if e.agent == policy.agent][-1])
@@ -122,7 +122,7 @@ def test_shipped_precision_is_documented_and_typical():
 def test_exact_scans_reproduce_the_at_threshold_path(patients, smoking, interval):
     policy = Policy("p", scan_interval=interval)
     count = risk_factor_count({"smoking": smoking}, patients.age)
-    res = simulate_policy(policy, patients, AI, YEARS, {"smoking": smoking}, measurement_error=None)
+    res = simulate_policy(policy, patients, AI, YEARS, {"smoking": smoking}, measurement_error=None, params="consensus")
     start, below = at_threshold_reference(policy, patients, count)
     assert np.array_equal(res.start, start)
     assert np.max(np.abs(res.years_below - below)) <= res.grid_step
@@ -132,7 +132,9 @@ def test_exact_scans_reproduce_the_at_threshold_path(patients, smoking, interval
 
 
 def test_exact_scans_miss_crossings_after_the_last_scan(patients):
-    res = simulate_policy(Policy("p", scan_interval=3.0), patients, AI, YEARS, measurement_error=None)
+    res = simulate_policy(
+        Policy("p", scan_interval=3.0), patients, AI, YEARS, measurement_error=None, params="consensus"
+    )
     assert res.scan_times.tolist() == [0.0, 3.0, 6.0, 9.0]
     late = res.true_crosser & (res.crossing > 9.0)
     assert late.any()
@@ -147,13 +149,13 @@ def test_exact_scans_miss_crossings_after_the_last_scan(patients):
 
 
 def test_error_gives_false_positives_and_late_detections(patients):
-    exact = simulate_policy(Policy("p"), patients, AI, YEARS, measurement_error=None)
-    noisy = simulate_policy(Policy("p"), patients, AI, YEARS, seed=3)
+    exact = simulate_policy(Policy("p"), patients, AI, YEARS, measurement_error=None, params="consensus")
+    noisy = simulate_policy(Policy("p"), patients, AI, YEARS, seed=3, params="consensus")
     assert noisy.measurement_error == pytest.approx({s: dxa_precision()[s] for s in SITES3})
     assert noisy.false_positive.sum() > 5
     assert np.any(noisy.start > exact.start)  # a true crossing seen at a later scan
     # A false positive is a scan at which the true T-score is above her threshold at every watched site.
-    untreated = bmdsim.simulate(patients, AI, years=YEARS)
+    untreated = bmdsim.simulate(patients, AI, years=YEARS, params="consensus")
     on_scan = np.flatnonzero(noisy.trigger_scan >= 0)
     t_scans = np.stack([untreated.reference.t_score(s, untreated.bmd_at(s, noisy.scan_times)) for s in SITES3])
     t_true = t_scans.min(axis=0)[on_scan, noisy.trigger_scan[on_scan]]
@@ -168,10 +170,19 @@ def test_error_gives_false_positives_and_late_detections(patients):
 
 def test_error_converges_to_exact_scans_as_cv_goes_to_zero(patients, smoking):
     rf = {"smoking": smoking}
-    exact = simulate_policy(Policy("p"), patients, AI, YEARS, rf, measurement_error=None)
+    exact = simulate_policy(Policy("p"), patients, AI, YEARS, rf, measurement_error=None, params="consensus")
     differing = []
     for cv in (0.05, 0.02, 0.005, 0.001, 1e-4, 1e-7, 0.0):
-        res = simulate_policy(Policy("p"), patients, AI, YEARS, rf, seed=5, measurement_error=dict.fromkeys(SITES3, cv))
+        res = simulate_policy(
+            Policy("p"),
+            patients,
+            AI,
+            YEARS,
+            rf,
+            seed=5,
+            measurement_error=dict.fromkeys(SITES3, cv),
+            params="consensus",
+        )
         differing.append(int(np.sum(res.start != exact.start)))
         if cv == 0.0:
             assert np.array_equal(res.start, exact.start)
@@ -203,15 +214,15 @@ def test_same_errors_at_coinciding_scan_times_and_independent_of_n():
 def test_reproducible_with_a_seed_and_compare_sees_the_same_errors():
     pop = default_population()
     policies = [Policy("12", scan_interval=1.0), Policy("24", scan_interval=2.0)]
-    a = compare_policies(policies, pop, AI, YEARS, n=1500, seed=4)
-    b = compare_policies(policies, pop, AI, YEARS, n=1500, seed=4)
-    c = compare_policies(policies, pop, AI, YEARS, n=1500, seed=8)
+    a = compare_policies(policies, pop, AI, YEARS, n=1500, seed=4, params="consensus")
+    b = compare_policies(policies, pop, AI, YEARS, n=1500, seed=4, params="consensus")
+    c = compare_policies(policies, pop, AI, YEARS, n=1500, seed=8, params="consensus")
     assert a == b
     assert a["fraction_false_positive"] != c["fraction_false_positive"]
     # A woman triggered at the baseline scan under one schedule is triggered there under the other
     # (the same scan, the same error); the same holds at every scan time the schedules share.
-    r12 = simulate_policy(policies[0], pop, AI, YEARS, n=1500, seed=4)
-    r24 = simulate_policy(policies[1], pop, AI, YEARS, n=1500, seed=4)
+    r12 = simulate_policy(policies[0], pop, AI, YEARS, n=1500, seed=4, params="consensus")
+    r24 = simulate_policy(policies[1], pop, AI, YEARS, n=1500, seed=4, params="consensus")
     assert np.array_equal(r12.trigger_scan == 0, r24.trigger_scan == 0)
     both = np.isfinite(r24.start) & (r24.trigger_scan > 0)
     assert np.all(r12.start[both] <= r24.start[both])
@@ -222,7 +233,9 @@ def test_reproducible_with_a_seed_and_compare_sees_the_same_errors():
 
 
 def test_grouped_years_below_equal_a_per_patient_simulation(patients, smoking):
-    res = simulate_policy(Policy("p", scan_interval=2.0), patients, AI, YEARS, {"smoking": smoking}, seed=1)
+    res = simulate_policy(
+        Policy("p", scan_interval=2.0), patients, AI, YEARS, {"smoking": smoking}, seed=1, params="consensus"
+    )
     groups = [np.flatnonzero(res.start == value)[:6] for value in np.unique(res.start)]
     idx = np.unique(np.concatenate([np.flatnonzero(res.years_below > 0)[:25], *groups]))
     assert len(groups) >= 5 and np.isinf(res.start[idx]).any()
@@ -233,19 +246,28 @@ def test_variability_uses_the_cohort_multipliers():
     pop = default_population()
     var = Variability(cv=0.3)
     n, seed = 800, 12
-    cohort = bmdsim.simulate_cohort(n, AI, YEARS, seed, population=pop, variability=var)
+    cohort = bmdsim.simulate_cohort(n, AI, YEARS, seed, population=pop, variability=var, params="consensus")
     patient, multiplier = cohort.patients()
     none = simulate_policy(
-        Policy("none", rule="none", scan_interval=None), pop, AI, YEARS, n=n, seed=seed, variability=var
+        Policy("none", rule="none", scan_interval=None),
+        pop,
+        AI,
+        YEARS,
+        n=n,
+        seed=seed,
+        variability=var,
+        params="consensus",
     )
     # Untreated on an AI the T-score only falls: time below -2.5 is the horizon minus the cohort's crossing time.
     cross = cohort.crossing_time("femoral_neck", -2.5)
     expected = np.where(np.isfinite(cross), YEARS - cross, 0.0)
     assert np.max(np.abs(none.years_below - expected)) <= none.grid_step
-    plain = simulate_policy(Policy("none", rule="none", scan_interval=None), pop, AI, YEARS, n=n, seed=seed)
+    plain = simulate_policy(
+        Policy("none", rule="none", scan_interval=None), pop, AI, YEARS, n=n, seed=seed, params="consensus"
+    )
     assert np.sum(plain.years_below != none.years_below) > n // 10
     # The threshold rule with variability: true crossings are the cohort's; years below match a per-patient run.
-    res = simulate_policy(Policy("p"), pop, AI, YEARS, n=n, seed=seed, variability=var)
+    res = simulate_policy(Policy("p"), pop, AI, YEARS, n=n, seed=seed, variability=var, params="consensus")
     has = np.isfinite(res.treatment_threshold)
     for thr in (-2.0, -1.5):
         mask = res.treatment_threshold == thr
@@ -278,14 +300,20 @@ def test_variability_uses_the_cohort_multipliers():
 )
 def test_bad_measurement_error_seed_and_variability(patients, kwargs, error, match):
     with pytest.raises(error, match=match):
-        simulate_policy(Policy("p"), patients, AI, YEARS, **kwargs)
+        simulate_policy(Policy("p"), patients, AI, YEARS, **kwargs, params="consensus")
 
 
 def test_no_seed_needed_without_error_or_without_scans(patients):
-    simulate_policy(Policy("all", rule="treat_all", scan_interval=None), patients, AI, YEARS)
-    simulate_policy(Policy("p"), patients, AI, YEARS, measurement_error=None)
+    simulate_policy(Policy("all", rule="treat_all", scan_interval=None), patients, AI, YEARS, params="consensus")
+    simulate_policy(Policy("p"), patients, AI, YEARS, measurement_error=None, params="consensus")
     one_site = simulate_policy(
-        Policy("p", site="femoral_neck"), patients, AI, YEARS, seed=2, measurement_error={"femoral_neck": 0.02}
+        Policy("p", site="femoral_neck"),
+        patients,
+        AI,
+        YEARS,
+        seed=2,
+        measurement_error={"femoral_neck": 0.02},
+        params="consensus",
     )
     assert one_site.measurement_error == {"femoral_neck": 0.02}
     assert math.isfinite(one_site.summary()["fraction_false_positive"])

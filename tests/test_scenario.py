@@ -74,7 +74,7 @@ def test_defaults_arrays_and_open_ended_course(tmp_path):
             name="group.toml",
         )
     )
-    assert s.name == "group" and s.patient.n == 2 and s.years == 10.0 and s.params == "consensus"
+    assert s.name == "group" and s.patient.n == 2 and s.years == 10.0 and s.params == "trials"
     assert s.regimen.exposures[0].stop == np.inf and s.regimen.exposures[0].start == 0.0
     assert s.thresholds == bmdsim.DEFAULT_THRESHOLDS and s.formats == ("png",)
     assert s.run().crossing_time("total_hip", -2.5).shape == (2,)
