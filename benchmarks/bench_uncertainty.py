@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="patients in the cohort")
     parser.add_argument("--draws", type=int, default=100, help="parameter draws (at most the 100 shipped)")
-    parser.add_argument("--params", default="consensus", help="shipped parameter set")
+    parser.add_argument("--params", default=bmdsim.parameters.DEFAULT_PARAMETER_SET, help="shipped parameter set")
     args = parser.parse_args()
 
     regimen = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
