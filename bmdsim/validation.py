@@ -127,6 +127,10 @@ class ValidationReport:
         """
         return float(np.mean(np.abs(self.error(params)[self._mask(params, rows)])))
 
+    def bias(self, params: str, rows: str = "held_out") -> float:
+        """Mean signed error [percentage points] (model minus published; negative: too much loss or too little gain)."""
+        return float(np.mean(self.error(params)[self._mask(params, rows)]))
+
     def _mask(self, params: str, rows: str) -> np.ndarray:
         if rows == "held_out":
             return ~self.fitted[params]
@@ -152,14 +156,19 @@ class ValidationReport:
         return "\n".join(lines)
 
     def mae_table(self) -> str:
-        """MAE per set over held-out rows, over validation-only rows and over all rows."""
-        lines = [f"{'set':<10} {'MAE held out':>13} {'(rows)':>7} {'MAE validation':>15} {'(rows)':>7} {'MAE all':>8}"]
+        """MAE and bias per set over held-out rows, over validation-only rows; MAE over all rows."""
+        lines = [
+            f"{'set':<10} {'MAE held out':>13} {'bias':>6} {'(rows)':>7}"
+            f" {'MAE validation':>15} {'bias':>6} {'(rows)':>7} {'MAE all':>8}"
+        ]
         for s in self.sets:
             held, val = self._mask(s, "held_out"), self._mask(s, "validation")
             lines.append(
-                f"{s:<10} {self.mae(s):>13.2f} {int(held.sum()):>7d} {self.mae(s, 'validation'):>15.2f}"
-                f" {int(val.sum()):>7d} {self.mae(s, 'all'):>8.2f}"
+                f"{s:<10} {self.mae(s):>13.2f} {self.bias(s):>+6.2f} {int(held.sum()):>7d}"
+                f" {self.mae(s, 'validation'):>15.2f} {self.bias(s, 'validation'):>+6.2f} {int(val.sum()):>7d}"
+                f" {self.mae(s, 'all'):>8.2f}"
             )
+        lines.append("bias = mean of model - published [percentage points]; negative: too much loss or too little gain")
         return "\n".join(lines)
 
     def bias_by_trial(self, params: str) -> dict[str, tuple[float, int]]:
