@@ -23,8 +23,14 @@ natural-loss rate of the same patient (see :class:`Tamoxifen`).
 Components
 ----------
 natural loss
-    Piecewise constant in age, per site: rates ``r_0 .. r_K`` [%/yr] between
-    age edges ``e_1 < .. < e_K`` [years]. Always present.
+    Per site, either piecewise constant in age (rates ``r_0 .. r_K`` [%/yr]
+    between age edges ``e_1 < .. < e_K`` [years]) or smooth in age,
+    ``r exp(k (age - a_ref))`` with a log-rate slope ``k`` [1/yr] per year of
+    age (``age_slope_per_year``; 0 gives a constant rate). With a slope, the
+    age that sets a woman's rate is her baseline age in whole years plus a
+    half (:data:`AGE_GROUP_YEARS`), advancing with time from there, so that
+    women of one year of age share one loss curve (see :mod:`bmdsim.crossing`).
+    Always present.
 ``aromatase_inhibitor``
     Excess loss on top of natural loss while on the drug, front-loaded:
     ``late + early * exp(-tau / T_early)`` [%/yr] at time ``tau`` on the
@@ -48,6 +54,10 @@ import numpy as np
 from .regimen import Exposure
 
 PCT = 100.0  # per cent per unit
+#: Width [years] of the age groups of natural loss with an age slope: a woman's natural-loss rate follows
+#: her baseline age rounded to the middle of its whole year. A modelling resolution, not a fitted value: half
+#: a year of age changes the rate by |k| / 2 (under 5 % for the slopes the sets allow, |k| <= 0.1).
+AGE_GROUP_YEARS = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,25 +79,60 @@ class ParameterSpec:
 
 
 class NaturalLoss:
-    """Natural postmenopausal loss at one site, piecewise constant in age.
+    """Natural postmenopausal loss at one site: piecewise constant in age, or smooth in age.
 
     Parameters
     ----------
     edges : sequence of float
         Age edges ``e_1 < ... < e_K`` [years]; empty for a constant rate.
     rates_pct : sequence of float
-        ``K + 1`` rates [%/yr], the first for ages below ``e_1``.
+        ``K + 1`` rates [%/yr], the first for ages below ``e_1``; with a
+        slope, one rate: the rate at ``reference_age``.
+    slope : float
+        ``k`` [1/yr]: the rate is ``r exp(k (age - reference_age))``; 0 (default)
+        for the banded or constant form. A slope needs no age edges.
+    reference_age : float
+        ``a_ref`` [years], the age at which a sloped rate equals ``rates_pct``.
+
+    Notes
+    -----
+    With a slope, rates follow :meth:`effective_age`: the baseline age rounded
+    to the middle of its year (:data:`AGE_GROUP_YEARS`), plus time.
     """
 
     name = "natural"
     SPECS = (
         ParameterSpec("age_edges_years", "years", 0.0, 120.0, is_list=True, description="age edges of the bands"),
         ParameterSpec("rates_pct_per_year", "%/yr", 0.0, 20.0, is_list=True, description="loss rate in each band"),
+        ParameterSpec(
+            "age_slope_per_year",
+            "1/yr",
+            -0.1,
+            0.1,
+            description="change of the log loss rate per year of age (0: no age dependence beyond the bands)",
+        ),
+        ParameterSpec(
+            "reference_age_years",
+            "years",
+            40.0,
+            90.0,
+            per_site=False,
+            description="age at which a sloped natural-loss rate equals rates_pct_per_year",
+        ),
     )
 
-    def __init__(self, edges: tuple[float, ...], rates_pct: tuple[float, ...]) -> None:
+    def __init__(
+        self, edges: tuple[float, ...], rates_pct: tuple[float, ...], slope: float = 0.0, reference_age: float = 65.0
+    ) -> None:
         self.edges = np.asarray(edges, dtype=float)
         self.rates = np.asarray(rates_pct, dtype=float) / PCT
+        self.slope = float(slope)
+        self.reference_age = float(reference_age)
+        if self.slope != 0.0 and self.edges.size:
+            raise ValueError(
+                f"natural loss with an age slope ({self.slope:g}/yr) takes one rate and no age edges, "
+                f"got {self.edges.size} edges"
+            )
         if self.rates.size != self.edges.size + 1:
             raise ValueError(
                 f"natural loss needs one more rate than age edges, got {self.rates.size} rates "
@@ -103,18 +148,41 @@ class NaturalLoss:
         self._base = np.concatenate(([0.0], np.cumsum(self.rates[:-1] * lengths)))
         self._anchor = np.concatenate(([0.0], self.edges))
 
-    def cumulative(self, age: np.ndarray) -> np.ndarray:
-        """Cumulative log-loss from age 0 to ``age`` (a reference point; only differences matter)."""
+    @property
+    def grouped(self) -> bool:
+        """True if rates follow a slope in age, so women share curves only within an age group."""
+        return self.slope != 0.0
+
+    def effective_age(self, age: np.ndarray | float) -> np.ndarray:
+        """The age [years] that sets the rate at baseline: ``age`` itself, or with a slope its group's middle."""
         age = np.asarray(age, dtype=float)
+        if not self.grouped:
+            return age
+        return (np.floor(age / AGE_GROUP_YEARS) + 0.5) * AGE_GROUP_YEARS
+
+    def group_key(self, age: np.ndarray) -> np.ndarray:
+        """Integer age group of each baseline ``age`` (women with one key share a curve)."""
+        return np.floor(np.asarray(age, dtype=float) / AGE_GROUP_YEARS).astype(np.int64)
+
+    def cumulative(self, age: np.ndarray) -> np.ndarray:
+        """Cumulative log-loss up to ``age`` from a reference point (only differences matter)."""
+        age = np.asarray(age, dtype=float)
+        if self.grouped:
+            return self.rates[0] / self.slope * np.exp(self.slope * (age - self.reference_age))
         k = np.searchsorted(self.edges, age, side="right")
         return self._base[k] + self.rates[k] * (age - self._anchor[k])
 
     def rate(self, age: np.ndarray) -> np.ndarray:
         """Loss rate [1/yr] at ``age`` (right-continuous at the edges)."""
-        return self.rates[np.searchsorted(self.edges, np.asarray(age, dtype=float), side="right")]
+        age = np.asarray(age, dtype=float)
+        if self.grouped:
+            return self.rates[0] * np.exp(self.slope * (age - self.reference_age))
+        return self.rates[np.searchsorted(self.edges, age, side="right")]
 
     def is_constant_between(self, low: float, high: float) -> bool:
         """True if the rate is the same at every age in ``[low, high]``."""
+        if self.grouped:
+            return low == high
         inside = self.edges[(self.edges > low) & (self.edges < high)]
         k0 = np.searchsorted(self.edges, low, side="right")
         return bool(np.all(self.rates[k0 : k0 + inside.size + 1] == self.rates[k0]))
@@ -135,7 +203,8 @@ class SiteContext:
     ) -> None:
         self.natural = natural
         self.age = np.asarray(age, dtype=float)
-        self._n0 = natural.cumulative(self.age)
+        self._natural_age = natural.effective_age(self.age)
+        self._n0 = natural.cumulative(self._natural_age)
         self._spans = spans or {}
 
     def span(self, exposure: Exposure) -> tuple[np.ndarray | float, np.ndarray | float]:
@@ -153,11 +222,11 @@ class SiteContext:
 
     def natural_cumulative(self, t: np.ndarray) -> np.ndarray:
         """Natural log-loss from baseline to time ``t`` [years]."""
-        return self.natural.cumulative(self.age + t) - self._n0
+        return self.natural.cumulative(self._natural_age + t) - self._n0
 
     def natural_rate(self, t: np.ndarray) -> np.ndarray:
         """Natural loss rate [1/yr] at time ``t``."""
-        return self.natural.rate(self.age + t)
+        return self.natural.rate(self._natural_age + t)
 
 
 class AgentModel:

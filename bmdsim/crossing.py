@@ -33,7 +33,11 @@ change inside a cell implausible for any registered agent.
 Speed
 -----
 When ``L`` does not depend on age (natural loss constant over the ages the
-patients pass through) every patient shares one curve. It is tabulated once
+patients pass through) every patient shares one curve. When natural loss is
+smooth in age (an age slope), a woman's rate follows her baseline age rounded
+to the middle of its year (:data:`bmdsim.agents.AGE_GROUP_YEARS`), so the
+women of one age group share one curve: patients are grouped by age and each
+group takes the shared path (at most one table per year of age and site). It is tabulated once
 on a dense grid (``TABLE_REFINE`` sub-cells per checkpoint cell), the running
 maximum of the table is searched for every target at once
 (``np.searchsorted``), the cubic Hermite interpolant is inverted on the
@@ -58,6 +62,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .agents import NaturalLoss
 from .model import PatientState, SiteModel
 from .regimen import Exposure
 
@@ -71,6 +76,8 @@ MAX_SCAN_GROUPS = 1000
 CHUNK_PATIENTS = 20_000
 #: Sub-cells per checkpoint cell in the table that inverts a shared curve.
 TABLE_REFINE = 64
+#: Spacing of age groups in the composite sort key of the grouped search (targets are log-ratios far below it).
+_GROUP_SPREAD = 64.0
 #: Newton steps on the cubic interpolant of the shared curve (from a linear start).
 CUBIC_NEWTON_STEPS = 2
 
@@ -188,8 +195,23 @@ def first_crossing(
     if todo.size == 0:
         return out
     if model.is_shared(state, horizon):
-        one = PatientState(float(np.asarray(state.age).ravel()[0]))
+        one = PatientState(float(model.natural.effective_age(np.asarray(state.age).ravel()[0])))
         out[todo] = _first_crossing_shared(model, one, target[todo], horizon)
+    elif model.natural.grouped and not state.spans:
+        # Natural loss smooth in age: women of one age group share a curve (bmdsim.agents.AGE_GROUP_YEARS).
+        age = np.asarray(state.age)[todo]
+        key = model.natural.group_key(age)
+        tgt = target[todo]
+        # One sort by group and, within a group, roughly by target (the order only speeds up the binary
+        # searches; results do not depend on it), then contiguous slices instead of gathers per group.
+        order = np.argsort(key * _GROUP_SPREAD + np.minimum(tgt, _GROUP_SPREAD / 2))
+        key, tgt = key[order], tgt[order]
+        result = np.empty(tgt.shape)
+        bounds = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1, [key.size]))
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # a loop over age groups (one per year of age)
+            one = PatientState(float(model.natural.effective_age(age[order[a]])))
+            result[a:b] = _first_crossing_shared(model, one, tgt[a:b], horizon, presorted=True)
+        out[todo[order]] = result
     elif _scan_started(state, horizon):
         sub = state.take(todo)
         times = sub.per_patient_times()
@@ -292,6 +314,11 @@ def _shared_table(model: SiteModel, state: PatientState, horizon: float) -> tupl
     edges = model.age_edges()
     band = int(np.searchsorted(edges, float(state.age), side="right"))
     cache = model.__dict__.setdefault("_shared_tables", {})
+    if model.natural.grouped:  # one table per age group, combined from two base curves (see _grouped_table)
+        key = (float(horizon), "age", float(model.natural.effective_age(float(state.age))))
+        if key not in cache:
+            cache[key] = _grouped_table(model, key[2], horizon)
+        return cache[key]
     key = (float(horizon), band)
     if key not in cache:
         # A canonical age inside the band, so the table (and every crossing, to the last bit) does not depend on
@@ -302,20 +329,74 @@ def _shared_table(model: SiteModel, state: PatientState, horizon: float) -> tupl
         age = max(lower - earliest, 0.0)
         if age + horizon > upper:
             age = upper - horizon
-        state = PatientState(float(age))
-        times = checkpoint_times(model, horizon)
-        has_max, t_star, _ = _cell_maxima(model, times, state)
-        frac = np.arange(TABLE_REFINE) / TABLE_REFINE
-        grid = (times[:-1, None] + np.diff(times)[:, None] * frac).ravel()
-        grid = np.unique(np.concatenate((grid, times[-1:], t_star[has_max])))
-        values = model.log_loss(grid, state)
-        rate_right = model.rate(grid[:-1], state)  # right-continuous: the rate just after each grid point
-        rate_left = model.rate(grid[1:] - _SIDE * 1e-3, state)  # just before the next one
-        cache[key] = (grid, values, rate_right, rate_left, np.maximum.accumulate(values))
+        cache[key] = _table_at(model, PatientState(float(age)), horizon)
     return cache[key]
 
 
-def _first_crossing_shared(model: SiteModel, state: PatientState, target: np.ndarray, horizon: float) -> np.ndarray:
+def _grouped_base(model: SiteModel, horizon: float) -> tuple[np.ndarray, ...]:
+    """Checkpoints, dense grid, and ``A``, ``B`` with their one-sided rates on the grid (cached on ``model``).
+
+    With natural loss smooth in age, the log-loss of a woman whose natural
+    rate is ``w`` times the rate at the reference age is ``A(t) + w B(t)``
+    exactly: ``A`` is the model without natural loss and ``B`` the natural
+    part at the reference age (tamoxifen's cancellation of natural loss is
+    linear in it too). So every age group's table is a linear combination.
+    """
+    cache = model.__dict__.setdefault("_grouped_bases", {})
+    key = float(horizon)
+    if key not in cache:
+        natural = model.natural
+        zero = object.__new__(SiteModel)
+        zero.site, zero.terms = model.site, model.terms
+        zero.natural = NaturalLoss((), (0.0,))
+        at_ref = PatientState(float(natural.effective_age(natural.reference_age)))
+        w_ref = float(np.exp(natural.slope * (at_ref.age - natural.reference_age)))
+        times = checkpoint_times(model, horizon)
+        frac = np.arange(TABLE_REFINE) / TABLE_REFINE
+        grid = np.unique(np.concatenate(((times[:-1, None] + np.diff(times)[:, None] * frac).ravel(), times[-1:])))
+        before = grid[1:] - _SIDE * 1e-3
+        a = (zero.log_loss(grid, at_ref), zero.rate(grid[:-1], at_ref), zero.rate(before, at_ref))
+        full = (model.log_loss(grid, at_ref), model.rate(grid[:-1], at_ref), model.rate(before, at_ref))
+        b = tuple((f - z) / w_ref for f, z in zip(full, a, strict=True))
+        cache[key] = (times, grid, a, b)
+    return cache[key]
+
+
+def _grouped_table(model: SiteModel, age: float, horizon: float) -> tuple[np.ndarray, ...]:
+    """The dense table of the age group at effective ``age``: ``A + w B`` plus its cells' interior maxima."""
+    times, grid, a, b = _grouped_base(model, horizon)
+    natural = model.natural
+    w = float(np.exp(natural.slope * (age - natural.reference_age)))
+    values, rate_right, rate_left = (ai + w * bi for ai, bi in zip(a, b, strict=True))
+    state = PatientState(float(age))
+    has_max, t_star, _ = _cell_maxima(model, times, state)
+    if np.any(has_max):  # the exact interior maxima join the grid, evaluated on the closed form
+        extra = np.setdiff1d(t_star[has_max], grid)
+        grid = np.concatenate((grid, extra))
+        order = np.argsort(grid, kind="stable")
+        grid = grid[order]
+        values = np.concatenate((values, model.log_loss(extra, state)))[order]
+        rate_right = model.rate(grid[:-1], state)
+        rate_left = model.rate(grid[1:] - _SIDE * 1e-3, state)
+    return grid, values, rate_right, rate_left, np.maximum.accumulate(values)
+
+
+def _table_at(model: SiteModel, state: PatientState, horizon: float) -> tuple[np.ndarray, ...]:
+    """The dense table of the curve of one patient ``state`` (see :func:`_shared_table`)."""
+    times = checkpoint_times(model, horizon)
+    has_max, t_star, _ = _cell_maxima(model, times, state)
+    frac = np.arange(TABLE_REFINE) / TABLE_REFINE
+    grid = (times[:-1, None] + np.diff(times)[:, None] * frac).ravel()
+    grid = np.unique(np.concatenate((grid, times[-1:], t_star[has_max])))
+    values = model.log_loss(grid, state)
+    rate_right = model.rate(grid[:-1], state)  # right-continuous: the rate just after each grid point
+    rate_left = model.rate(grid[1:] - _SIDE * 1e-3, state)  # just before the next one
+    return grid, values, rate_right, rate_left, np.maximum.accumulate(values)
+
+
+def _first_crossing_shared(
+    model: SiteModel, state: PatientState, target: np.ndarray, horizon: float, presorted: bool = False
+) -> np.ndarray:
     """First crossings of one shared curve ``L`` for many targets: table, cubic inverse, exact check.
 
     1. Tabulate ``L`` and its rate on a dense grid: every checkpoint cell cut
@@ -333,9 +414,12 @@ def _first_crossing_shared(model: SiteModel, state: PatientState, target: np.nda
        ``ROOT_TOLERANCE_YEARS`` of the first crossing, on the crossed side.
     """
     grid, values, rate_right, rate_left, running = _shared_table(model, state, horizon)
-    order = np.argsort(target)  # sorted queries make the binary searches cache-friendly (about 3x faster)
-    k = np.empty(target.shape, dtype=np.intp)
-    k[order] = np.searchsorted(running, target[order], side="left")
+    if presorted:  # the caller sorted the targets already
+        k = np.searchsorted(running, target, side="left")
+    else:
+        order = np.argsort(target)  # sorted queries make the binary searches cache-friendly (about 3x faster)
+        k = np.empty(target.shape, dtype=np.intp)
+        k[order] = np.searchsorted(running, target[order], side="left")
     out = np.full(target.shape, np.inf)
     hit = np.nonzero(k < grid.size)[0]
     k = np.maximum(k[hit], 1)

@@ -126,5 +126,8 @@ class SiteModel:
         if state.spans:
             return False
         age = np.asarray(state.age)
+        if self.natural.grouped:  # one curve per age group: shared if every patient is in one group
+            key = self.natural.group_key(age)
+            return bool(np.all(key == key.flat[0]))
         earliest = min([0.0] + [e.start for _, e, _ in self.terms if not e.is_event])
         return self.natural.is_constant_between(float(age.min()) + earliest, float(age.max()) + horizon)

@@ -128,9 +128,7 @@ class ParameterSet:
             raise ValueError(f"parameter set {self.name!r} has unknown parameters: {', '.join(unknown)}")
         checked = {k: _check_value(k, self.values[k], specs[k]) for k in sorted(specs)}
         for site in SITES:
-            edges = checked[f"natural.{site}.age_edges_years"]
-            rates = checked[f"natural.{site}.rates_pct_per_year"]
-            NaturalLoss(edges, rates)  # checks the band structure
+            self._natural(checked, site)  # checks the band structure (and a slope without bands)
         for agent in AGENTS.values():
             for spec in agent.SPECS:
                 if spec.optional and checked[f"{agent.name}.{spec.name}"] is None:
@@ -153,11 +151,18 @@ class ParameterSet:
             raise KeyError(f"no parameter {key!r} in set {self.name!r}{hint}")
         return self.values[key]
 
+    @staticmethod
+    def _natural(values: Mapping[str, Any], site: str) -> NaturalLoss:
+        return NaturalLoss(
+            values[f"natural.{site}.age_edges_years"],
+            values[f"natural.{site}.rates_pct_per_year"],
+            values[f"natural.{site}.age_slope_per_year"],
+            values["natural.reference_age_years"],
+        )
+
     def natural(self, site: str) -> NaturalLoss:
         """The natural-loss model of ``site``."""
-        return NaturalLoss(
-            self.values[f"natural.{site}.age_edges_years"], self.values[f"natural.{site}.rates_pct_per_year"]
-        )
+        return self._natural(self.values, site)
 
     def agent_values(self, agent: str, site: str) -> dict[str, Any]:
         """Parameters of ``agent`` at ``site`` keyed by their short names (site-wide ones included)."""
