@@ -223,7 +223,7 @@ def arm_change(params: ParameterSet, arm: dict[str, Any], site: str, start: floa
 
 def observation_model(params: ParameterSet, doc: dict[str, Any], obs: dict[str, Any]) -> float:
     """The model's value of one observation of a target file [per cent, or percentage points for a contrast]."""
-    age = doc["baseline_age_years"]
+    age = obs.get("baseline_age_years", doc["baseline_age_years"])  # an observation may give its arm's own age
     args = (obs["site"], obs["from_years"], obs["to_years"], age)
     value = arm_change(params, doc["arms"][obs["arm"]], *args)
     if "minus" in obs:
@@ -313,7 +313,7 @@ def _fit(
         return parameter_set_from_dict(doc | {"parameters": {k: entries[k] | {"value": vals[k]} for k in entries}})
 
     x0 = 0.5 * (low + high)
-    x0 = np.array([1.0 if k.startswith("natural.") else x for k, x in zip(free, x0, strict=True)])
+    x0 = np.array([1.0 if k.endswith(".rates_pct_per_year") else x for k, x in zip(free, x0, strict=True)])
     x0 = np.array([(start or {}).get(k, x) for k, x in zip(free, x0, strict=True)])
     fit = least_squares(
         lambda theta: resid_of(build(theta)), x0=x0, bounds=(low, high), xtol=1e-14, ftol=1e-14, gtol=1e-14

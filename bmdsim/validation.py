@@ -34,7 +34,7 @@ import numpy as np
 
 from . import _data
 from .calibration import observation_label, observation_model
-from .cohort import LOWEST, Population, default_population, simulate_cohort
+from .cohort import LOWEST, Population, TruncatedNormal, default_population, simulate_cohort
 from .parameters import ParameterSet, available_parameter_sets, load_parameters
 from .regimen import Exposure, Regimen
 from .therapies import ExtrapolationWarning
@@ -236,12 +236,13 @@ def validation_report(sets: Sequence[str] | None = None) -> ValidationReport:
     )
 
 
-def _population_at(sites: Sequence[str]) -> Population:
-    """The default population restricted to ``sites`` (their correlations kept)."""
+def _population_at(sites: Sequence[str], age: Mapping[str, float] | None = None) -> Population:
+    """The default population restricted to ``sites`` (their correlations kept), with the row's ``age`` if given."""
     pop = default_population()
     pairs = pop.correlation.items() if isinstance(pop.correlation, Mapping) else ()
+    ages = pop.age if age is None else TruncatedNormal(age["mean"], age["sd"], age["low"], age["high"])
     return Population(
-        age=pop.age,
+        age=ages,
         t_score={s: pop.t_score[s] for s in sites},
         correlation={pair: v for pair, v in pairs if pair[0] in sites and pair[1] in sites},
         name=f"{pop.name}, {' and '.join(sites)}",
@@ -253,7 +254,8 @@ def transition_model(params: ParameterSet, row: Mapping[str, Any], n: int, seed:
     """The model's share [per cent] of one published transition (a row of ``data/transitions.json``).
 
     ``n`` women of the default population (restricted to the row's sites, with
-    the default between-patient spread) take the row's regimen; women are
+    the row's age distribution if it gives one, ``age_years``, and the default
+    between-patient spread) take the row's regimen; women are
     classified by their lowest measured T-score at the row's sites (what DXA
     shows, the shipped precision). The share is of the women in a ``from``
     category at ``from_years`` who are in a ``to`` category at ``to_years``.
@@ -267,7 +269,12 @@ def transition_model(params: ParameterSet, row: Mapping[str, Any], n: int, seed:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)  # a 5-year course past a 2-year calibration: shown
         result = simulate_cohort(
-            n, regimen, float(row["to_years"]), seed, population=_population_at(row["sites"]), params=params
+            n,
+            regimen,
+            float(row["to_years"]),
+            seed,
+            population=_population_at(row["sites"], row.get("age_years")),
+            params=params,
         )
     tr = result.transitions(row["from_years"], row["to_years"], site=LOWEST, measured=True, cuts=row["cuts"])
     names = list(tr["categories"])

@@ -11,6 +11,7 @@ import bmdsim
 AGE_BANDS = {
     "natural.femoral_neck.age_edges_years": [60, 70],
     "natural.femoral_neck.rates_pct_per_year": [2.0, 1.0, 0.5],
+    "natural.femoral_neck.age_slope_per_year": 0.0,  # bands replace a smooth age slope
 }
 
 #: One day, in years.
@@ -26,7 +27,7 @@ def ai_then_stop() -> bmdsim.Regimen:
 @pytest.fixture
 def age_set() -> bmdsim.ParameterSet:
     """Consensus set with age-dependent natural loss at the femoral neck."""
-    return bmdsim.load_parameters().with_values(AGE_BANDS)
+    return bmdsim.load_parameters("consensus").with_values(AGE_BANDS)
 
 
 def brute_force_crossing(traj: bmdsim.Trajectory, site: str, threshold: float, spacing: float = 0.05 * ONE_DAY):

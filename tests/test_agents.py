@@ -18,6 +18,7 @@ FRONT_LOADED = {
     "aromatase_inhibitor.early_time_constant_years": 0.7,
     "natural.femoral_neck.age_edges_years": [60, 70],
     "natural.femoral_neck.rates_pct_per_year": [2.0, 1.0, 0.5],
+    "natural.femoral_neck.age_slope_per_year": 0.0,
 }
 
 
@@ -28,7 +29,7 @@ def scalar(x) -> float:
 
 def front_loaded_set() -> bmdsim.ParameterSet:
     """Consensus with a front-loaded AI effect and age-dependent natural loss at the femoral neck."""
-    return bmdsim.load_parameters().with_values(FRONT_LOADED)
+    return bmdsim.load_parameters("consensus").with_values(FRONT_LOADED)
 
 
 def test_natural_loss_cumulative_is_integral_of_rate():
@@ -145,8 +146,10 @@ def test_tamoxifen_replaces_natural_loss():
 def test_checkpoint_spacing_resolves_time_constants():
     """Checkpoint spacing is a quarter of the shortest time constant, at most a month."""
     regimen = Regimen([Exposure("aromatase_inhibitor", start=0, stop=5)])
-    assert SiteModel(bmdsim.load_parameters(), regimen, "femoral_neck").checkpoint_spacing() == pytest.approx(1 / 12)
-    fast = bmdsim.load_parameters().with_values(
+    assert SiteModel(
+        bmdsim.load_parameters("consensus"), regimen, "femoral_neck"
+    ).checkpoint_spacing() == pytest.approx(1 / 12)
+    fast = bmdsim.load_parameters("consensus").with_values(
         {
             "aromatase_inhibitor.femoral_neck.early_excess_pct_per_year": 4.0,
             "aromatase_inhibitor.early_time_constant_years": 0.2,

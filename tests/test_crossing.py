@@ -24,13 +24,13 @@ DIP_AND_RECOVER = {
 
 def dip_set() -> bmdsim.ParameterSet:
     """Parameter set whose femoral-neck trajectory falls on the AI, recovers, then declines again."""
-    return bmdsim.load_parameters().with_values(DIP_AND_RECOVER)
+    return bmdsim.load_parameters("consensus").with_values(DIP_AND_RECOVER)
 
 
 @pytest.mark.parametrize(("rate", "t0", "threshold"), [(1.5, -1.0, -2.5), (0.7, 0.5, -1.0), (3.0, -2.0, -2.1)])
 def test_natural_loss_crossing_matches_closed_form(rate, t0, threshold):
     """Constant loss r %/yr: t = ln(B0 / B*) / (r / 100)."""
-    params = bmdsim.load_parameters().with_values({"natural.femoral_neck.rates_pct_per_year": [rate]})
+    params = bmdsim.load_parameters("consensus").with_values({"natural.femoral_neck.rates_pct_per_year": [rate]})
     p = bmdsim.Patient(age=60, t_score={"femoral_neck": t0})
     traj = bmdsim.simulate(p, years=60, params=params)
     ref = traj.reference
@@ -101,7 +101,7 @@ def test_threshold_reached_only_at_an_interior_minimum_of_bmd():
     A front-loaded AI course with tamoxifen alongside: the loss rate early + exp(-tau / T) - net changes sign
     from + to - at tau = T ln(early / net), about 1.1 years, away from every breakpoint.
     """
-    params = bmdsim.load_parameters().with_values(
+    params = bmdsim.load_parameters("consensus").with_values(
         {
             "aromatase_inhibitor.lumbar_spine.late_excess_pct_per_year": 0.0,
             "aromatase_inhibitor.lumbar_spine.early_excess_pct_per_year": 5.0,
@@ -137,7 +137,7 @@ def test_age_dependent_natural_loss_matches_brute_force(age_set, age, threshold)
 
 def test_age_dependent_natural_loss_closed_form():
     """Natural loss only, 2 %/yr before 60 and 1 %/yr from 60: crossing after the edge has a closed form."""
-    params = bmdsim.load_parameters().with_values(AGE_BANDS)
+    params = bmdsim.load_parameters("consensus").with_values(AGE_BANDS)
     p = bmdsim.Patient(age=58, bmd={"femoral_neck": 0.75})
     traj = bmdsim.simulate(p, years=10, params=params)
     target = math.log(0.75 / traj.reference.bmd("femoral_neck", -1.5))  # 0.0817 log-loss
@@ -149,7 +149,9 @@ def test_age_dependent_natural_loss_closed_form():
 @pytest.mark.parametrize("params_name", ["consensus", "brex", "dip", "age"])
 def test_crossing_time_does_not_depend_on_step(params_name):
     """The same patient simulated with different output steps gives identical crossing times."""
-    params = {"dip": dip_set(), "age": bmdsim.load_parameters().with_values(AGE_BANDS)}.get(params_name, params_name)
+    params = {"dip": dip_set(), "age": bmdsim.load_parameters("consensus").with_values(AGE_BANDS)}.get(
+        params_name, params_name
+    )
     p = bmdsim.Patient(age=[58.0, 63.0, 71.0], t_score={"femoral_neck": [-1.0, -1.5, -2.0]})
     r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
     results = [
@@ -185,9 +187,9 @@ def test_zero_when_below_threshold_at_baseline():
 def test_inf_when_not_reached():
     """A threshold not reached within the horizon gives inf; a longer horizon then reaches it."""
     p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.0})
-    short = bmdsim.simulate(p, years=5).crossing_time("femoral_neck", -2.5)
+    short = bmdsim.simulate(p, years=5, params="consensus").crossing_time("femoral_neck", -2.5)
     assert short == math.inf
-    long = bmdsim.simulate(p, years=40).crossing_time("femoral_neck", -2.5)
+    long = bmdsim.simulate(p, years=40, params="consensus").crossing_time("femoral_neck", -2.5)
     assert 5 < long < 40
 
 
@@ -259,7 +261,7 @@ def test_first_crossing_function_conventions(ai_then_stop):
 def test_checkpoints_cover_breakpoints_and_horizon():
     """Checkpoints start at 0, end at the horizon, include every breakpoint and are at most a month apart."""
     r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0.013, 5.377), bmdsim.Exposure("tamoxifen", 6.1, 9)])
-    model = SiteModel(bmdsim.load_parameters(), r, "femoral_neck")
+    model = SiteModel(bmdsim.load_parameters("consensus"), r, "femoral_neck")
     times = checkpoint_times(model, 12.0)
     assert times[0] == 0.0 and times[-1] == 12.0
     assert {0.013, 5.377, 6.1, 9.0} <= set(times.tolist())

@@ -24,13 +24,13 @@ def test_published_gradients_are_shipped():
 def test_one_sd_lost_multiplies_risk_by_the_gradient():
     """Natural loss only: RR equals g ** (T(0) - T(t)) and is 1 at baseline; one SD lower gives exactly g."""
     p = bmdsim.Patient(age=60, t_score={"femoral_neck": -1.0})
-    traj = bmdsim.simulate(p, years=30, step=1 / 12)
+    traj = bmdsim.simulate(p, years=30, step=1 / 12, params="consensus")
     rr = fracture.relative_risk(traj, "femoral_neck", outcome="hip")
     assert rr[0] == 1.0
     np.testing.assert_allclose(rr, 2.6 ** (-1.0 - traj.t_score("femoral_neck")))
     assert np.all(np.diff(rr) > 0)  # steady loss, rising risk
     tc = traj.crossing_time("femoral_neck", -2.0)
-    one_sd = bmdsim.simulate(p, years=tc, step=tc)
+    one_sd = bmdsim.simulate(p, years=tc, step=tc, params="consensus")
     assert fracture.relative_risk(one_sd, "femoral_neck", outcome="hip")[-1] == pytest.approx(2.6, rel=1e-9)
 
 

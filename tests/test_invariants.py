@@ -63,7 +63,7 @@ def patient(age: float, site: str, t_score: float) -> bmdsim.Patient:
 )
 def test_bmd_stays_positive_and_finite(age, bmd, regimen, natural, late, years):
     """Even at the largest allowed loss rates over 60 years, BMD stays positive and finite."""
-    params = bmdsim.load_parameters().with_values(
+    params = bmdsim.load_parameters("consensus").with_values(
         {
             "natural.femoral_neck.rates_pct_per_year": [natural],
             "aromatase_inhibitor.femoral_neck.late_excess_pct_per_year": late,

@@ -22,7 +22,7 @@ from bmdsim.summary import (
 def group(ai_then_stop):
     t = np.array([-0.5, -1.0, -1.4, -1.9, -2.6])
     patient = bmdsim.Patient(age=np.full(5, 63.0), t_score={"femoral_neck": t})
-    return bmdsim.simulate(patient, ai_then_stop, years=15)
+    return bmdsim.simulate(patient, ai_then_stop, years=15, params="consensus")
 
 
 def test_fraction_crossed_counts_patients_crossed_by_each_time(group):
