@@ -544,6 +544,10 @@ class CohortResult:
             out[start:stop] = self._chunk(start, stop, draw).crossing_time(site, threshold)
 
         self._map(run)
+        if any(m.natural.grouped for m in self._draw_models[draw].values()):
+            # Natural loss smooth in age keeps one crossing table per year of age and site on each model
+            # (tens of MB); a draw's tables are not kept past its pass, so K draws never hold K sets of them.
+            del self._draw_models[draw]
         return out
 
     def _over_draws(self, site: str, threshold: float, reduce: Any) -> np.ndarray:

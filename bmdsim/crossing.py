@@ -63,7 +63,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .agents import NaturalLoss
-from .model import PatientState, SiteModel
+from .model import MAX_CHECKPOINT_SPACING_YEARS, PatientState, SiteModel
 from .regimen import Exposure
 
 #: Bracket width [years] at which root refinement stops (about 3 ms).
@@ -76,6 +76,8 @@ MAX_SCAN_GROUPS = 1000
 CHUNK_PATIENTS = 20_000
 #: Sub-cells per checkpoint cell in the table that inverts a shared curve.
 TABLE_REFINE = 64
+#: Time scales after a fast component's start or stop that keep fine checkpoints (see checkpoint_times).
+FINE_SPAN_SCALES = 20.0
 #: Spacing of age groups in the composite sort key of the grouped search (targets are log-ratios far below it).
 _GROUP_SPREAD = 64.0
 #: Newton steps on the cubic interpolant of the shared curve (from a linear start).
@@ -83,12 +85,30 @@ CUBIC_NEWTON_STEPS = 2
 
 
 def checkpoint_times(model: SiteModel, horizon: float) -> np.ndarray:
-    """Sorted checkpoints shared by all patients: 0, breakpoints, a uniform grid, the horizon."""
-    h = model.checkpoint_spacing()
-    count = int(np.ceil(horizon / h))
-    grid = np.linspace(0.0, horizon, count + 1)
-    inner = [t for t in model.breakpoints() if 0.0 < t < horizon]
-    return np.unique(np.concatenate((grid, inner)))
+    """Sorted checkpoints shared by all patients: 0, breakpoints, a grid, the horizon.
+
+    The grid is uniform at :data:`bmdsim.model.MAX_CHECKPOINT_SPACING_YEARS`,
+    and finer (a quarter of the time scale) for :data:`FINE_SPAN_SCALES` time
+    scales after each fixed start or stop of a component with a shorter time
+    scale: a fast component (an AI's front-loaded loss, a therapy's onset)
+    has decayed to exp(-20) of its size beyond that, so cells stay short
+    where the rate changes fast and a month long elsewhere. A fast component
+    of a course that starts per patient (on an event) keeps the fine grid
+    everywhere, since its start is not a shared checkpoint.
+    """
+    coarse = MAX_CHECKPOINT_SPACING_YEARS
+    fast = [(e, scale) for agent, e, p in model.terms for scale in agent.time_scales(p) if scale / 4.0 < coarse]
+    if any(e.is_event for e, _ in fast):
+        coarse = model.checkpoint_spacing()
+        fast = []
+    pieces = [np.linspace(0.0, horizon, int(np.ceil(horizon / coarse)) + 1)]
+    pieces.append(np.array([t for t in model.breakpoints() if 0.0 < t < horizon]))
+    for e, scale in fast:
+        for b in (e.start, e.stop):
+            lo, hi = max(float(b), 0.0), min(float(b) + FINE_SPAN_SCALES * scale, horizon)
+            if np.isfinite(b) and hi > lo:
+                pieces.append(np.linspace(lo, hi, int(np.ceil((hi - lo) / (scale / 4.0))) + 1))
+    return np.unique(np.concatenate(pieces))
 
 
 def _bracketed_root(g: Callable[[np.ndarray, np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -362,22 +382,42 @@ def _grouped_base(model: SiteModel, horizon: float) -> tuple[np.ndarray, ...]:
     return cache[key]
 
 
-def _grouped_table(model: SiteModel, age: float, horizon: float) -> tuple[np.ndarray, ...]:
-    """The dense table of the age group at effective ``age``: ``A + w B`` plus its cells' interior maxima."""
+class _Combination:
+    """``a + w b`` read element by element (``[idx]``), so a group's table keeps only its running maximum."""
+
+    __slots__ = ("a", "b", "w")
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, w: float) -> None:
+        self.a, self.b, self.w = a, b, w
+
+    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
+        return self.a[idx] + self.w * self.b[idx]
+
+
+def _grouped_table(model: SiteModel, age: float, horizon: float) -> tuple:
+    """The dense table of the age group at effective ``age``: ``A + w B`` plus its cells' interior maxima.
+
+    Without interior maxima the values and rates are read from the base
+    curves on demand (:class:`_Combination`) and only the running maximum is
+    stored, so many age groups (and scan groups) fit in memory.
+    """
     times, grid, a, b = _grouped_base(model, horizon)
     natural = model.natural
     w = float(np.exp(natural.slope * (age - natural.reference_age)))
-    values, rate_right, rate_left = (ai + w * bi for ai, bi in zip(a, b, strict=True))
     state = PatientState(float(age))
     has_max, t_star, _ = _cell_maxima(model, times, state)
-    if np.any(has_max):  # the exact interior maxima join the grid, evaluated on the closed form
-        extra = np.setdiff1d(t_star[has_max], grid)
-        grid = np.concatenate((grid, extra))
-        order = np.argsort(grid, kind="stable")
-        grid = grid[order]
-        values = np.concatenate((values, model.log_loss(extra, state)))[order]
-        rate_right = model.rate(grid[:-1], state)
-        rate_left = model.rate(grid[1:] - _SIDE * 1e-3, state)
+    if not np.any(has_max):
+        values, rate_right, rate_left = (_Combination(ai, bi, w) for ai, bi in zip(a, b, strict=True))
+        return grid, values, rate_right, rate_left, np.maximum.accumulate(a[0] + w * b[0])
+    # The exact interior maxima join the grid, evaluated on the closed form.
+    values = a[0] + w * b[0]
+    extra = np.setdiff1d(t_star[has_max], grid)
+    grid = np.concatenate((grid, extra))
+    order = np.argsort(grid, kind="stable")
+    grid = grid[order]
+    values = np.concatenate((values, model.log_loss(extra, state)))[order]
+    rate_right = model.rate(grid[:-1], state)
+    rate_left = model.rate(grid[1:] - _SIDE * 1e-3, state)
     return grid, values, rate_right, rate_left, np.maximum.accumulate(values)
 
 

@@ -122,3 +122,22 @@ def test_the_default_set_reproduces_untreated_arms_at_56_and_73():
     # natural loss alone is faster at 56 than at 73 at the spine, in the fitted set
     young, old = (calibration.arm_change(params, doc["arms"]["untreated"], "lumbar_spine", 0, 3, a) for a in (56, 73))
     assert young < old < 0
+
+
+def test_checkpoints_are_fine_only_where_a_fast_component_acts():
+    from bmdsim.crossing import FINE_SPAN_SCALES, checkpoint_times
+    from bmdsim.model import MAX_CHECKPOINT_SPACING_YEARS
+
+    model = SiteModel(PARAMS, bmdsim.Regimen([AI]), "lumbar_spine")
+    t_early = PARAMS["aromatase_inhibitor.early_time_constant_years"]
+    assert t_early / 4 < MAX_CHECKPOINT_SPACING_YEARS
+    times = checkpoint_times(model, 20.0)
+    gaps = np.diff(times)
+    near = times[:-1] < FINE_SPAN_SCALES * t_early
+    assert np.all(gaps[near] <= t_early / 4 * (1 + 1e-12))
+    assert np.all(gaps <= MAX_CHECKPOINT_SPACING_YEARS * (1 + 1e-12)) and gaps[~near].min() > t_early
+    assert 5.0 in times and times[0] == 0.0 and times[-1] == 20.0
+    # a fast component that starts on an event keeps the fine grid everywhere
+    fast_dmab = bmdsim.Regimen([AI, bmdsim.Exposure("denosumab", start=SCAN_TRIGGER, duration=2)])
+    uniform = np.diff(checkpoint_times(SiteModel(PARAMS, fast_dmab, "lumbar_spine"), 20.0))
+    assert uniform.max() <= SiteModel(PARAMS, fast_dmab, "lumbar_spine").checkpoint_spacing() * (1 + 1e-12)
