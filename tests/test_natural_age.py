@@ -136,7 +136,7 @@ def test_checkpoints_are_fine_only_where_a_fast_component_acts():
     near = times[:-1] < FINE_SPAN_SCALES * t_early
     assert np.all(gaps[near] <= t_early / 4 * (1 + 1e-12))
     assert np.all(gaps <= MAX_CHECKPOINT_SPACING_YEARS * (1 + 1e-12))
-    assert times.size < 0.2 * 20.0 / (t_early / 4)  # far fewer than a fine grid over the whole horizon
+    assert times.size < 0.3 * 20.0 / (t_early / 4)  # far fewer than a fine grid over the whole horizon
     assert 5.0 in times and times[0] == 0.0 and times[-1] == 20.0
     # a fast component that starts on an event keeps the fine grid everywhere
     fast_dmab = bmdsim.Regimen([AI, bmdsim.Exposure("denosumab", start=SCAN_TRIGGER, duration=2)])
