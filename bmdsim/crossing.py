@@ -353,6 +353,13 @@ def _shared_table(model: SiteModel, state: PatientState, horizon: float) -> tupl
     return cache[key]
 
 
+def _dense_grid(times: np.ndarray, extra: np.ndarray | None = None) -> np.ndarray:
+    """Every checkpoint cell cut into TABLE_REFINE sub-cells, with the last checkpoint and ``extra`` points."""
+    frac = np.arange(TABLE_REFINE) / TABLE_REFINE
+    grid = (times[:-1, None] + np.diff(times)[:, None] * frac).ravel()
+    return np.unique(np.concatenate((grid, times[-1:], np.empty(0) if extra is None else extra)))
+
+
 def _grouped_base(model: SiteModel, horizon: float) -> tuple[np.ndarray, ...]:
     """Checkpoints, dense grid, and ``A``, ``B`` with their one-sided rates on the grid (cached on ``model``).
 
@@ -372,8 +379,7 @@ def _grouped_base(model: SiteModel, horizon: float) -> tuple[np.ndarray, ...]:
         at_ref = PatientState(float(natural.effective_age(natural.reference_age)))
         w_ref = float(np.exp(natural.slope * (at_ref.age - natural.reference_age)))
         times = checkpoint_times(model, horizon)
-        frac = np.arange(TABLE_REFINE) / TABLE_REFINE
-        grid = np.unique(np.concatenate(((times[:-1, None] + np.diff(times)[:, None] * frac).ravel(), times[-1:])))
+        grid = _dense_grid(times)
         before = grid[1:] - _SIDE * 1e-3
         a = (zero.log_loss(grid, at_ref), zero.rate(grid[:-1], at_ref), zero.rate(before, at_ref))
         full = (model.log_loss(grid, at_ref), model.rate(grid[:-1], at_ref), model.rate(before, at_ref))
@@ -425,9 +431,7 @@ def _table_at(model: SiteModel, state: PatientState, horizon: float) -> tuple[np
     """The dense table of the curve of one patient ``state`` (see :func:`_shared_table`)."""
     times = checkpoint_times(model, horizon)
     has_max, t_star, _ = _cell_maxima(model, times, state)
-    frac = np.arange(TABLE_REFINE) / TABLE_REFINE
-    grid = (times[:-1, None] + np.diff(times)[:, None] * frac).ravel()
-    grid = np.unique(np.concatenate((grid, times[-1:], t_star[has_max])))
+    grid = _dense_grid(times, t_star[has_max])
     values = model.log_loss(grid, state)
     rate_right = model.rate(grid[:-1], state)  # right-continuous: the rate just after each grid point
     rate_left = model.rate(grid[1:] - _SIDE * 1e-3, state)  # just before the next one
