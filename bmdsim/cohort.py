@@ -67,7 +67,6 @@ from .reference import YoungAdultReference, load_reference
 from .regimen import Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory
 from .sites import SITES, check_site
-from .spread import default_variability, plausible_cv_range
 from .summary import wilson_interval
 from .therapies import warn_if_extrapolating
 
@@ -332,6 +331,8 @@ class Variability:
 
     def sigma(self, sites: Sequence[str]) -> np.ndarray:
         """Standard deviation of ``ln m`` per site, checking ``cv``."""
+        from .spread import plausible_cv_range  # here, so that `python -m bmdsim.spread` runs it once
+
         low, high = plausible_cv_range()
         out = []
         for s in sites:
@@ -1057,7 +1058,10 @@ def simulate_cohort(
     population = default_population() if population is None else population
     if not isinstance(population, Population):
         raise TypeError(f"population must be a bmdsim.Population, got {type(population).__name__}")
-    variability = default_variability(population.sites) if variability is None else variability
+    if variability is None:
+        from .spread import default_variability  # here, so that `python -m bmdsim.spread` runs it once
+
+        variability = default_variability(population.sites)
     if not isinstance(variability, Variability):
         raise TypeError(f"variability must be a bmdsim.cohort.Variability, got {type(variability).__name__}")
     params = resolve_parameters(params)

@@ -248,3 +248,14 @@ def test_bad_loss_multiplier_names_the_field(value, error, match):
     p = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.5})
     with pytest.raises(error, match=match):
         bmdsim.simulate(p, AI, years=10, loss_multiplier=value)
+
+
+def test_the_spread_report_runs_as_a_module_without_warnings():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "bmdsim.spread"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cv of the loss multiplier" in result.stdout and result.stderr == ""
