@@ -375,7 +375,7 @@ class _CohortTrajectory(Trajectory):
 
     def scaled_bmd(self, site: str, times: np.ndarray) -> np.ndarray:
         """True BMD [g/cm2] at ``times``, shape (n, len(times)), with each patient's multiplier."""
-        return self._baseline[site][:, None] * np.exp(-self._log_loss(site, times))
+        return self._bmd_at(site, times)
 
     def scaled_t_score(self, site: str, times: np.ndarray) -> np.ndarray:
         """T-score [SD] at ``times``, shape (n, len(times)), with each patient's multiplier."""

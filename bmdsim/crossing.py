@@ -319,8 +319,7 @@ def _fixed_model(model: SiteModel, events: tuple, times: tuple[float, ...], hori
                     continue  # never starts, or only after the horizon: no effect on L in [0, horizon]
                 e = Exposure(e.agent, start=float(start), stop=float(stop))
             terms.append((agent, e, p))
-        fixed = object.__new__(SiteModel)
-        fixed.site, fixed.natural, fixed.terms = model.site, model.natural, terms
+        fixed = SiteModel.from_parts(model.site, model.natural, terms)
         cache[key] = fixed
     return fixed
 
@@ -373,9 +372,7 @@ def _grouped_base(model: SiteModel, horizon: float) -> tuple[np.ndarray, ...]:
     key = float(horizon)
     if key not in cache:
         natural = model.natural
-        zero = object.__new__(SiteModel)
-        zero.site, zero.terms = model.site, model.terms
-        zero.natural = NaturalLoss((), (0.0,))
+        zero = SiteModel.from_parts(model.site, NaturalLoss((), (0.0,)), model.terms)
         at_ref = PatientState(float(natural.effective_age(natural.reference_age)))
         w_ref = float(np.exp(natural.slope * (at_ref.age - natural.reference_age)))
         times = checkpoint_times(model, horizon)
@@ -412,19 +409,10 @@ def _grouped_table(model: SiteModel, age: float, horizon: float) -> tuple:
     w = float(np.exp(natural.slope * (age - natural.reference_age)))
     state = PatientState(float(age))
     has_max, t_star, _ = _cell_maxima(model, times, state)
-    if not np.any(has_max):
-        values, rate_right, rate_left = (_Combination(ai, bi, w) for ai, bi in zip(a, b, strict=True))
-        return grid, values, rate_right, rate_left, np.maximum.accumulate(a[0] + w * b[0])
-    # The exact interior maxima join the grid, evaluated on the closed form.
-    values = a[0] + w * b[0]
-    extra = np.setdiff1d(t_star[has_max], grid)
-    grid = np.concatenate((grid, extra))
-    order = np.argsort(grid, kind="stable")
-    grid = grid[order]
-    values = np.concatenate((values, model.log_loss(extra, state)))[order]
-    rate_right = model.rate(grid[:-1], state)
-    rate_left = model.rate(grid[1:] - _SIDE * 1e-3, state)
-    return grid, values, rate_right, rate_left, np.maximum.accumulate(values)
+    if np.any(has_max):  # interior maxima join the grid: the full table of this age, as for a shared curve
+        return _table_at(model, state, horizon)
+    values, rate_right, rate_left = (_Combination(ai, bi, w) for ai, bi in zip(a, b, strict=True))
+    return grid, values, rate_right, rate_left, np.maximum.accumulate(a[0] + w * b[0])
 
 
 def _table_at(model: SiteModel, state: PatientState, horizon: float) -> tuple[np.ndarray, ...]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .agents import AGENTS, SiteContext
+from .agents import AGENTS, NaturalLoss, SiteContext
 from .parameters import ParameterSet
 from .regimen import Exposure, Regimen
 
@@ -82,6 +82,17 @@ class SiteModel:
         self.site = site
         self.natural = params.natural(site)
         self.terms = [(AGENTS[e.agent], e, params.agent_values(e.agent, site)) for e in regimen]
+
+    @classmethod
+    def from_parts(cls, site: str, natural: NaturalLoss, terms: list) -> SiteModel:
+        """A model built from its parts: ``natural`` loss and ``terms`` ``(agent model, exposure, values)``.
+
+        For variants of a model that no parameter set and regimen describe
+        directly (courses fixed at a scan group's times, no natural loss).
+        """
+        model = object.__new__(cls)
+        model.site, model.natural, model.terms = site, natural, list(terms)
+        return model
 
     def _context(self, state: PatientState | np.ndarray | float) -> SiteContext:
         if not isinstance(state, PatientState):

@@ -94,7 +94,7 @@ from .measurement import (
     ERROR_BLOCK_PATIENTS,
     SHIPPED_PRECISION,
     check_precision,
-    scan_error_normals,
+    measured_bmd,
 )
 from .measurement import check_seed as _check_seed
 from .model import PatientState, SiteModel
@@ -553,7 +553,7 @@ def _scan_decisions(
             if precision is None:
                 seen_hit |= true <= limit
             else:
-                seen = true * (1.0 + precision[s] * scan_error_normals(seed, s, scan_times, a, b))
+                seen = measured_bmd(true, precision[s], seed, s, scan_times, a, b)
                 seen_hit |= seen <= limit
         first = np.argmax(seen_hit, axis=1)
         hit = seen_hit[np.arange(b - a), first]

@@ -180,11 +180,15 @@ class Trajectory:
             loss = model.log_loss(t[None, :], state.column())
         return loss if self._multiplier is None else loss * self._multiplier[site][:, None]
 
+    def _bmd_at(self, site: str, times: np.ndarray) -> np.ndarray:
+        """BMD [g/cm2] of every patient at ``times``, shape (n, len(times)); no checks."""
+        return self._baseline[site][:, None] * np.exp(-self._log_loss(site, times))
+
     def bmd_at(self, site: str, t: float | np.ndarray) -> np.ndarray | float:
         """Exact BMD [g/cm2] at time(s) ``t`` [years], whatever the output step."""
         site = self._site(site)
         tt = self._times("t", t)
-        out = self._baseline[site][:, None] * np.exp(-self._log_loss(site, np.atleast_1d(tt)))
+        out = self._bmd_at(site, np.atleast_1d(tt))
         out = out[:, 0] if tt.ndim == 0 else out
         return self._shape(out)
 
@@ -193,7 +197,7 @@ class Trajectory:
         site = self._site(site)
         key = ("bmd", site)
         if key not in self._cache:
-            self._cache[key] = self._baseline[site][:, None] * np.exp(-self._log_loss(site, self.time))
+            self._cache[key] = self._bmd_at(site, self.time)
         return self._shape(self._cache[key])
 
     def t_score(self, site: str) -> np.ndarray:
