@@ -12,6 +12,8 @@ from numbers import Real
 
 import numpy as np
 
+from .limits import MAX_ARRAY_BYTES, MAX_TEXT_CHARS
+
 
 def _show(value: object) -> str:
     """Short, readable representation of a bad value for an error message."""
@@ -79,3 +81,53 @@ def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
     if value not in allowed:
         raise ValueError(f"unknown {name} {value!r}; valid values are: {', '.join(allowed)}")
     return value
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def check_allocation(what: str, elements: float, itemsize: int = 8, hint: str = "") -> None:
+    """Refuse work whose largest array would exceed :data:`bmdsim.limits.MAX_ARRAY_BYTES`.
+
+    Parameters
+    ----------
+    what : str
+        What would be allocated, naming the inputs that size it
+        (for example ``"an output grid of 60 years at step 1e-09"``).
+    elements : float
+        Number of elements of the array (a float, so products cannot overflow).
+    itemsize : int
+        Bytes per element (8 for float64).
+    hint : str
+        What the user can do instead.
+
+    Raises
+    ------
+    ValueError
+        Naming the inputs, the memory they would need and the limit.
+    """
+    nbytes = float(elements) * itemsize
+    if not np.isfinite(nbytes) or nbytes > MAX_ARRAY_BYTES:
+        need = "more memory than any machine has" if not np.isfinite(nbytes) else _gib(nbytes)
+        hint = f"; {hint}" if hint else ""
+        raise ValueError(f"{what} would need {need} (limit {_gib(MAX_ARRAY_BYTES)} per array){hint}")
+
+
+def check_text(name: str, value: object, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """Return ``value`` if it is a string of at most ``max_chars`` characters; otherwise raise naming ``name``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {_show(value)} of type {type(value).__name__}")
+    if len(value) > max_chars:
+        raise ValueError(f"{name} must be at most {max_chars} characters long, got {len(value)}")
+    return value
+
+
+def as_int(name: str, value: object, low: int, high: int) -> int:
+    """Return ``value`` as a Python int in ``[low, high]``; booleans, floats and strings are refused."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {_show(value)} of type {type(value).__name__}")
+    out = int(value)
+    if not low <= out <= high:
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {out}")
+    return out
