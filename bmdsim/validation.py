@@ -354,6 +354,140 @@ def transition_report(sets: Sequence[str] | None = None, n: int | None = None) -
     )
 
 
+#: Contrasts between published rows that test two hypotheses of the therapy model, as
+#: ``(label, row, minus row)``: whether a bisphosphonate suppresses the extra loss an AI causes (the
+#: model adds the drug's gain to an unchanged AI loss), and whether the gain depends on baseline BMD
+#: (the model's gain does not). The rows are observations in ``data/targets``; no number lives here.
+THERAPY_CHECKS: tuple[tuple[str, str, str], ...] = (
+    (
+        "AI excess loss, no bisphosphonate, LS 36 mo",
+        "ibis2_bone:ibis2_ls_36m_placebo",
+        "ibis2_bone:ibis2_ls_36m_anastrozole",
+    ),
+    (
+        "AI excess loss, no bisphosphonate, TH 36 mo",
+        "ibis2_bone:ibis2_th_36m_placebo",
+        "ibis2_bone:ibis2_th_36m_anastrozole",
+    ),
+    (
+        "AI excess loss on risedronate, LS 36 mo",
+        "ibis2_bone:ibis2_s3_ls_36m_pla_ris",
+        "ibis2_bone:ibis2_s3_ls_36m_ana_ris",
+    ),
+    (
+        "AI excess loss on risedronate, TH 36 mo",
+        "ibis2_bone:ibis2_s3_th_36m_pla_ris",
+        "ibis2_bone:ibis2_s3_th_36m_ana_ris",
+    ),
+    (
+        "risedronate arm, T < -2 minus T -1 to -2, LS 24 mo",
+        "sabre_2010:sabre_h_ls_24m_risedronate",
+        "sabre_2010:sabre_m_ls_24m_risedronate",
+    ),
+    (
+        "risedronate arm, T < -2 minus T -1 to -2, TH 24 mo",
+        "sabre_2010:sabre_h_th_24m_risedronate",
+        "sabre_2010:sabre_m_th_24m_risedronate",
+    ),
+    (
+        "AI + risedronate, T < -2.5 minus T -2.5 to -1, LS 36 mo",
+        "ibis2_bone:ibis2_s3_ls_36m_ana_ris",
+        "ibis2_bone:ibis2_s2_ls_36m_ana_ris",
+    ),
+    (
+        "AI + risedronate, T < -2.5 minus T -2.5 to -1, TH 36 mo",
+        "ibis2_bone:ibis2_s3_th_36m_ana_ris",
+        "ibis2_bone:ibis2_s2_th_36m_ana_ris",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TherapyCheck:
+    """Published contrasts of :data:`THERAPY_CHECKS` against each set's model.
+
+    Attributes
+    ----------
+    labels : tuple of str
+    published : ndarray
+        Published contrast [percentage points]: the first row minus the second.
+    predicted : dict of set name -> ndarray
+        The same contrast in the model [percentage points].
+    """
+
+    labels: tuple[str, ...]
+    published: np.ndarray
+    predicted: dict[str, np.ndarray]
+
+    def suppression(self, values: np.ndarray) -> dict[str, float]:
+        """Share of the AI's excess loss a bisphosphonate removes, per site, from the first four contrasts.
+
+        ``1 - (excess on risedronate) / (excess without)``: 0 means the drug
+        adds its gain to an unchanged AI loss (the model's rule), 1 that it
+        removes the AI's excess entirely.
+        """
+        return {"lumbar_spine": float(1 - values[2] / values[0]), "total_hip": float(1 - values[3] / values[1])}
+
+    def table(self) -> str:
+        """One line per contrast, then the suppression each column implies."""
+        sets = tuple(self.predicted)
+        lines = [f"{'contrast (first row minus second)':56s} {'pub.':>6s}" + "".join(f" {s:>10s}" for s in sets)]
+        for i, label in enumerate(self.labels):
+            cells = "".join(f" {self.predicted[s][i]:10.2f}" for s in sets)
+            lines.append(f"{label[:56]:56s} {self.published[i]:6.2f}" + cells)
+        columns = {"published": self.published} | self.predicted
+        for site in ("lumbar_spine", "total_hip"):
+            shares = ", ".join(f"{name} {self.suppression(v)[site]:.2f}" for name, v in columns.items())
+            lines.append(f"share of the AI's excess loss removed by risedronate, {site}: {shares}")
+        lines.append(
+            "IBIS-II rows compare strata (III against I and II) and SABRE rows open-label strata: not randomised"
+        )
+        return "\n".join(lines)
+
+
+def therapy_checks(sets: Sequence[str] | None = None) -> TherapyCheck:
+    """Test the therapy model's combination rule and its BMD-independent gain against published contrasts.
+
+    Parameters
+    ----------
+    sets : sequence of str, optional
+        Shipped parameter-set names; all of them by default.
+
+    Returns
+    -------
+    TherapyCheck
+        Published and model contrasts of :data:`THERAPY_CHECKS`.
+
+    Notes
+    -----
+    IBIS-II (Sestak 2014, validation data) gave anastrozole or placebo to
+    women with and without risedronate: the AI's extra loss at 3 years
+    with risedronate (stratum III) is compared with that without it (strata
+    I and II). SABRE's and IBIS-II's strata by baseline T-score show how much
+    the gain on a bisphosphonate depends on baseline BMD.
+    """
+    sets = tuple(sets) if sets is not None else available_parameter_sets()
+    loaded = {s: load_parameters(s) for s in sets}
+    docs: dict[str, dict[str, Any]] = {}
+
+    def row(key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        name, _, ident = key.partition(":")
+        doc = docs.setdefault(name, _data.read_json(f"targets/{name}.json"))
+        return doc, next(o for o in doc["observations"] if o["id"] == ident)
+
+    published, predicted = [], {s: [] for s in sets}
+    for _, plus, minus in THERAPY_CHECKS:
+        (d1, o1), (d2, o2) = row(plus), row(minus)
+        published.append(o1["pct_change"] - o2["pct_change"])
+        for s in sets:
+            predicted[s].append(observation_model(loaded[s], d1, o1) - observation_model(loaded[s], d2, o2))
+    return TherapyCheck(
+        labels=tuple(c[0] for c in THERAPY_CHECKS),
+        published=np.asarray(published, dtype=float),
+        predicted={s: np.asarray(v, dtype=float) for s, v in predicted.items()},
+    )
+
+
 def main() -> int:
     """Print the validation table, the MAE per set and the bias summaries."""
     report = validation_report()
@@ -366,6 +500,9 @@ def main() -> int:
     print()
     print("Women moving between T-score categories (data/transitions.json, validation only)")
     print(transition_report().table())
+    print()
+    print("How a bisphosphonate combines with AI loss, and whether its gain depends on baseline BMD")
+    print(therapy_checks().table())
     return 0
 
 
