@@ -9,21 +9,36 @@ House style: the Okabe-Ito colour-blind-safe palette, fonts readable on a
 slide and in print (:data:`HOUSE_STYLE`, applied with :func:`house_style`),
 units on every axis. Every text drawn comes from :data:`LABELS`; pass
 ``labels={...}`` to any function to change wording or language.
+
+Every argument is checked before anything is drawn, and bad input raises a
+:class:`TypeError` or :class:`ValueError` naming the argument, the value and
+what is allowed. ``thresholds`` may be one T-score or a sequence of them, in
+:data:`bmdsim.limits.T_SCORE`, at most :data:`MAX_THRESHOLDS`; ``sites`` may be
+one site name or a sequence of simulated sites; ``ax`` must be a matplotlib
+Axes or None; label texts are at most :data:`bmdsim.limits.MAX_TEXT_CHARS`
+characters and valid matplotlib mathtext where they use ``$...$``.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import reprlib
+import string
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import limits
+from ._validation import _show, as_finite_float, as_float_array, as_int, check_allocation, check_range, check_text
 from .agents import AGENTS
 from .regimen import Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory
-from .sites import SITE_LABELS
+from .sites import SITE_LABELS, SITES, check_site
 from .summary import fraction_crossed, wilson_interval
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,16 +107,205 @@ LABELS: dict[str, str] = {
 }
 
 
+#: Most thresholds one plot draws: beyond this the markers and line styles repeat.
+MAX_THRESHOLDS = 12
+#: Most series (trajectories, risk curves) one axes compares: beyond this the legend is unreadable.
+MAX_SERIES = 20
+#: Figure sizes accepted [inches], each side: from a thumbnail to a poster.
+FIGURE_INCHES: tuple[float, float] = (1.0, 100.0)
+#: Largest share of a figure's height a footnote may take: beyond it constrained layout
+#: collapses the axes, and near 1 its solver fails (kiwisolver's UnsatisfiableConstraint).
+MAX_FOOTNOTE_FRACTION = 0.5
+
+#: Labels that are formatted, with the fields each may use and an example value of each.
+_LABEL_FIELDS: dict[str, dict[str, Any]] = {
+    "percent_change": {"since": 5.0},
+    "threshold": {"threshold": -2.5},
+    "parameter_band": {"count": 100},
+    "mean_relative_risk_fixed": {"reference": 0.0},
+    "relative_risk_title": {"outcome": "Hip", "site": "Total hip"},
+}
+#: Largest number allowed in a label's format spec (a width or precision, e.g. ``{threshold:.2f}``).
+_MAX_FORMAT_NUMBER = 50
+
+
+class LabelKeyError(KeyError, ValueError):
+    """An unknown label key: a :class:`KeyError` (as before) and a :class:`ValueError` (bad input)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+
+
+def _short(value: object) -> str:
+    """A repr of at most about 80 characters, for error messages about texts."""
+    return _SHORT.repr(value)
+
+
+def check_drawable_text(name: str, value: object, max_chars: int = limits.MAX_TEXT_CHARS) -> str:
+    """:func:`bmdsim._validation.check_text`, and the text must be valid Unicode (no lone surrogates).
+
+    matplotlib's font code fails deep inside a draw on text it cannot encode as UTF-8.
+    """
+    check_text(name, value, max_chars)
+    try:
+        value.encode("utf-8")  # type: ignore[union-attr]
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} must be valid Unicode text; {value[exc.start : exc.end]!r} at position {exc.start} "  # type: ignore[index]
+            "is not a character (a lone surrogate)"
+        ) from None
+    return value  # type: ignore[return-value]
+
+
+def check_label(key: str, value: object) -> str:
+    """Return label ``value`` for ``key`` if it is a string bmdsim can draw; otherwise raise naming it.
+
+    A label is at most :data:`bmdsim.limits.MAX_TEXT_CHARS` characters; labels
+    that are formatted (e.g. ``"threshold"``: ``"T = {threshold:g}"``) may use
+    only their own fields with short format specs; text between ``$`` signs
+    must be valid matplotlib mathtext.
+    """
+    name = f"labels[{key!r}]"
+    check_drawable_text(name, value)
+    fields = _LABEL_FIELDS.get(key)
+    if fields is not None:
+        allowed = ", ".join("{" + f + "}" for f in fields)
+        try:
+            parts = list(string.Formatter().parse(value))
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} = {_short(value)} is not a valid format string ({exc}); fields: {allowed}"
+            ) from None
+        for _, field, spec, conversion in parts:
+            if field is None:
+                continue
+            if field not in fields or conversion is not None or "{" in (spec or ""):
+                raise ValueError(
+                    f"{name} may use only the fields {allowed} (no attributes or conversions), got {{{field}}}"
+                )
+            if any(int(n) > _MAX_FORMAT_NUMBER for n in re.findall(r"\d+", spec or "")):
+                raise ValueError(
+                    f"{name}: format spec {spec!r} of {{{field}}} asks for more than {_MAX_FORMAT_NUMBER} characters"
+                )
+        try:
+            value.format(**fields)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ValueError(f"{name} = {_short(value)} cannot be formatted ({exc}); fields: {allowed}") from None
+    _check_mathtext(name, value)
+    return value
+
+
+def _check_mathtext(name: str, value: str) -> None:
+    """Raise ``ValueError`` if ``value`` has ``$...$`` math that matplotlib cannot parse.
+
+    As matplotlib does, each line is math if it has an even, non-zero number of unescaped ``$``.
+    """
+    for line in value.split("\n"):
+        dollars = line.count("$") - line.count(r"\$")
+        if dollars <= 0 or dollars % 2:
+            continue  # matplotlib draws this line as plain text
+        from matplotlib.mathtext import MathTextParser
+
+        try:
+            MathTextParser("path").parse(line)
+        except (ValueError, RuntimeError) as exc:  # RecursionError too, on deep nesting
+            reason = " ".join(str(exc).split())[:200]
+            raise ValueError(
+                f"{name} = {_short(value)} is not valid matplotlib mathtext ({reason}); escape $ as \\$"
+            ) from None
+
+
 def labels_for(labels: Mapping[str, str] | None = None) -> dict[str, str]:
     """The default :data:`LABELS`, site and agent names, updated with ``labels``.
 
-    Unknown keys are an error, so a typo does not silently leave a label untranslated.
+    Parameters
+    ----------
+    labels : mapping of str -> str, optional
+        Overrides; each value is checked with :func:`check_label`.
+
+    Raises
+    ------
+    LabelKeyError
+        For an unknown key (a :class:`KeyError` and a :class:`ValueError`), so a
+        typo does not silently leave a label untranslated.
+    TypeError, ValueError
+        If ``labels`` is not a mapping or a value is not a drawable text.
     """
     out = dict(LABELS) | dict(SITE_LABELS) | {name: a.label for name, a in AGENTS.items()}
-    unknown = sorted(set(labels or {}) - set(out))
+    if labels is None:
+        return out
+    if not isinstance(labels, Mapping):
+        raise TypeError(
+            f"labels must be a mapping of label key -> text, got {_show(labels)} of type {type(labels).__name__}"
+        )
+    unknown = sorted(repr(k) for k in labels if k not in out)
     if unknown:
-        raise KeyError(f"unknown label key {unknown[0]!r}; valid keys are: {', '.join(sorted(out))}")
-    return out | dict(labels or {})
+        raise LabelKeyError(f"unknown label key {unknown[0]}; valid keys are: {', '.join(sorted(out))}")
+    for key, value in labels.items():
+        check_label(key, value)
+    return out | dict(labels)
+
+
+#: rcParams :func:`house_style` refuses: they choose the backend or how files are saved, not the style.
+_RC_REFUSED = ("backend", "interactive", "webagg.", "savefig.", "svg.hashsalt", "figure.max_open_warning")
+
+
+def _rc_numbers(value: Any) -> list[float]:
+    if isinstance(value, (bool, np.bool_, str)):
+        return []
+    if isinstance(value, Real):
+        return [float(value)]
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in _rc_numbers(v)]
+    return []
+
+
+def check_rc(rc: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return ``rc`` as a dict of valid matplotlib rcParams for :func:`house_style`, or raise naming the key.
+
+    Each value goes through matplotlib's own validator. Numbers must be
+    finite; sizes, widths, pads and lengths [points] at most 200 in size,
+    resolutions in :data:`bmdsim.export.DPI_RANGE`, ``figure.figsize`` in
+    :data:`FIGURE_INCHES`; other numbers at most 1e6 in size. Keys that
+    choose the backend or how files are saved are refused.
+    """
+    import matplotlib
+
+    from .export import DPI_RANGE
+
+    if rc is None:
+        return {}
+    if not isinstance(rc, Mapping):
+        raise TypeError(f"rc must be a mapping of matplotlib rcParams, e.g. {{'font.size': 14}}; got {_show(rc)}")
+    out: dict[str, Any] = {}
+    for key, value in rc.items():
+        if not isinstance(key, str) or key not in matplotlib.rcParams:
+            raise ValueError(f"rc: {key!r} is not a matplotlib rcParam (e.g. 'font.size'; see matplotlib.rcParams)")
+        if key.startswith(_RC_REFUSED):
+            raise ValueError(f"rc: {key!r} is not a style setting and cannot be changed here")
+        try:
+            checked = matplotlib.RcParams({key: value})[key]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"rc[{key!r}] = {_show(value)} is not allowed: {exc}") from None
+        numbers = _rc_numbers(checked)
+        if key == "figure.figsize":
+            low, high, unit = *FIGURE_INCHES, "in"
+        elif "dpi" in key:
+            low, high, unit = *DPI_RANGE, "dots per inch"
+        elif any(w in key for w in ("size", "width", "pad", "length")):
+            low, high, unit = -200.0, 200.0, "points"
+        else:
+            low, high, unit = -1e6, 1e6, ""
+        for number in numbers:
+            if not np.isfinite(number):
+                raise ValueError(f"rc[{key!r}] must be finite, got {_show(value)}")
+            check_range(f"rc[{key!r}]", np.array(number), low, high, unit=unit)
+        out[key] = value
+    return out
 
 
 def house_style(rc: Mapping[str, Any] | None = None) -> AbstractContextManager[Any]:
@@ -111,19 +315,124 @@ def house_style(rc: Mapping[str, Any] | None = None) -> AbstractContextManager[A
     ----------
     rc : mapping, optional
         matplotlib rcParams that override :data:`HOUSE_STYLE`, e.g.
-        ``{"font.size": 14}`` for a large lecture hall.
+        ``{"font.size": 14}`` for a large lecture hall; checked with :func:`check_rc`.
     """
     import matplotlib
 
-    return matplotlib.rc_context(dict(HOUSE_STYLE) | dict(rc or {}))
+    return matplotlib.rc_context(dict(HOUSE_STYLE) | check_rc(rc))
+
+
+def _check_ax(ax: object) -> None:
+    """Raise ``TypeError`` unless ``ax`` is None or a matplotlib Axes."""
+    if ax is None:
+        return
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {_show(ax)} of type {type(ax).__name__}")
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 4.5)) -> Axes:
     import matplotlib.pyplot as plt
 
+    _check_ax(ax)
     if ax is None:
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
+
+
+def _check_flag(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_show(value)} of type {type(value).__name__}")
+    return bool(value)
+
+
+def _check_kind(value: object, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        quoted = [repr(a) for a in allowed]
+        listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        error = TypeError if not isinstance(value, str) else ValueError
+        raise error(f"kind must be {listed}, got {_short(value)}")
+    return value
+
+
+def _check_traj(traj: object, name: str = "traj") -> Trajectory:
+    if not isinstance(traj, Trajectory):
+        raise TypeError(f"{name} must be a bmdsim.Trajectory (from bmdsim.simulate), got {type(traj).__name__}")
+    return traj
+
+
+def _check_site_in(site: object, available: Sequence[str], name: str = "site", where: str = "the trajectory") -> str:
+    check_site(site, field=name)
+    if site not in available:
+        raise ValueError(f"{name} {site!r} was not simulated in {where}, which has {', '.join(available)}")
+    return site  # type: ignore[return-value]
+
+
+def _check_sites(sites: object, available: Sequence[str]) -> tuple[str, ...]:
+    """Sites to draw: one site name or a non-empty sequence of simulated sites, each once; all if None."""
+    if sites is None:
+        return tuple(available)
+    if isinstance(sites, str):
+        sites = (sites,)
+    elif isinstance(sites, (bytes, Mapping)) or not isinstance(sites, Iterable):
+        raise TypeError(f"sites must be a site name or a sequence of them ({', '.join(SITES)}), got {_show(sites)}")
+    out = tuple(sites)  # type: ignore[arg-type]
+    if not out:
+        raise ValueError(f"sites must name at least one site; simulated: {', '.join(available)}")
+    for site in out:
+        _check_site_in(site, available, name="sites")
+    repeated = [s for i, s in enumerate(out) if s in out[:i]]
+    if repeated:
+        raise ValueError(f"sites must name each site once, got {repeated[0]!r} twice")
+    return out
+
+
+def check_thresholds(thresholds: object, allow_empty: bool = True) -> tuple[float, ...]:
+    """T-score thresholds [SD] to draw, as a tuple of floats.
+
+    Parameters
+    ----------
+    thresholds : float or sequence of float
+        One threshold or a 1-D sequence of them: finite, in
+        :data:`bmdsim.limits.T_SCORE`, each once, at most :data:`MAX_THRESHOLDS`.
+    allow_empty : bool
+        Accept an empty sequence (draw no threshold).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming ``thresholds``, the bad value and what is allowed.
+    """
+    if isinstance(thresholds, (list, tuple, np.ndarray)) and np.size(thresholds) == 0 and np.ndim(thresholds) == 1:
+        if allow_empty:
+            return ()
+        raise ValueError("thresholds must hold at least one T-score [SD]")
+    arr = np.atleast_1d(as_float_array("thresholds", thresholds))
+    if arr.size > MAX_THRESHOLDS:
+        raise ValueError(f"thresholds must hold at most {MAX_THRESHOLDS} T-scores, got {arr.size}")
+    check_range("thresholds", arr, *limits.T_SCORE, unit="SD")
+    out = tuple(float(v) for v in arr)
+    repeated = [v for i, v in enumerate(out) if v in out[:i]]
+    if repeated:
+        raise ValueError(f"thresholds must list each T-score once, got {repeated[0]:g} twice")
+    return out
+
+
+def _check_series_names(name: str, mapping: object, kind: str) -> Mapping[str, Any]:
+    """A non-empty mapping of at most :data:`MAX_SERIES` legend labels (drawable texts) to ``kind``."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            f"{name} must map legend labels to {kind}, got {_show(mapping)} of type {type(mapping).__name__}"
+        )
+    if not mapping:
+        raise ValueError(f"{name} must map at least one label to {kind}")
+    if len(mapping) > MAX_SERIES:
+        raise ValueError(f"{name} must hold at most {MAX_SERIES} entries (one legend), got {len(mapping)}")
+    for label in mapping:
+        check_drawable_text(f"{name} label", label, max_chars=1000)
+        _check_mathtext(f"{name} label", label)
+    return mapping
 
 
 def plot_trajectory(
@@ -143,15 +452,17 @@ def plot_trajectory(
     Parameters
     ----------
     traj : Trajectory
-    sites : sequence of str, optional
-        Sites to draw; all simulated sites by default.
+    sites : str or sequence of str, optional
+        Site or sites to draw, each simulated and named once; all simulated sites by default.
     kind : {"t_score", "bmd"}
         What to plot on the y axis: T-score [SD] or areal BMD [g/cm2].
-    thresholds : sequence of float
-        T-score thresholds drawn as dashed lines (T-score plots only).
+    thresholds : float or sequence of float
+        T-score thresholds [SD] drawn as dashed lines (T-score plots only); an
+        empty sequence draws none. See :func:`check_thresholds`.
     patient : int
         Which patient of a many-patient trajectory to draw.
     ax : matplotlib Axes, optional
+        Axes to draw on; a new figure if None.
     zones : bool
         Shade the WHO zones: normal (T > -1), osteopenia, osteoporosis (T <= -2.5).
     crossings : bool
@@ -165,12 +476,21 @@ def plot_trajectory(
     Returns
     -------
     matplotlib Axes
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any bad argument, naming it, before anything is drawn.
     """
-    if kind not in ("t_score", "bmd"):
-        raise ValueError(f"kind must be 't_score' or 'bmd', got {kind!r}")
-    if not isinstance(patient, (int, np.integer)) or not 0 <= patient < traj.patient.n:
-        raise ValueError(f"patient must be an index in [0, {traj.patient.n - 1}], got {patient!r}")
-    sites = tuple(sites) if sites is not None else traj.sites
+    _check_traj(traj)
+    kind = _check_kind(kind, ("t_score", "bmd"))
+    _check_patient(traj, patient)
+    sites = _check_sites(sites, traj.sites)
+    thresholds = check_thresholds(thresholds)
+    zones, crossings, exposures = (
+        _check_flag(n, v) for n, v in (("zones", zones), ("crossings", crossings), ("exposures", exposures))
+    )
+    _check_ax(ax)
     text = labels_for(labels)
     ax = _axes(ax)
 
@@ -270,9 +590,9 @@ def _row(arr: Any, patient: int) -> np.ndarray:
     return arr if arr.ndim <= 1 else arr[patient]
 
 
-def _check_patient(traj: Trajectory, patient: int) -> None:
-    if not isinstance(patient, (int, np.integer)) or not 0 <= patient < traj.patient.n:
-        raise ValueError(f"patient must be an index in [0, {traj.patient.n - 1}], got {patient!r}")
+def _check_patient(traj: Trajectory, patient: object) -> int:
+    """``patient`` as an index into the trajectory's patients."""
+    return as_int("patient", patient, 0, traj.patient.n - 1)
 
 
 def plot_crossing_times(
@@ -293,10 +613,10 @@ def plot_crossing_times(
     Parameters
     ----------
     traj : Trajectory
-    thresholds : sequence of float
-        T-score thresholds [SD].
-    sites : sequence of str, optional
-        Sites, all simulated sites by default.
+    thresholds : float or sequence of float
+        T-score thresholds [SD], at least one (see :func:`check_thresholds`).
+    sites : str or sequence of str, optional
+        Site or sites, each simulated and named once; all simulated sites by default.
     patient : int
         Which patient of a many-patient trajectory to draw.
     ax : matplotlib Axes, optional
@@ -307,10 +627,17 @@ def plot_crossing_times(
     -------
     matplotlib Axes
         Markers carry ``gid="crossing:<site>:<threshold>"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any bad argument, naming it, before anything is drawn.
     """
+    _check_traj(traj)
+    thresholds = check_thresholds(thresholds, allow_empty=False)
+    sites = _check_sites(sites, traj.sites)
     _check_patient(traj, patient)
-    sites = tuple(sites) if sites is not None else traj.sites
-    thresholds = tuple(float(t) for t in thresholds)
+    _check_ax(ax)
     text = labels_for(labels)
     ax = _axes(ax, figsize=(8.0, 1.2 + 0.9 * len(sites)))
     height = 0.8 / max(len(thresholds), 1)
@@ -368,7 +695,9 @@ def plot_regimen(
         times only in a trajectory, where ``patient``'s are drawn; a bare
         regimen draws its fixed-time courses.
     years : float, optional
-        Horizon [years]; the trajectory's horizon, or the last finite stop.
+        Horizon [years], positive and at most the longest simulation horizon
+        (:data:`bmdsim.limits.HORIZON_YEARS`); the trajectory's horizon, or the
+        last finite start or stop (1 year if there is none), by default.
     ax : matplotlib Axes, optional
     labels : mapping, optional
         Text overrides, see :data:`LABELS`.
@@ -380,18 +709,31 @@ def plot_regimen(
     matplotlib Axes
         One horizontal bar per exposure (``gid="exposure:<agent>:<start>"``),
         one row per agent.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any bad argument, naming it, before anything is drawn.
     """
+    if years is not None:
+        years = as_finite_float("years", years)
+        if not 0.0 < years <= limits.HORIZON_YEARS[1]:
+            raise ValueError(f"years must be positive and at most {limits.HORIZON_YEARS[1]:g} years, got {years:g}")
     if isinstance(regimen, Trajectory):
         _check_patient(regimen, patient)
         years = regimen.years if years is None else years
         courses = _courses(regimen, patient)
         regimen = regimen.regimen
     elif isinstance(regimen, Regimen):
+        if as_int("patient", patient, 0, 2**31) != 0:
+            raise ValueError(f"patient must be 0 for a bare Regimen (it has no per-patient times), got {patient}")
         courses = _courses(regimen)
     else:
         raise TypeError(f"regimen must be a bmdsim.Regimen or Trajectory, got {type(regimen).__name__}")
-    if years is None:
+    if years is None or years <= 0.0:
         years = max(regimen.breakpoints(), default=1.0)
+        years = years if years > 0.0 else 1.0
+    _check_ax(ax)
     text = labels_for(labels)
     agents = list(dict.fromkeys(e.agent for e in regimen))
     ax = _axes(ax, figsize=(8.0, 0.6 + 0.45 * max(len(agents), 1)))
@@ -444,17 +786,19 @@ def plot_comparison(
     Parameters
     ----------
     trajectories : mapping of str -> Trajectory
-        Legend label -> trajectory, drawn in this order, each in its own colour and line style.
+        Legend label -> trajectory, drawn in this order, each in its own colour
+        and line style; 1 to :data:`MAX_SERIES` entries.
     site : str
         Site to draw (simulated in every trajectory).
     kind : {"t_score", "bmd", "percent_change"}
         T-score [SD], areal BMD [g/cm2], or BMD change [%] since year ``since``.
-    thresholds : sequence of float
-        T-score thresholds drawn as dashed lines (T-score only).
+    thresholds : float or sequence of float
+        T-score thresholds [SD] drawn as dashed lines (T-score only); empty for none.
     patient : int
         Which patient of many-patient trajectories to draw.
     since : float
-        Start of the percent change [years] (``kind="percent_change"`` only).
+        Start of the percent change [years] (``kind="percent_change"`` only), in
+        ``[0, years)`` of the shortest trajectory.
     ax : matplotlib Axes, optional
     zones : bool
         Shade the WHO zones (T-score only).
@@ -465,16 +809,30 @@ def plot_comparison(
     -------
     matplotlib Axes
         One line per trajectory, ``gid="series:<label>"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any bad argument, naming it, before anything is drawn.
     """
-    if kind not in ("t_score", "bmd", "percent_change"):
-        raise ValueError(f"kind must be 't_score', 'bmd' or 'percent_change', got {kind!r}")
-    if not trajectories:
-        raise ValueError("trajectories must name at least one trajectory")
+    kind = _check_kind(kind, ("t_score", "bmd", "percent_change"))
+    _check_series_names("trajectories", trajectories, "bmdsim.Trajectory objects")
+    check_site(site)
+    for name, traj in trajectories.items():
+        _check_traj(traj, f"trajectories[{name!r}]")
+        _check_site_in(site, traj.sites, where=f"trajectories[{name!r}]")
+        _check_patient(traj, patient)
+    thresholds = check_thresholds(thresholds)
+    since = as_finite_float("since", since)
+    shortest = min(traj.years for traj in trajectories.values())
+    if not 0.0 <= since < shortest:
+        raise ValueError(f"since must lie in [0, {shortest:g}) years (the shortest horizon), got {since:g}")
+    zones = _check_flag("zones", zones)
+    _check_ax(ax)
     text = labels_for(labels)
     ax = _axes(ax)
     lows, highs, end = [], [], 0.0
     for k, (name, traj) in enumerate(trajectories.items()):
-        _check_patient(traj, patient)
         t, y = _series(traj, site, kind, patient, since)
         ax.plot(
             t,
@@ -542,8 +900,9 @@ def plot_fraction_crossed(
     traj : Trajectory or CohortResult
         A many-patient trajectory or a cohort.
     site : str
-    thresholds : sequence of float
-        T-score thresholds [SD].
+        A simulated site.
+    thresholds : float or sequence of float
+        T-score thresholds [SD], at least one (see :func:`check_thresholds`).
     bands : bool
         Draw the sampling (Wilson) interval bands.
     ax : matplotlib Axes, optional
@@ -554,26 +913,52 @@ def plot_fraction_crossed(
         For a cohort with parameter draws: draw the parameter-uncertainty band
         (the 2.5th-97.5th percentiles across draws). Ignored otherwise.
     times : sequence of float, optional
-        For a cohort: times [years] to evaluate, in ``[0, years]``; monthly
-        if None. Ignored for a trajectory (its output times are used).
+        For a cohort: two or more strictly increasing times [years] to
+        evaluate, in ``[0, years]``; monthly if None. Ignored for a trajectory (its output
+        times are used).
 
     Returns
     -------
     matplotlib Axes
         One step line per threshold, ``gid="fraction:<site>:<threshold>"``;
         parameter bands have ``gid="parameter_band:<site>:<threshold>"``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any bad argument, naming it, before anything is drawn.
     """
     from .cohort import CohortResult
 
-    text = labels_for(labels)
-    ax = _axes(ax)
     cohort = isinstance(traj, CohortResult)
+    if not cohort and not isinstance(traj, Trajectory):
+        raise TypeError(f"traj must be a bmdsim.Trajectory or CohortResult, got {type(traj).__name__}")
+    _check_site_in(site, traj.sites, where="traj")
+    thresholds = check_thresholds(thresholds, allow_empty=False)
+    bands = _check_flag("bands", bands)
+    parameter_band = _check_flag("parameter_band", parameter_band)
+    _check_ax(ax)
+    text = labels_for(labels)
     if cohort:
-        grid = np.linspace(0.0, traj.years, int(round(12 * traj.years)) + 1) if times is None else times
-        n = traj.n
         draws = len(traj.parameter_draws) if parameter_band else 0
+        if times is None:
+            grid = np.linspace(0.0, traj.years, int(round(12 * traj.years)) + 1)
+        else:
+            grid = np.atleast_1d(as_float_array("times", times))
+            check_range("times", grid, 0.0, traj.years, unit="years")
+            if grid.size < 2:
+                raise ValueError(f"times must hold at least two times [years] to draw a curve, got {times!r}")
+            if np.any(np.diff(grid) <= 0):
+                raise ValueError("times must be strictly increasing")
+            check_allocation(
+                f"fraction curves at {grid.size} times for {max(draws, 1)} parameter draw(s)",
+                float(grid.size) * max(draws, 1),
+                hint="pass fewer times",
+            )
+        n = traj.n
     else:
         grid, n, draws = traj.time, traj.patient.n, 0
+    ax = _axes(ax)
     time = np.asarray(grid, dtype=float)
     for k, thr in enumerate(thresholds):
         colour = SERIES_COLOURS[(k + 1) % len(SERIES_COLOURS)]
@@ -629,35 +1014,97 @@ def plot_fraction_crossed(
     return ax
 
 
+def _wrap_footnote(note: str, fig_width: float, width: int | None) -> str:
+    return textwrap.fill(" ".join(note.split()), width=width or max(40, int(fig_width * 15)))
+
+
+def footnote_inches(note: str, fig_width: float, width: int | None = None, fontsize: float = 7.5) -> float:
+    """Height [inches] :func:`add_footnote` takes for ``note`` in a figure ``fig_width`` inches wide."""
+    lines = _wrap_footnote(note, fig_width, width).count("\n") + 1
+    return (lines * fontsize * 1.35 + 6) / 72.0
+
+
 def add_footnote(fig: Figure, note: str, width: int | None = None, fontsize: float = 7.5) -> Any:
     """Write ``note`` (e.g. the sources) under the axes of ``fig``, wrapped.
 
-    A constrained-layout figure keeps room for it at the bottom. Returns the
-    matplotlib Text (``gid="footnote"``).
+    A constrained-layout figure keeps room for it at the bottom.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    note : str
+        Plain text (drawn as written, ``$`` too), at most
+        :data:`bmdsim.limits.MAX_TEXT_CHARS` characters; wrapped, it may take at
+        most :data:`MAX_FOOTNOTE_FRACTION` of the figure's height.
+    width : int, optional
+        Characters per line, 10 to 1000; about 15 per inch of figure width by default.
+    fontsize : float
+        Font size [points], 1 to 72.
+
+    Returns
+    -------
+    matplotlib Text
+        ``gid="footnote"``.
     """
-    width = width or max(40, int(fig.get_figwidth() * 15))
-    wrapped = textwrap.fill(" ".join(note.split()), width=width)
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {_show(fig)} of type {type(fig).__name__}")
+    check_drawable_text("note", note)
+    if width is not None:
+        width = as_int("width", width, 10, 1000)
+    fontsize = as_finite_float("fontsize", fontsize)
+    check_range("fontsize", np.array(fontsize), 1.0, 72.0, unit="points")
+    wrapped = _wrap_footnote(note, fig.get_figwidth(), width)
     lines = wrapped.count("\n") + 1
-    height = (lines * fontsize * 1.35 + 6) / 72.0 / fig.get_figheight()
+    inches = footnote_inches(note, fig.get_figwidth(), width, fontsize)
+    height = inches / fig.get_figheight()
+    if height > MAX_FOOTNOTE_FRACTION:  # the layout would collapse, or fail with an unsatisfiable constraint
+        raise ValueError(
+            f"note ({len(note)} characters) needs {lines} lines at {fontsize:g} pt ({inches:.2g} in), more than "
+            f"{MAX_FOOTNOTE_FRACTION:.0%} of the figure's height ({fig.get_figheight():.3g} in): shorten the "
+            "note, lower fontsize or make the figure taller"
+        )
     engine = fig.get_layout_engine()
     if engine is not None and hasattr(engine, "set") and "rect" in getattr(engine, "get", dict)():
         engine.set(rect=(0.0, height, 1.0, 1.0 - height))
-    return fig.text(0.01, 0.005, wrapped, ha="left", va="bottom", fontsize=fontsize, color="0.3", gid="footnote")
+    return fig.text(
+        0.01, 0.005, wrapped, ha="left", va="bottom", fontsize=fontsize, color="0.3", gid="footnote", parse_math=False
+    )
 
 
-def save_figure(fig: Any, path: str, dpi: int = 300) -> None:
+def save_figure(fig: Any, path: str | os.PathLike[str], dpi: float = 300) -> None:
     """Save ``fig`` to ``path`` (format from the suffix), reproducibly and atomically.
 
     Kept for compatibility; :func:`bmdsim.export.export_figure` writes several
     formats and a caption at once.
-    """
-    from .export import figure_bytes, write_bytes_atomic
 
-    suffix = str(path).rsplit(".", 1)[-1].lower()
-    if suffix not in ("png", "svg", "pdf"):  # other formats: matplotlib's own writer
-        fig.savefig(path, dpi=dpi)
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    path : path
+        Ends in ``.png``, ``.svg`` or ``.pdf`` (written reproducibly and
+        atomically), or in another format matplotlib's canvas writes (written
+        by matplotlib).
+    dpi : float
+        Resolution [dots per inch], in :data:`bmdsim.export.DPI_RANGE`; the
+        raster must fit in :data:`bmdsim.limits.MAX_ARRAY_BYTES`.
+    """
+    from .export import FORMATS, _check_path, check_figure, figure_bytes, write_bytes_atomic
+
+    path = _check_path("path", path)
+    dpi = check_figure(fig, dpi)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        write_bytes_atomic(path, figure_bytes(fig, suffix, dpi=dpi))
         return
-    write_bytes_atomic(path, figure_bytes(fig, suffix, dpi=dpi))
+    others = sorted(fig.canvas.get_supported_filetypes())
+    if suffix not in others:
+        raise ValueError(
+            f"path must end in a figure format, .png, .svg or .pdf (or another matplotlib format: "
+            f"{', '.join('.' + f for f in others)}), got {str(path)!r}"
+        )
+    fig.savefig(path, dpi=dpi)  # other formats: matplotlib's own writer
 
 
 #: Texts of :func:`plot_relative_risk`, kept beside it; part of :data:`LABELS` like every other key.
@@ -674,6 +1121,25 @@ LABELS.update(
         "outcome:hip": "Hip",
     }
 )
+
+
+def _check_risk(name: str, risk: Mapping[str, Any], kind: str) -> None:
+    """The arrays and fields of one :func:`bmdsim.fracture.cohort_relative_risk` output."""
+    where = f"risks[{name!r}]"
+    time = np.atleast_1d(as_float_array(f"{where}['time']", risk["time"]))
+    if np.any(np.diff(time) < 0):
+        raise ValueError(f"{where}['time'] must be non-decreasing")
+    values = np.atleast_1d(as_float_array(f"{where}[{kind!r}]", risk[kind]))
+    if values.shape != time.shape:
+        raise ValueError(f"{where}[{kind!r}] has {values.size} values for {time.size} times")
+    ci = np.asarray(risk[f"{kind}_ci"])
+    if ci.shape != (2, time.size) or not np.issubdtype(ci.dtype, np.number) or not np.all(np.isfinite(ci)):
+        raise ValueError(f"{where}['{kind}_ci'] must be 2 rows (low, high) of {time.size} finite numbers")
+    for field in ("outcome", "site"):
+        check_text(f"{where}[{field!r}]", risk[field], max_chars=100)
+    reference = risk["reference"]
+    if reference != "baseline":
+        as_finite_float(f"{where}['reference'] (a T-score or 'baseline')", reference)
 
 
 def plot_relative_risk(
@@ -710,16 +1176,27 @@ def plot_relative_risk(
     matplotlib Axes
         One line per entry (``gid="relative_risk:<label>"``), its band
         (``gid="relative_risk_band:<label>"``) and a dotted line at 1.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any bad argument, naming it, before anything is drawn.
     """
-    if kind not in ("relative_incidence", "mean"):
-        raise ValueError(f"kind must be 'relative_incidence' or 'mean', got {kind!r}")
-    if not isinstance(risks, Mapping) or not risks:
+    kind = _check_kind(kind, ("relative_incidence", "mean"))
+    if isinstance(risks, Mapping) and not risks:
         raise ValueError("risks must map at least one label to the output of bmdsim.fracture.cohort_relative_risk")
+    _check_series_names("risks", risks, "the output of bmdsim.fracture.cohort_relative_risk")
     needed = ("time", kind, f"{kind}_ci", "outcome", "site", "reference")
     for name, risk in risks.items():
+        if not isinstance(risk, Mapping):
+            raise TypeError(f"risks[{name!r}] must be the dict bmdsim.fracture.cohort_relative_risk returns")
         missing = [k for k in needed if k not in risk]
         if missing:
             raise ValueError(f"risks[{name!r}] is missing {', '.join(missing)}: pass cohort_relative_risk's output")
+        _check_risk(name, risk, kind)
+    band = _check_flag("band", band)
+    note = _check_flag("note", note)
+    _check_ax(ax)
     first = next(iter(risks.values()))
     for name, risk in risks.items():
         if (risk["outcome"], risk["site"]) != (first["outcome"], first["site"]):

@@ -122,3 +122,80 @@ def test_saving_one_figure_again_gives_the_same_bytes(fig):
     for _ in range(4):
         assert export.figure_bytes(fig, "svg") == first
     assert all(ax.get_in_layout() for ax in fig.axes)
+
+
+def _fixed_axes_figure(width):
+    fig = plt.figure(figsize=(3, 2))
+    ax = fig.add_axes((0.125, 0.1, width, 0.8))
+    ax.plot([0, 1], [0, 1], marker="o")
+    ax.fill_between([0, 1], [0, 0], [1, 1], hatch="//")
+    return fig
+
+
+def test_svg_ids_do_not_depend_on_the_last_bit_of_the_layout():
+    """matplotlib hashes clip rectangles with full float precision; the export numbers them in order instead."""
+    import io
+    import re
+
+    import numpy as np
+
+    a, b = _fixed_axes_figure(0.6), _fixed_axes_figure(float(np.nextafter(0.6, 1.0)))
+    try:
+        raw = []
+        for fig in (a, b):
+            buf = io.BytesIO()
+            with matplotlib.rc_context({"svg.hashsalt": export.SVG_HASH_SALT}):
+                fig.savefig(buf, format="svg", metadata={"Date": None})
+            raw.append(buf.getvalue())
+        assert raw[0] != raw[1]  # the same drawing, other clip-path ids
+        assert export.figure_bytes(a, "svg") == export.figure_bytes(b, "svg")
+        svg = export.figure_bytes(a, "svg")
+        assert export.canonical_svg_ids(svg) == svg  # idempotent
+        defined = set(re.findall(rb'id="([^"]+)"', svg))
+        used = set(re.findall(rb'(?:url\(#|href="#)([^")]+)', svg))
+        assert used and used <= defined  # every reference points at an id the file defines
+        assert {i[:1] for i in used} >= {b"p", b"m", b"h"}
+    finally:
+        plt.close(a)
+        plt.close(b)
+
+
+def test_write_file_set_writes_the_manifest_last(tmp_path):
+    paths = export.write_file_set(tmp_path / "set", {"a.txt": b"a\n", "b.csv": b"x,y\n"}, manifest="set.sha256")
+    assert [p.name for p in paths] == ["a.txt", "b.csv", "set.sha256"]
+    assert (tmp_path / "set" / "set.sha256").read_text() == export.manifest_text({"a.txt": b"a\n", "b.csv": b"x,y\n"})
+    assert export.verify_file_set(tmp_path / "set", "set.sha256") == paths[:2]
+    (tmp_path / "set" / "b.csv").write_bytes(b"changed\n")
+    with pytest.raises(ValueError, match="does not match set.sha256"):
+        export.verify_file_set(tmp_path / "set", "set.sha256")
+
+
+@pytest.mark.parametrize(
+    ("files", "manifest", "error", "message"),
+    [
+        ({"../a.txt": b""}, export.MANIFEST_NAME, ValueError, "file name must be a plain file name"),
+        ({".hidden": b""}, export.MANIFEST_NAME, ValueError, "file name must be a plain file name"),
+        ({"a.txt": "text"}, export.MANIFEST_NAME, TypeError, r"files\['a.txt'\] must be bytes"),
+        ({}, export.MANIFEST_NAME, ValueError, "files must map at least one file name"),
+        ({"a.txt": b""}, "a/b", ValueError, "manifest must be a plain file name"),
+        ({"m": b""}, "m", ValueError, "is the manifest's name"),
+    ],
+)
+def test_write_file_set_checks_its_arguments(tmp_path, files, manifest, error, message):
+    with pytest.raises(error, match=message):
+        export.write_file_set(tmp_path, files, manifest=manifest)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_and_atomic_writes_check_their_arguments(tmp_path):
+    with pytest.raises(ValueError, match=r"precision must lie in \[1, 17\], got 0"):
+        export.csv_text(["a"], [[1.0]], precision=0)
+    with pytest.raises(TypeError, match="header must be a sequence of column names"):
+        export.csv_text("ab", [[1.0]])
+    with pytest.raises(TypeError, match="text must be a string"):
+        export.write_text_atomic(tmp_path / "a.txt", b"bytes")
+    with pytest.raises(TypeError, match="path must be a path"):
+        export.write_bytes_atomic(5, b"x")
+    with pytest.raises(ValueError, match="path_stem must end in a file name"):
+        export.export_figure(plt.figure(), tmp_path / "..")
+    assert list(tmp_path.iterdir()) == []

@@ -62,10 +62,10 @@ def test_group_figure_is_labelled_illustrative():
 
 def test_labels_translate_the_figures_and_scale_resizes():
     labels = {"time": "Zeit ab Ausgangswert [Jahre]", "scenario:natural_loss": "Ohne Therapie"}
-    (fig,) = educator_figures(labels=labels, names=("ai_vs_natural",), scale=0.5)
+    (fig,) = educator_figures(labels=labels, names=("ai_vs_natural",), scale=0.8)
     texts = _texts(fig.figure)
     assert "Zeit ab Ausgangswert [Jahre]" in texts and "Ohne Therapie" in texts
-    assert fig.figure.get_figwidth() == pytest.approx(5.0)
+    assert fig.figure.get_figwidth() == pytest.approx(8.0)
     with pytest.raises(KeyError, match="unknown label key"):
         educator_figures(labels={"tiem": "x"}, names=("ai_vs_natural",))
     with pytest.raises(ValueError, match="unknown figure"):
@@ -87,3 +87,127 @@ def test_scenario_figures_follow_the_output_section():
     (frac, _) = scenario_figures(group)
     assert len(frac.figure.axes) == len(group.run().sites)
     assert "Illustrative group" in frac.caption
+
+
+# -- reproducible, complete sets --------------------------------------------------------------------------------
+_EXPORT_IN_A_FRESH_PROCESS = """
+import sys
+import matplotlib
+matplotlib.use("Agg")
+from bmdsim.figures import educator_figures, write_figures
+names = None if sys.argv[2] == "all" else tuple(sys.argv[2].split(","))
+write_figures(educator_figures(names=names), sys.argv[1])
+"""
+
+
+def test_a_figure_has_the_same_bytes_in_any_process_and_any_subset(tmp_path):
+    """``crossing_times`` alone, and after the four figures drawn before it in the full set, in two processes."""
+    import os
+    import subprocess
+    import sys
+
+    runs = {
+        "alone": ("crossing_times", "0"),
+        "full": ("all", "12345"),
+        "pair": ("illustrative_group,crossing_times", "7"),
+    }
+    for name, (names, seed) in runs.items():
+        env = dict(os.environ, PYTHONHASHSEED=seed, MPLBACKEND="Agg")
+        subprocess.run(
+            [sys.executable, "-c", _EXPORT_IN_A_FRESH_PROCESS, str(tmp_path / name), names], check=True, env=env
+        )
+    for suffix in ("png", "svg", "pdf", "txt"):
+        alone = (tmp_path / "alone" / f"crossing_times.{suffix}").read_bytes()
+        assert alone == (tmp_path / "full" / f"crossing_times.{suffix}").read_bytes(), suffix
+        assert alone == (tmp_path / "pair" / f"crossing_times.{suffix}").read_bytes(), suffix
+    listed = (tmp_path / "full" / "figures.sha256").read_text().splitlines()
+    assert len(listed) == 4 * len(EDUCATOR_FIGURES)
+    from bmdsim.export import verify_file_set
+
+    assert len(verify_file_set(tmp_path / "full", "figures.sha256")) == len(listed)
+
+
+def _tiny_set(n=3):
+    from bmdsim.figures import CaptionedFigure
+
+    out = []
+    for k in range(n):
+        fig, ax = plt.subplots(figsize=(2, 2), layout="constrained")
+        ax.plot([0, 1], [0, k])
+        out.append(CaptionedFigure(f"fig{k}", fig, f"Figure {k}."))
+    return out
+
+
+def test_the_manifest_is_written_last_and_lists_every_file(tmp_path, monkeypatch):
+    import hashlib
+    import os
+
+    from bmdsim import export
+    from bmdsim.figures import write_figures
+
+    moved = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (moved.append(os.path.basename(dst)), real_replace(src, dst)))
+    paths = write_figures(_tiny_set(), tmp_path, formats=["svg", "png"], dpi=50)
+    assert moved[-1] == "figures.sha256" and paths[-1].name == "figures.sha256"
+    expected = [f"fig{k}.{suffix}" for k in range(3) for suffix in ("svg", "png", "txt")]
+    assert moved[:-1] == [p.name for p in paths[:-1]] == expected
+    for line in (tmp_path / "figures.sha256").read_text().splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() == digest
+    assert export.verify_file_set(tmp_path, "figures.sha256") == paths[:-1]
+    assert not plt.get_fignums()  # every figure closed
+
+
+def test_an_interrupted_write_leaves_no_manifest(tmp_path, monkeypatch):
+    """Ctrl-C while files are moved into place: the old manifest is gone and no new one is written."""
+    import os
+
+    from bmdsim import export
+    from bmdsim.figures import write_figures
+
+    write_figures(_tiny_set(), tmp_path, formats=["svg"], dpi=50)  # a complete old set
+    assert (tmp_path / "figures.sha256").exists()
+    real_replace, calls = os.replace, []
+
+    def interrupted(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_figures(_tiny_set(), tmp_path, formats=["svg"], dpi=50)
+    assert not (tmp_path / "figures.sha256").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temporary file left
+    with pytest.raises(FileNotFoundError):
+        export.verify_file_set(tmp_path, "figures.sha256")
+    assert not plt.get_fignums()
+
+
+def test_an_interruption_while_rendering_writes_nothing(tmp_path, monkeypatch):
+    """Ctrl-C while rendering (before any file is written): an old complete set stays complete."""
+    from bmdsim import export
+    from bmdsim.figures import write_figures
+
+    write_figures(_tiny_set(), tmp_path, formats=["svg"], dpi=50)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real, calls = export.figure_bytes, []
+
+    def interrupted(fig, fmt, dpi=300):
+        calls.append(fmt)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(fig, fmt, dpi=dpi)
+
+    monkeypatch.setattr(export, "figure_bytes", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_figures(_tiny_set(), tmp_path, formats=["svg"], dpi=50)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert len(export.verify_file_set(tmp_path, "figures.sha256")) == 6
+    new = tmp_path / "new"
+    with pytest.raises(KeyboardInterrupt):
+        calls.clear()
+        write_figures(_tiny_set(), new, formats=["svg"], dpi=50)
+    assert not new.exists() or not list(new.iterdir())
