@@ -19,9 +19,13 @@ Reproducibility and chunks
 Random numbers are drawn in fixed blocks of :data:`BLOCK_PATIENTS` patients;
 block ``b`` uses ``np.random.SeedSequence(seed, spawn_key=(b,))``. Patient
 ``i`` therefore gets the same draws whatever ``chunk_size`` is, and the same
-seed gives the same answer however the work is split. ``chunk_size`` only
-bounds memory: the work is done chunk by chunk, each chunk independent of the
-others. A distributed engine would map :meth:`CohortResult.chunk_crossing_times`
+seed gives the same answer however the work is split, to the last bit:
+everything computed for a patient depends on her own draws only (her
+correlated draws are formed without BLAS, whose rounding changes with the
+number of rows, and the shared loss curve her crossing is read from is chosen
+and evaluated from her own age, see :func:`bmdsim.crossing.canonical_state`).
+``chunk_size`` only bounds memory: the work is done chunk by chunk, each chunk
+independent of the others. A distributed engine would map :meth:`CohortResult.chunk_crossing_times`
 over ``result.chunks()`` (e.g. ``dask.delayed`` or ``ray.remote`` around it,
 each task receiving the picklable inputs and its ``(start, stop)``) and
 concatenate the pieces in chunk order; nothing else is shared between chunks.
@@ -44,6 +48,7 @@ cover the sampling error of the published calibration targets only; see
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 import os
@@ -57,8 +62,8 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from . import _data, limits
-from ._validation import as_finite_float, check_range
-from .measurement import SHIPPED_PRECISION, check_precision, measured_bmd
+from ._validation import as_finite_float, as_float_array, check_allocation, check_range, check_text
+from .measurement import SHIPPED_PRECISION, check_precision, check_seed, measured_bmd
 from .model import SiteModel
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
 from .parameters import parameter_draws as _shipped_draws
@@ -94,6 +99,16 @@ WHO_CATEGORIES: tuple[str, ...] = ("osteoporosis", "osteopenia", "normal")
 MAX_CUTS = 20
 #: Most patient x time values that :meth:`CohortResult.t_scores` returns at once (160 MB of floats).
 MAX_T_SCORE_CELLS = 20_000_000
+#: Most output times (or percentiles) per query: a point every two days over the longest horizon. A design
+#: limit that bounds the work of a streamed summary (patients x times), not a model number.
+MAX_TIMES = 10_000
+#: Most thresholds (or sites) per query.
+MAX_THRESHOLDS = 100
+#: Most chunks a cohort is split into: ``ceil(n / chunk_size)``. Each chunk costs a fixed Python overhead
+#: (about a millisecond), so this bounds the overhead to minutes; raise ``chunk_size`` for larger ``n``.
+MAX_CHUNKS = 100_000
+#: Most threads working on chunks at once.
+MAX_WORKERS = 64
 
 
 @dataclass(frozen=True)
@@ -175,6 +190,25 @@ def _square_root(corr: np.ndarray) -> np.ndarray:
     return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
+def _combine(z: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """``z @ root.T``, row by row in one fixed order of operations: shape ``(len(z), len(root))``.
+
+    Not a matrix product on purpose: BLAS picks kernels (and splits rows
+    between its threads) by the number of rows, and its kernels round
+    differently, so a patient's draws would change in the last bit with the
+    size of her chunk. Elementwise products and sums round the same way
+    whatever the number of rows, so each patient's values depend on her
+    index only (see the module notes on chunks).
+    """
+    out = np.empty((z.shape[0], root.shape[0]))
+    for j in range(root.shape[0]):  # a loop over sites (at most three), not patients
+        acc = z[:, 0] * root[j, 0]
+        for k in range(1, root.shape[1]):
+            acc = acc + z[:, k] * root[j, k]
+        out[:, j] = acc
+    return out
+
+
 @dataclass(frozen=True)
 class Population:
     """Who starts the regimen: age and per-site baseline T-scores.
@@ -221,6 +255,7 @@ class Population:
     _age_corr: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        check_text("population.name", self.name)
         if not isinstance(self.age, TruncatedNormal):
             raise TypeError(f"population.age must be a bmdsim.cohort.TruncatedNormal, got {type(self.age).__name__}")
         self.age.check("population.age", limits.AGE_YEARS, "years")
@@ -284,18 +319,35 @@ def default_population() -> Population:
     with the spine, 0.90 with the total hip). The data file marks each with
     ``"verification": "assumption"``.
     """
+    file = _data.label(_POPULATION_FILE)
     doc = _data.read_json(_POPULATION_FILE)
 
-    def dist(d: Mapping[str, Any]) -> TruncatedNormal:
-        return TruncatedNormal(d["mean"], d["sd"], d["low"], d["high"])
+    def dist(*path: str) -> TruncatedNormal:
+        return TruncatedNormal(*(_data.number(doc, (*path, k), file) for k in ("mean", "sd", "low", "high")))
 
-    return Population(
-        age=dist(doc["age_years"]),
-        t_score={s: dist(d) for s, d in doc["t_score"].items()},
-        correlation={tuple(c["sites"]): c["value"] for c in doc["correlation"]},
-        name="default (women starting an AI)",
-        age_correlation=float(doc["age_t_score_correlation"]["value"]),
-    )
+    t_score = {}
+    for site in _data.entry(doc, ("t_score",), file, dict):
+        if site not in SITES:
+            raise _data.DataFileError(file, f"t_score has the unknown site {site!r}; sites: {', '.join(SITES)}")
+        t_score[site] = dist("t_score", site)
+    correlation = {}
+    for k, _ in enumerate(_data.entry(doc, ("correlation",), file, list)):
+        pair = _data.entry(doc, ("correlation", k, "sites"), file, list)
+        if len(pair) != 2 or any(not isinstance(p, str) for p in pair):
+            raise _data.DataFileError(file, f"correlation[{k}].sites must be two site names, got {pair!r:.80}")
+        correlation[tuple(pair)] = _data.number(doc, ("correlation", k, "value"), file, -1.0, 1.0)
+    try:
+        return Population(
+            age=dist("age_years"),
+            t_score=t_score,
+            correlation=correlation,
+            name="default (women starting an AI)",
+            age_correlation=_data.number(doc, ("age_t_score_correlation", "value"), file, -1.0, 1.0),
+        )
+    except (ValueError, TypeError) as exc:
+        if isinstance(exc, _data.DataFileError):
+            raise
+        raise _data.DataFileError(file, str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -329,19 +381,45 @@ class Variability:
     cv: float | Mapping[str, float] = 0.0
     correlation: float | Mapping[tuple[str, str], float] = 0.0
 
+    def __post_init__(self) -> None:
+        self.sigma(SITES)  # checks cv at every site it may be asked for
+        spec = self.correlation
+        if isinstance(spec, Mapping):
+            for pair, value in spec.items():
+                if not isinstance(pair, tuple) or len(pair) != 2:
+                    raise TypeError(f"variability.correlation keys must be (site, site) pairs, got {pair!r:.80}")
+                for site in pair:
+                    check_site(site, "variability.correlation site")
+                self._check_correlation(f"variability.correlation[{pair!r}]", value)
+        else:
+            self._check_correlation("variability.correlation", spec)
+
+    @staticmethod
+    def _check_correlation(name: str, value: object) -> None:
+        r = as_finite_float(name, value)
+        if not -1.0 <= r <= 1.0:
+            raise ValueError(f"{name} must lie in [-1, 1], got {r:g}")
+
     def sigma(self, sites: Sequence[str]) -> np.ndarray:
-        """Standard deviation of ``ln m`` per site, checking ``cv``."""
+        """Standard deviation of ``ln m`` per site, checking ``cv``.
+
+        Raises
+        ------
+        ValueError
+            If a CV is outside :func:`bmdsim.spread.plausible_cv_range` (0 to
+            3), or a site is unknown.
+        TypeError
+            If ``cv`` is not a number or a mapping of site to number.
+        """
         from .spread import plausible_cv_range  # here, so that `python -m bmdsim.spread` runs it once
 
         low, high = plausible_cv_range()
+        if isinstance(self.cv, Mapping):
+            for key in self.cv:
+                check_site(key, "variability.cv site")
         out = []
         for s in sites:
-            if isinstance(self.cv, Mapping):
-                for key in self.cv:
-                    check_site(key, "variability.cv site")
-                value = self.cv.get(s, 0.0)
-            else:
-                value = self.cv
+            value = self.cv.get(s, 0.0) if isinstance(self.cv, Mapping) else self.cv
             cv = as_finite_float(f"variability.cv[{s!r}]", value)
             if not low <= cv <= high:
                 raise ValueError(
@@ -352,16 +430,37 @@ class Variability:
         return np.array(out)
 
 
-def _as_count(name: str, value: object) -> int:
+def _as_count(name: str, value: object, high: int | None = None) -> int:
+    """``value`` as a positive int (at most ``high``); booleans, floats and strings are refused."""
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a positive integer, got {value!r}")
     try:
         count = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be a positive integer, got {value!r} of type {type(value).__name__}") from None
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be a positive integer, got {value!r:.80} of type {kind}") from None
     if count <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {count}")
+        shown = count if count > -(2**63) else "a negative integer"
+        raise ValueError(f"{name} must be a positive integer, got {shown}")
+    high = 2**63 - 1 if high is None else high
+    if count > high:
+        shown = count if count < 2**63 else f"an integer of {count.bit_length()} bits"
+        raise ValueError(f"{name} must be a positive integer, at most {high}, got {shown}")
     return count
+
+
+def _few(name: str, values: object, most: int) -> list:
+    """The items of iterable ``values`` (a scalar counts as one), refusing more than ``most`` of them."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        return [values]
+    if isinstance(values, np.ndarray) and values.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D sequence, got an array of shape {values.shape}")
+    items = list(itertools.islice(iter(values), most + 1))
+    if len(items) > most:
+        raise ValueError(f"{name} must hold at most {most} values")
+    if not items:
+        raise ValueError(f"{name} must not be empty")
+    return items
 
 
 class _CohortTrajectory(Trajectory):
@@ -488,19 +587,32 @@ class CohortResult:
             Each patient's factor on the log-loss (all 1 without variability).
         """
         stop = self.n if stop is None else stop
-        if not 0 <= start < stop <= self.n:
-            raise ValueError(f"patients: need 0 <= start < stop <= n = {self.n}, got start={start}, stop={stop}")
+        start, stop = self._span("patients", start, stop)
+        check_allocation(
+            f"the random draws of {stop - start} patients x {_COLUMNS} columns (patients {start} to {stop})",
+            (stop - start) * _COLUMNS,
+            hint="ask for fewer patients at once",
+        )
         z = self._normals(start, stop)
         k = len(SITES)
         pop = self.population
         age = pop.age.quantile(ndtr(z[:, 0]))
         cols = [1 + SITES.index(s) for s in self.sites]
-        zt = z[:, cols] @ self._t_root.T + z[:, :1] * pop._age_corr  # given age's latent normal (Population notes)
+        zt = _combine(z[:, cols], self._t_root) + z[:, :1] * pop._age_corr  # given age's latent normal (Population)
         t_score = {s: pop.t_score[s].quantile(ndtr(zt[:, j])) for j, s in enumerate(self.sites)}
-        zm = z[:, [1 + k + SITES.index(s) for s in self.sites]] @ self._m_root.T
+        zm = _combine(z[:, [1 + k + SITES.index(s) for s in self.sites]], self._m_root)
         log_m = zm * self._m_sigma - 0.5 * self._m_sigma**2  # lognormal with mean 1
         multiplier = {s: np.exp(log_m[:, j]) for j, s in enumerate(self.sites)}
         return Patient(age=age, t_score=t_score), multiplier
+
+    def _span(self, what: str, start: object, stop: object) -> tuple[int, int]:
+        """``start`` and ``stop`` as patient indices with ``0 <= start < stop <= n``, or a clear error."""
+        for name, value in (("start", start), ("stop", stop)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{what}: {name} must be an integer patient index, got {value!r:.80}")
+        if not 0 <= start < stop <= self.n:
+            raise ValueError(f"{what}: need 0 <= start < stop <= n = {self.n}, got start={start}, stop={stop}")
+        return int(start), int(stop)
 
     def _chunk(self, start: int, stop: int, draw: int | None = None) -> _CohortTrajectory:
         """Patients ``start..stop-1`` as a trajectory, with the point parameters or those of ``draw``."""
@@ -579,10 +691,18 @@ class CohortResult:
 
         The unit of work a distributed engine would map over :meth:`chunks`.
         """
-        sites = self.sites if sites is None else tuple(self._site(s) for s in sites)
-        thresholds = tuple(as_finite_float("threshold", t) for t in thresholds)
+        sites, thresholds = self._sites_thresholds(sites, thresholds)
+        start, stop = self._span("chunk_crossing_times", start, stop)
         traj = self._chunk(start, stop)
         return {(s, t): traj.crossing_time(s, t) for s in sites for t in thresholds}
+
+    def _sites_thresholds(self, sites: object, thresholds: object) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        """Checked sites (default: every simulated one) and thresholds [SD], at most MAX_THRESHOLDS of each."""
+        sites = self.sites if sites is None else tuple(self._site(s) for s in _few("sites", sites, MAX_THRESHOLDS))
+        thresholds = tuple(
+            as_finite_float(f"thresholds[{i}]", t) for i, t in enumerate(_few("thresholds", thresholds, MAX_THRESHOLDS))
+        )
+        return tuple(dict.fromkeys(sites)), tuple(dict.fromkeys(thresholds))
 
     def crossing_times(
         self, thresholds: Iterable[float] = DEFAULT_THRESHOLDS, sites: Iterable[str] | None = None
@@ -591,10 +711,20 @@ class CohortResult:
 
         One pass over the chunks for all sites and thresholds asked for.
         """
-        sites = self.sites if sites is None else tuple(self._site(s) for s in sites)
-        thresholds = tuple(as_finite_float("threshold", t) for t in thresholds)
-        todo = [(s, t) for s in sites for t in thresholds if (s, t) not in self._crossings]
+        sites, thresholds = self._sites_thresholds(sites, thresholds)
+        wanted = [(s, t) for s in sites for t in thresholds]
+        todo = [key for key in wanted if key not in self._crossings]
         if todo:
+            check_allocation(
+                f"crossing times of n = {self.n} patients x {len(wanted)} (site, threshold) pairs",
+                self.n * len(wanted),
+                hint="ask for fewer sites and thresholds at once",
+            )
+            # Keep earlier results only while all of them fit in one array's worth of memory (oldest dropped first).
+            room = max(0, limits.MAX_ARRAY_BYTES // (8 * self.n) - len(wanted))
+            others = [k for k in self._crossings if k not in wanted]
+            for key in others[: max(0, len(others) - room)]:
+                del self._crossings[key]
             out = {key: np.empty(self.n) for key in todo}
 
             def run(span: tuple[int, int]) -> None:
@@ -617,11 +747,12 @@ class CohortResult:
         threshold = as_finite_float("threshold", threshold)
         return self.crossing_times((threshold,), (site,))[site, threshold]
 
-    def _times(self, times: object) -> np.ndarray:
-        tt = np.atleast_1d(np.asarray(times, dtype=float))
-        if tt.ndim != 1 or tt.size == 0 or not np.all(np.isfinite(tt)):
-            raise ValueError(f"times must be finite times in years, a scalar or a 1-D array, got {times!r}")
-        check_range("times", tt, 0.0, self.years, unit="years")
+    def _times(self, times: object, name: str = "times") -> np.ndarray:
+        """``times`` as a 1-D float array of 1 to :data:`MAX_TIMES` times [years] in ``[0, years]``."""
+        if np.size(times) > MAX_TIMES:
+            raise ValueError(f"{name} must hold at most {MAX_TIMES} times, got {np.size(times)}")
+        tt = np.atleast_1d(as_float_array(name, times))
+        check_range(name, tt, 0.0, self.years, unit="years")
         return tt
 
     def fraction_below(self, site: str, threshold: float, times: object) -> dict[str, np.ndarray]:
@@ -728,9 +859,13 @@ class CohortResult:
 
     @staticmethod
     def _q(q: Sequence[float]) -> np.ndarray:
-        qq = np.atleast_1d(np.asarray(q, dtype=float))
-        if qq.ndim != 1 or qq.size == 0 or not np.all(np.isfinite(qq)) or np.any((qq < 0) | (qq > 100)):
-            raise ValueError(f"q must be percentiles in [0, 100], got {q!r}")
+        """``q`` as a 1-D array of 1 to :data:`MAX_TIMES` percentiles in ``[0, 100]``."""
+        if np.size(q) > MAX_TIMES:
+            raise ValueError(f"q must hold at most {MAX_TIMES} percentiles, got {np.size(q)}")
+        qq = np.atleast_1d(as_float_array("q", q))
+        outside = (qq < 0.0) | (qq > 100.0)
+        if outside.any():
+            raise ValueError(f"q must be percentiles in [0, 100], got {qq[outside][0]:g}")
         return qq
 
     def _t_score_block(self, site: str, tt: np.ndarray, start: int, stop: int, measured: bool) -> np.ndarray:
@@ -750,7 +885,7 @@ class CohortResult:
         return 0.0 if self.measurement_error is None else self.measurement_error[site]
 
     def _score_site(self, site: object) -> str:
-        return LOWEST if site == LOWEST else self._site(site)
+        return LOWEST if isinstance(site, str) and site == LOWEST else self._site(site)
 
     def t_scores(
         self, site: str, times: object, start: int = 0, stop: int | None = None, measured: bool = False
@@ -776,17 +911,13 @@ class CohortResult:
         tt = self._times(times)
         measured = _as_bool("measured", measured)
         stop = self.n if stop is None else stop
-        for name, value in (("start", start), ("stop", stop)):
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be an integer patient index, got {value!r}")
-        if not 0 <= start < stop <= self.n:
-            raise ValueError(f"t_scores: need 0 <= start < stop <= n = {self.n}, got start={start}, stop={stop}")
+        start, stop = self._span("t_scores", start, stop)
         if (stop - start) * tt.size > MAX_T_SCORE_CELLS:
             raise ValueError(
                 f"t_scores: {stop - start} patients x {tt.size} times is more than {MAX_T_SCORE_CELLS} values; "
                 "ask for fewer patients (start, stop) or use t_score_percentiles / category_shares, which stream"
             )
-        return self._t_score_block(site, tt, int(start), int(stop), measured)
+        return self._t_score_block(site, tt, start, stop, measured)
 
     def _stream_t_scores(self, site: str, tt: np.ndarray, measured: bool) -> Iterable[np.ndarray]:
         """T-scores of every patient at ``tt``, batch by batch (bounded memory)."""
@@ -831,6 +962,9 @@ class CohortResult:
         measured = _as_bool("measured", measured)
         lo, hi = T_SCORE_GRID
         bins = int(round((hi - lo) / T_SCORE_BIN))
+        check_allocation(
+            f"T-score histograms of {tt.size} times x {bins} bins", tt.size * bins, hint="ask for fewer times at once"
+        )
         counts = np.zeros((tt.size, bins), dtype=np.int64)
         offsets = (np.arange(tt.size) * bins)[None, :]
         for t in self._stream_t_scores(site, tt, measured):
@@ -909,7 +1043,14 @@ class CohortResult:
             (NaN for an empty row); ``row_total``.
         """
         site = self._score_site(site)
-        tt = self._times([start_time, stop_time])
+        tt = np.concatenate(
+            (
+                self._times(start_time, "transition times: start_time"),
+                self._times(stop_time, "transition times: stop_time"),
+            )
+        )
+        if tt.size != 2:
+            raise ValueError(f"transitions: start_time and stop_time must be single times [years], got {tt.size} times")
         if not tt[0] < tt[1]:
             raise ValueError(f"transitions: start_time must be before stop_time, got {tt[0]:g} and {tt[1]:g}")
         cc = _check_cuts(cuts)
@@ -927,8 +1068,14 @@ class CohortResult:
 
 
 def category_names(cuts: Sequence[float]) -> tuple[str, ...]:
-    """Names of the categories that ``cuts`` make, low to high: the WHO names for the WHO cuts."""
-    cc = tuple(float(c) for c in cuts)
+    """Names of the categories that ``cuts`` make, low to high: the WHO names for the WHO cuts.
+
+    Parameters
+    ----------
+    cuts : sequence of float
+        1 to :data:`MAX_CUTS` strictly increasing T-scores [SD].
+    """
+    cc = tuple(float(c) for c in _check_cuts(cuts))
     if cc == WHO_CUTS:
         return WHO_CATEGORIES
     names = [f"T <= {cc[0]:g}"]
@@ -939,6 +1086,8 @@ def category_names(cuts: Sequence[float]) -> tuple[str, ...]:
 def _check_cuts(cuts: object) -> np.ndarray:
     if isinstance(cuts, (str, bytes)) or not isinstance(cuts, Sequence | np.ndarray):
         raise TypeError(f"cuts must be a sequence of T-scores [SD], got {type(cuts).__name__}")
+    if np.ndim(cuts) != 1 or not 1 <= len(cuts) <= MAX_CUTS:
+        raise ValueError(f"cuts must be 1 to {MAX_CUTS} strictly increasing T-scores [SD], got {len(cuts)} values")
     values = [as_finite_float(f"cuts[{i}]", c) for i, c in enumerate(cuts)]
     cc = np.asarray(values, dtype=float)
     if cc.size == 0 or cc.size > MAX_CUTS or np.any(np.diff(cc) <= 0):
@@ -990,16 +1139,20 @@ def simulate_cohort(
     Parameters
     ----------
     n : int
-        Number of patients, a positive integer.
+        Number of patients, a positive integer; at most 134,217,728 (their
+        crossing times at one site and threshold fill the 1 GiB per-array
+        limit, :data:`bmdsim.limits.MAX_ARRAY_BYTES`).
     regimen : Regimen
         Exposures, the same for every patient (event starts such as
         :class:`bmdsim.AtThreshold` resolve per patient).
     years : float
         Horizon [years], in ``(0, 60]``.
     seed : int
-        Seed of the random draws (non-negative integer).
+        Seed of the random draws, an integer in ``[0, 2**64 - 1]``.
     chunk_size : int
-        Patients processed at once (bounds memory; results do not depend on it).
+        Patients processed at once (bounds memory; results do not depend on
+        it), a positive integer: at most 19,173,961 (its random draws fill
+        the per-array limit) and at least ``n / MAX_CHUNKS`` (100,000 chunks).
     population : Population, optional
         Who starts the regimen; :func:`default_population` if None.
     variability : Variability, optional
@@ -1011,8 +1164,8 @@ def simulate_cohort(
     reference : YoungAdultReference, optional
         Young-adult reference for T-scores; the shipped default if None.
     workers : int, optional
-        Threads working on chunks at once; ``min(2, os.cpu_count())`` if None.
-        Results do not depend on it.
+        Threads working on chunks at once, 1 to :data:`MAX_WORKERS`;
+        ``min(2, os.cpu_count())`` if None. Results do not depend on it.
     parameter_draws : int or sequence of ParameterSet
         Parameter uncertainty: the number of calibration draws of ``params``
         to simulate on the same patients (``0``, the default, for none; at
@@ -1047,9 +1200,20 @@ def simulate_cohort(
     years on an AI and 5 years after; beyond that the model extrapolates.
     """
     n = _as_count("n", n)
+    check_allocation(f"the crossing times of n = {n} patients (one site and threshold)", n, hint="use a smaller n")
     chunk_size = _as_count("chunk_size", chunk_size)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_allocation(
+        f"a chunk of chunk_size = {min(chunk_size, n)} patients x {_COLUMNS} random draws",
+        min(chunk_size, n) * _COLUMNS,
+        hint="use a smaller chunk_size (results do not depend on it)",
+    )
+    chunks = -(-n // chunk_size)
+    if chunks > MAX_CHUNKS:
+        raise ValueError(
+            f"chunk_size = {chunk_size} splits n = {n} patients into {chunks} chunks, more than {MAX_CHUNKS}; "
+            f"use chunk_size >= {-(-n // MAX_CHUNKS)} (results do not depend on it)"
+        )
+    seed = check_seed(seed)
     if not isinstance(regimen, Regimen):
         raise TypeError(f"regimen must be a bmdsim.Regimen, got {type(regimen).__name__}")
     years = as_finite_float("years", years)
@@ -1068,12 +1232,12 @@ def simulate_cohort(
     reference = load_reference() if reference is None else reference
     if not isinstance(reference, YoungAdultReference):
         raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
-    workers = min(2, os.cpu_count() or 1) if workers is None else _as_count("workers", workers)
+    workers = min(2, os.cpu_count() or 1) if workers is None else _as_count("workers", workers, MAX_WORKERS)
     draws = _resolve_draws(params, parameter_draws)
     precision = check_precision(measurement_error, population.sites)
     warn_if_extrapolating(regimen, params.values, years)
     return CohortResult(
-        n, regimen, years, int(seed), chunk_size, population, variability, params, reference, workers, draws, precision
+        n, regimen, years, seed, chunk_size, population, variability, params, reference, workers, draws, precision
     )
 
 
@@ -1085,7 +1249,8 @@ def _resolve_draws(params: ParameterSet, parameter_draws: object) -> tuple[Param
         )
     if isinstance(parameter_draws, (int, np.integer)):
         if parameter_draws < 0:
-            raise ValueError(f"parameter_draws must be >= 0 (0: no parameter uncertainty), got {parameter_draws}")
+            shown = parameter_draws if parameter_draws > -(2**63) else "a negative integer"
+            raise ValueError(f"parameter_draws must be >= 0 (0: no parameter uncertainty), got {shown}")
         return _shipped_draws(params, int(parameter_draws)) if parameter_draws else ()
     if isinstance(parameter_draws, Sequence) and not isinstance(parameter_draws, (str, bytes)):
         draws = tuple(parameter_draws)
@@ -1141,19 +1306,22 @@ def compare_regimens(
     """
     if not isinstance(regimens, Mapping) or not regimens:
         raise ValueError("regimens must be a non-empty mapping of name to bmdsim.Regimen")
+    for name in regimens:
+        check_text("regimens name", name)
     table: dict[str, list] = {"regimen": []}
     for name, regimen in regimens.items():
         result = simulate_cohort(n, regimen, years, seed, **kwargs)
+        (site,), thresholds = result._sites_thresholds((site,), thresholds)
         result.crossing_times(thresholds, (site,))
-        table["regimen"].append(str(name))
-        tt = result._times(at_years)
+        table["regimen"].append(name)
+        tt = result._times(at_years, "at_years")
 
         def summary(crossing: np.ndarray, result: CohortResult = result, tt: np.ndarray = tt) -> np.ndarray:
             median = np.percentile(crossing, [50.0], method="inverted_cdf")
             return np.concatenate((median, result._fraction_by(crossing, tt)))
 
         for thr in thresholds:
-            columns = [f"median_years_to_{thr:g}"] + [f"fraction_{thr:g}_by_{t:g}y" for t in at_years]
+            columns = [f"median_years_to_{thr:g}"] + [f"fraction_{thr:g}_by_{t:g}y" for t in tt]
             values = summary(result.crossing_time(site, thr))
             if result.parameter_draws:
                 low, high = result._interval(result._over_draws(site, thr, summary))

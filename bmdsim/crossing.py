@@ -51,9 +51,17 @@ per patient or per time step.
 Courses that start at a scan (:class:`bmdsim.AtThreshold` with a
 ``scan_interval``) start at one of a few scan times, so patients fall into a
 few groups with identical exposure times. Each group shares one curve (its
-courses fixed at the group's times) and takes the fast path above. The
-choice depends on the regimen only, never on how many patients a call
-holds, so results do not depend on chunking.
+courses fixed at the group's times) and takes the fast path above.
+
+Chunking
+--------
+Which path a patient takes, and the curve she is read from, depend on her own
+inputs and the regimen only, never on the other patients of the call: a
+shared curve is always tabulated, checked and refined at one canonical
+patient (:func:`canonical_state`: the middle of her age group, or a fixed age
+in her run of equal-rate age bands), and with age bands the shared path is
+chosen per patient. So crossing times are the same to the last bit however
+patients are split into chunks.
 """
 
 from __future__ import annotations
@@ -215,8 +223,20 @@ def first_crossing(
     if todo.size == 0:
         return out
     if model.is_shared(state, horizon):
-        one = PatientState(float(model.natural.effective_age(np.asarray(state.age).ravel()[0])))
+        one = PatientState(float(np.asarray(state.age).ravel()[0]))
         out[todo] = _first_crossing_shared(model, one, target[todo], horizon)
+    elif not model.natural.grouped and not state.spans:
+        # Natural loss in age bands: a woman whose whole horizon lies in one run of equal rates shares that run's
+        # curve; decided per woman (not per call), so the path and the answer do not depend on who else is in it.
+        age = np.asarray(state.age)[todo]
+        run = _shared_runs(model, age, horizon)
+        for r in np.unique(run[run >= 0]):  # a loop over runs of age bands (a handful)
+            idx = np.flatnonzero(run == r)
+            out[todo[idx]] = _first_crossing_shared(model, PatientState(float(age[idx[0]])), target[todo[idx]], horizon)
+        rest = todo[run < 0]
+        for start in range(0, rest.size, CHUNK_PATIENTS):
+            sel = rest[start : start + CHUNK_PATIENTS]
+            out[sel] = _first_crossing_per_patient(model, state.take(sel), target[sel], horizon)
     elif model.natural.grouped and not state.spans:
         # Natural loss smooth in age: women of one age group share a curve (bmdsim.agents.AGE_GROUP_YEARS).
         age = np.asarray(state.age)[todo]
@@ -229,8 +249,7 @@ def first_crossing(
         result = np.empty(tgt.shape)
         bounds = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1, [key.size]))
         for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # a loop over age groups (one per year of age)
-            one = PatientState(float(model.natural.effective_age(age[order[a]])))
-            result[a:b] = _first_crossing_shared(model, one, tgt[a:b], horizon, presorted=True)
+            result[a:b] = _first_crossing_shared(model, PatientState(float(age[order[a]])), tgt[a:b], horizon, True)
         out[todo[order]] = result
     elif _scan_started(state, horizon):
         sub = state.take(todo)
@@ -324,31 +343,85 @@ def _fixed_model(model: SiteModel, events: tuple, times: tuple[float, ...], hori
     return fixed
 
 
+def _earliest(model: SiteModel) -> float:
+    """Earliest time [years] that matters for natural loss: 0, or the first fixed start before baseline."""
+    return min([0.0] + [float(e.start) for _, e, _ in model.terms if not e.is_event])
+
+
+def _band_runs(natural: NaturalLoss) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of age bands with equal rates: the run of each band, and each run's lowest and highest age [years]."""
+    run_of_band = np.concatenate(([0], np.cumsum(natural.rates[1:] != natural.rates[:-1])))
+    lower = np.concatenate(([-np.inf], natural.edges))
+    upper = np.concatenate((natural.edges, [np.inf]))
+    runs = np.arange(run_of_band[-1] + 1)
+    low = np.array([lower[run_of_band == r][0] for r in runs])
+    high = np.array([upper[run_of_band == r][-1] for r in runs])
+    return run_of_band, low, high
+
+
+def _shared_runs(model: SiteModel, age: np.ndarray, horizon: float) -> np.ndarray:
+    """Per patient, the run of equal natural-loss rates that holds all of ``[age + earliest, age + horizon]``, or -1.
+
+    The same test as :meth:`SiteModel.is_shared` applied to each patient on
+    her own (bands without age slope), so a patient's path never depends on
+    the other patients of the call.
+    """
+    edges = model.natural.edges
+    run_of_band, _, _ = _band_runs(model.natural)
+    first = run_of_band[np.searchsorted(edges, age + _earliest(model), side="right")]
+    last = run_of_band[np.searchsorted(edges, age + horizon, side="left")]
+    return np.where(first == last, first, -1)
+
+
+def canonical_state(model: SiteModel, state: PatientState, horizon: float) -> PatientState:
+    """The one patient whose curve stands for every patient sharing ``state``'s curve.
+
+    With a slope in age, the middle of her age group; with age bands, a fixed
+    age inside the run of equal rates that holds her horizon. The table, the
+    exact checks and the refinement all use it, so every crossing, to the
+    last bit, depends on the patient's own inputs only: not on which
+    patients, chunk or thread came first (``L`` computed at two ages of one
+    band agrees only to rounding).
+
+    Parameters
+    ----------
+    model : SiteModel
+    state : PatientState
+        One patient (a scalar age [years], no per-patient exposure times)
+        whose log-loss on ``[0, horizon]`` is shared (:meth:`SiteModel.is_shared`).
+    horizon : float
+        Last time considered [years].
+
+    Returns
+    -------
+    PatientState
+        The canonical patient (a scalar age [years]).
+    """
+    natural = model.natural
+    if natural.grouped:
+        return PatientState(float(natural.effective_age(float(state.age))))
+    run_of_band, low, high = _band_runs(natural)
+    run = run_of_band[int(np.searchsorted(natural.edges, float(state.age), side="right"))]
+    age = max(float(low[run]) - _earliest(model), 0.0)
+    if age + horizon > high[run]:
+        age = float(high[run]) - horizon
+    return PatientState(age)
+
+
 def _shared_table(model: SiteModel, state: PatientState, horizon: float) -> tuple[np.ndarray, ...]:
     """Dense table of a shared curve: grid, ``L``, rates just after / before each cell, running maximum.
 
-    Kept on the model (keyed by horizon and natural-loss band), so that chunks
-    and thresholds that share a model build it once.
+    ``state`` is canonical (:func:`canonical_state`). Kept on the model
+    (keyed by horizon and that age), so that chunks and thresholds that
+    share a model build it once.
     """
-    edges = model.age_edges()
-    band = int(np.searchsorted(edges, float(state.age), side="right"))
     cache = model.__dict__.setdefault("_shared_tables", {})
-    if model.natural.grouped:  # one table per age group, combined from two base curves (see _grouped_table)
-        key = (float(horizon), "age", float(model.natural.effective_age(float(state.age))))
-        if key not in cache:
-            cache[key] = _grouped_table(model, key[2], horizon)
-        return cache[key]
-    key = (float(horizon), band)
+    key = (float(horizon), float(state.age))
     if key not in cache:
-        # A canonical age inside the band, so the table (and every crossing, to the last bit) does not depend on
-        # which patients, chunk or thread built it. Shared means the band holds [age + earliest, age + horizon].
-        lower = edges[band - 1] if band > 0 else -np.inf
-        upper = edges[band] if band < edges.size else np.inf
-        earliest = min([0.0] + [e.start for _, e, _ in model.terms if not e.is_event])
-        age = max(lower - earliest, 0.0)
-        if age + horizon > upper:
-            age = upper - horizon
-        cache[key] = _table_at(model, PatientState(float(age)), horizon)
+        if model.natural.grouped:  # one table per age group, combined from two base curves (see _grouped_table)
+            cache[key] = _grouped_table(model, key[1], horizon)
+        else:
+            cache[key] = _table_at(model, state, horizon)
     return cache[key]
 
 
@@ -431,6 +504,10 @@ def _first_crossing_shared(
 ) -> np.ndarray:
     """First crossings of one shared curve ``L`` for many targets: table, cubic inverse, exact check.
 
+    ``state`` is any patient on the curve; the curve is evaluated at its
+    :func:`canonical_state`, so the answer for a target does not depend on
+    which patient stands for the others.
+
     1. Tabulate ``L`` and its rate on a dense grid: every checkpoint cell cut
        into ``TABLE_REFINE`` sub-cells, plus the cell's interior maximum if it
        has one, so that inside a sub-cell ``L`` has no interior maximum.
@@ -445,6 +522,7 @@ def _first_crossing_shared(
        method on their bracket instead. Either way the result is within
        ``ROOT_TOLERANCE_YEARS`` of the first crossing, on the crossed side.
     """
+    state = canonical_state(model, state, horizon)
     grid, values, rate_right, rate_left, running = _shared_table(model, state, horizon)
     if presorted:  # the caller sorted the targets already
         k = np.searchsorted(running, target, side="left")

@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from . import _data
-from ._validation import as_finite_float
+from . import _data, limits
+from ._validation import as_finite_float, as_float_array, check_allocation, check_range
 from .sites import SITES, check_site
 
 _PRECISION_FILE = "dxa_precision.json"
@@ -39,6 +39,8 @@ SHIPPED_PRECISION = "shipped"
 ERROR_BLOCK_PATIENTS = 4096
 #: Resolution [years] with which a scan time keys its error stream: scans at the same time share errors.
 SCAN_TIME_KEY_RESOLUTION = 1e-6
+#: Largest seed accepted (a 64-bit unsigned integer; numpy's SeedSequence takes any size, bmdsim bounds it).
+MAX_SEED = 2**64 - 1
 #: First entry of the error streams' spawn keys; keeps them apart from simulate_cohort's one-entry keys.
 _ERROR_STREAM = 0x445841
 
@@ -60,13 +62,34 @@ def dxa_precision() -> dict[str, float]:
     (1.9 %, 1.8 %, 2.5 %; recorded in the data file as unverified). See the
     data file for the sentences read and the supporting studies.
     """
+    file = _data.label(_PRECISION_FILE)
     doc = _data.read_json(_PRECISION_FILE)
-    return {s: float(v) / 100.0 for s, v in doc["default_cv_percent"].items()}
+    low, high = _cv_range_percent(doc)
+    given = _data.entry(doc, ("default_cv_percent",), file, dict)
+    unknown = sorted(k for k in given if k not in SITES)
+    if unknown:
+        raise _data.DataFileError(
+            file, f"default_cv_percent has unknown site(s) {', '.join(map(repr, unknown))}; sites: {', '.join(SITES)}"
+        )
+    missing = [s for s in SITES if s not in given]
+    if missing:
+        raise _data.DataFileError(file, f"default_cv_percent has no value for {', '.join(missing)}")
+    return {s: _data.number(doc, ("default_cv_percent", s), file, low, high, "%") / 100.0 for s in given}
+
+
+def _cv_range_percent(doc: Mapping[str, object]) -> tuple[float, float]:
+    """``validated_range.cv_percent`` of the precision file [%], checked: ``0 <= low < high <= 100``."""
+    file = _data.label(_PRECISION_FILE)
+    low, high = _data.numbers(doc, ("validated_range", "cv_percent"), file, 0.0, 100.0, "%", length=2)
+    if not low < high:
+        raise _data.DataFileError(file, f"validated_range.cv_percent must have low < high, got [{low:g}, {high:g}]")
+    return low, high
 
 
 def _cv_range() -> tuple[float, float]:
-    low, high = _data.read_json(_PRECISION_FILE)["validated_range"]["cv_percent"]
-    return float(low) / 100.0, float(high) / 100.0
+    """The accepted range of a user-given CV [fraction]."""
+    low, high = _cv_range_percent(_data.read_json(_PRECISION_FILE))
+    return low / 100.0, high / 100.0
 
 
 def check_precision(measurement_error: object, sites: Sequence[str]) -> dict[str, float] | None:
@@ -125,9 +148,23 @@ def check_precision(measurement_error: object, sites: Sequence[str]) -> dict[str
     return {s: out[s] for s in sites}
 
 
-def check_seed(seed: object) -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+def check_seed(seed: object, name: str = "seed") -> int:
+    """Return ``seed`` as a Python int in ``[0, MAX_SEED]``, or raise naming ``name``.
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is not an integer (booleans, floats and strings are refused).
+    ValueError
+        If it is negative or above :data:`MAX_SEED`.
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(
+            f"{name} must be a non-negative integer (at most 2**64 - 1), got {seed!r} of type {type(seed).__name__}"
+        )
+    if not 0 <= seed <= MAX_SEED:
+        shown = repr(seed) if abs(seed) <= 2**128 else f"an integer of {int(seed).bit_length()} bits"
+        raise ValueError(f"{name} must be a non-negative integer, at most 2**64 - 1, got {shown}")
     return int(seed)
 
 
@@ -145,19 +182,28 @@ def scan_error_normals(seed: int, site: str, times: np.ndarray, start: int, stop
         Non-negative seed.
     site : str
     times : (S,) ndarray
-        Scan times [years], >= 0.
+        Scan times [years], finite, in ``[0, 60]``.
     start, stop : int
         Patient range, ``0 <= start < stop``.
 
     Returns
     -------
     (stop - start, S) ndarray
+
+    Raises
+    ------
+    ValueError
+        A bad seed, time or range, or more draws than
+        :data:`bmdsim.limits.MAX_ARRAY_BYTES` allows in one array.
     """
     seed = check_seed(seed)
-    times = np.asarray(times, dtype=float)
+    start, stop = _check_span(start, stop)
+    if np.size(times) == 0:
+        return np.empty((stop - start, 0))
+    times = np.atleast_1d(as_float_array("scan times", times))
+    check_range("scan times", times, 0.0, limits.HORIZON_YEARS[1], unit="years")
+    check_allocation(f"scan errors of {stop - start} patients x {times.size} scan times", (stop - start) * times.size)
     keys = np.rint(times / SCAN_TIME_KEY_RESOLUTION).astype(np.int64)
-    if np.any(keys < 0):
-        raise ValueError(f"scan times must be >= 0 years, got {times.min():g}")
     block = ERROR_BLOCK_PATIENTS
     site_key = SITES.index(check_site(site))
     out = np.empty((stop - start, times.size))
@@ -170,6 +216,16 @@ def scan_error_normals(seed: int, site: str, times: np.ndarray, start: int, stop
     return out
 
 
+def _check_span(start: object, stop: object) -> tuple[int, int]:
+    """``start`` and ``stop`` as patient indices with ``0 <= start < stop``."""
+    for name, value in (("start", start), ("stop", stop)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer patient index, got {value!r}")
+    if not 0 <= start < stop:
+        raise ValueError(f"need patient indices 0 <= start < stop, got start={start}, stop={stop}")
+    return int(start), int(stop)
+
+
 def measured_bmd(
     true_bmd: np.ndarray, cv: float, seed: int, site: str, times: np.ndarray, start: int, stop: int
 ) -> np.ndarray:
@@ -180,7 +236,8 @@ def measured_bmd(
     true_bmd : (stop - start, S) ndarray
         True BMD [g/cm2] of patients ``start..stop-1`` at ``times``.
     cv : float
-        Precision error of the site as a fraction (0.012 is 1.2 %); 0 returns ``true_bmd``.
+        Precision error of the site as a fraction (0.012 is 1.2 %), in the
+        validated range (0 to 0.1); 0 returns ``true_bmd``.
     seed : int
     site : str
     times : (S,) ndarray
@@ -188,6 +245,9 @@ def measured_bmd(
     start, stop : int
         Patient range.
     """
+    low, high = _cv_range()
+    cv = as_finite_float("cv", cv)
+    check_range("cv", np.asarray(cv), low, high)
     if cv == 0.0:
         return true_bmd
     return true_bmd * (1.0 + cv * scan_error_normals(seed, site, times, start, stop))

@@ -50,7 +50,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import _data
-from ._validation import check_choice
+from ._validation import check_choice, check_text
 from .agents import AGENTS, NaturalLoss, ParameterSpec
 from .sites import SITES
 
@@ -61,6 +61,11 @@ _DRAWS_FOLDER = "parameter_draws"
 #: The default parameter set: the best-validated calibrated set (``python -m bmdsim.validation``). The
 #: textbook figures (1.5 %/yr natural, 2.5 %/yr on an AI) stay available as the teaching set ``"consensus"``.
 DEFAULT_PARAMETER_SET = "trials"
+
+
+#: Most numbers in a list-valued parameter (age bands of natural loss): a design limit that bounds the
+#: per-patient checkpoints of the crossing search (one per age edge).
+MAX_LIST_ITEMS = 100
 
 
 def _specs() -> dict[str, ParameterSpec]:
@@ -84,11 +89,13 @@ def _check_value(key: str, value: Any, spec: ParameterSpec) -> Any:
         raise ValueError(f"parameter {key} must be given ({spec.unit}), got None")
     items = value if spec.is_list else [value]
     if spec.is_list and not isinstance(value, (list, tuple)):
-        raise TypeError(f"parameter {key} must be a list of numbers [{spec.unit}], got {value!r}")
+        raise TypeError(f"parameter {key} must be a list of numbers [{spec.unit}], got {value!r:.80}")
+    if spec.is_list and len(value) > MAX_LIST_ITEMS:
+        raise ValueError(f"parameter {key} must hold at most {MAX_LIST_ITEMS} numbers, got {len(value)}")
     checked = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise TypeError(f"parameter {key} must be a number [{spec.unit}], got {item!r}")
+            raise TypeError(f"parameter {key} must be a number [{spec.unit}], got {item!r:.80}")
         item = float(item)
         if not math.isfinite(item) or not spec.low <= item <= spec.high:
             raise ValueError(f"parameter {key} must lie in [{spec.low:g}, {spec.high:g}] {spec.unit}, got {item!r}")
@@ -119,11 +126,19 @@ class ParameterSet:
     metadata: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for key in ("name", "title", "description", "validated_range"):
+            check_text(f"parameter set {key}", getattr(self, key))
+        if not isinstance(self.values, Mapping):
+            raise TypeError(f"parameter set values must be a mapping of key to value, got {type(self.values).__name__}")
+        if not isinstance(self.metadata, Mapping):
+            raise TypeError(
+                f"parameter set metadata must be a mapping of key to dict, got {type(self.metadata).__name__}"
+            )
         specs = _specs()
         missing = sorted(set(specs) - set(self.values))
         if missing:
             raise ValueError(f"parameter set {self.name!r} lacks parameters: {', '.join(missing)}")
-        unknown = sorted(set(self.values) - set(specs))
+        unknown = sorted(map(str, set(self.values) - set(specs)))
         if unknown:
             raise ValueError(f"parameter set {self.name!r} has unknown parameters: {', '.join(unknown)}")
         checked = {k: _check_value(k, self.values[k], specs[k]) for k in sorted(specs)}
@@ -187,6 +202,8 @@ class ParameterSet:
         >>> p["aromatase_inhibitor.lumbar_spine.late_excess_pct_per_year"]
         1.0
         """
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise TypeError(f"overrides must be a mapping of parameter key to value, got {type(overrides).__name__}")
         changes = dict(overrides or {}) | kwargs
         for key in changes:
             if key not in self.values:
@@ -230,17 +247,46 @@ def available_parameter_sets() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in folder.glob("*.json")))
 
 
-def parameter_set_from_dict(doc: Mapping[str, Any]) -> ParameterSet:
-    """Build a :class:`ParameterSet` from the JSON layout of ``data/parameters/*.json``."""
-    entries = doc["parameters"]
-    return ParameterSet(
-        name=doc["name"],
-        title=doc["title"],
-        description=doc["description"],
-        validated_range=doc["validated_range"],
-        values={k: v["value"] for k, v in entries.items()},
-        metadata={k: {m: v[m] for m in v if m != "value"} for k, v in entries.items()},
-    )
+def parameter_set_from_dict(doc: Mapping[str, Any], source: str | None = None) -> ParameterSet:
+    """Build a :class:`ParameterSet` from the JSON layout of ``data/parameters/*.json``.
+
+    Parameters
+    ----------
+    doc : mapping
+        ``name``, ``title``, ``description``, ``validated_range`` (strings)
+        and ``parameters``: key -> ``{"value": ..., "unit": ..., ...}``.
+    source : str, optional
+        Where ``doc`` came from (a file name), for error messages.
+
+    Raises
+    ------
+    bmdsim._data.DataFileError
+        A :class:`ValueError` starting with ``source`` and naming the key:
+        a missing key or ``"value"``, a value that is not a number (or list
+        of numbers), is not finite or lies outside its
+        :class:`~bmdsim.agents.ParameterSpec` range, or a missing or unknown
+        parameter.
+    """
+    file = source or "parameter set document"
+    if not isinstance(doc, Mapping):
+        raise _data.DataFileError(file, f"must be an object, got {type(doc).__name__}")
+    doc = dict(doc)
+    entries = _data.entry(doc, ("parameters",), file, dict)
+    values, metadata = {}, {}
+    for key, item in entries.items():
+        if not isinstance(item, dict):
+            raise _data.DataFileError(file, f"parameters[{key!r}] must be an object with a 'value', got {item!r:.60}")
+        if "value" not in item:
+            raise _data.DataFileError(
+                file, f"parameters[{key!r}] has no 'value' (it has: {', '.join(map(str, item)) or 'nothing'})"
+            )
+        values[key] = item["value"]
+        metadata[key] = {m: v for m, v in item.items() if m != "value"}
+    texts = {k: _data.text(doc, (k,), file) for k in ("name", "title", "description", "validated_range")}
+    try:
+        return ParameterSet(**texts, values=values, metadata=metadata)
+    except (ValueError, TypeError) as exc:
+        raise _data.DataFileError(file, str(exc)) from None
 
 
 def load_parameters(name: str = DEFAULT_PARAMETER_SET) -> ParameterSet:
@@ -255,34 +301,66 @@ def load_parameters(name: str = DEFAULT_PARAMETER_SET) -> ParameterSet:
     -------
     ParameterSet
         A fresh, read-only object; changing a copy never changes the shipped set.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (listing the shipped ones), or a data file that
+        is not valid (:class:`bmdsim._data.DataFileError`, naming the file and key).
     """
     check_choice("params", name, available_parameter_sets())
-    return parameter_set_from_dict(_data.read_json(f"{_FOLDER}/{name}.json"))
+    relative = f"{_FOLDER}/{name}.json"
+    return parameter_set_from_dict(_data.read_json(relative), source=_data.label(relative))
+
+
+#: Most calibration draws a draws file may hold (100 are shipped).
+MAX_DRAWS = 10_000
+
+
+def _draw_sets(name: str) -> tuple[ParameterSet, ...]:
+    """The draws of shipped set ``name``, read once per version of its draws file."""
+    path = _data.data_dir() / _DRAWS_FOLDER / f"{name}.json"
+    stat = path.stat()
+    return _draw_sets_cached(name, str(path), stat.st_mtime_ns, stat.st_size)
 
 
 @cache
-def _draw_sets(name: str) -> tuple[ParameterSet, ...]:
+def _draw_sets_cached(name: str, path: str, mtime_ns: int, size: int) -> tuple[ParameterSet, ...]:
     point = load_parameters(name)
-    doc = _data.read_json(f"{_DRAWS_FOLDER}/{name}.json")
-    unknown = sorted(set(doc["parameters"]) - set(point.values))
+    relative = f"{_DRAWS_FOLDER}/{name}.json"
+    file = _data.label(relative)
+    doc = _data.read_json(relative)
+    given = _data.entry(doc, ("parameters",), file, dict)
+    unknown = sorted(set(given) - set(point.values))
     if unknown:
-        raise ValueError(f"data/{_DRAWS_FOLDER}/{name}.json names unknown parameters: {', '.join(unknown)}")
+        raise _data.DataFileError(file, f"names unknown parameters: {', '.join(unknown)}")
+    count = _data.entry(doc, ("count",), file)
+    first = _data.entry(doc, ("first",), file)
+    for key, value, low in (("count", count, 1), ("first", first, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_DRAWS:
+            raise _data.DataFileError(file, f"{key} must be an integer in [{low}, {MAX_DRAWS}], got {value!r}")
+    for key in given:
+        draws = _data.entry(doc, ("parameters", key), file, list)
+        if len(draws) != count:
+            raise _data.DataFileError(file, f"parameters[{key!r}] must hold count = {count} draws, got {len(draws)}")
     meta = {k: dict(v) for k, v in point.metadata.items()}
-    for key in doc["parameters"]:
-        meta[key] = meta.get(key, {}) | {"role": "calibration draw", "draws_file": f"{_DRAWS_FOLDER}/{name}.json"}
+    for key in given:
+        meta[key] = meta.get(key, {}) | {"role": "calibration draw", "draws_file": relative}
     out = []
-    for k in range(doc["count"]):
-        values = dict(point.values) | {key: vals[k] for key, vals in doc["parameters"].items()}
-        out.append(
-            ParameterSet(
-                name=f"{name} draw {doc['first'] + k}",
+    for k in range(count):
+        values = dict(point.values) | {key: vals[k] for key, vals in given.items()}
+        try:
+            draw = ParameterSet(
+                name=f"{name} draw {first + k}",
                 title=point.title,
                 description=point.description,
                 validated_range=point.validated_range,
                 values=values,
                 metadata=meta,
             )
-        )
+        except (ValueError, TypeError) as exc:
+            raise _data.DataFileError(file, f"draw {k}: {exc}") from None
+        out.append(draw)
     return tuple(out)
 
 
@@ -351,12 +429,14 @@ def parameter_draws(params: str | ParameterSet, count: int | None = None) -> tup
     if count is None:
         return draws
     if isinstance(count, bool) or not hasattr(count, "__index__"):
-        raise TypeError(f"count must be an integer in [1, {len(draws)}] or None, got {count!r}")
-    if not 1 <= operator.index(count) <= len(draws):
+        raise TypeError(f"count must be an integer in [1, {len(draws)}] or None, got {count!r:.80}")
+    number = operator.index(count)
+    if not 1 <= number <= len(draws):
+        shown = number if abs(number) < 2**63 else f"an integer of {number.bit_length()} bits"
         raise ValueError(
-            f"count must be an integer in [1, {len(draws)}] (the draws shipped for {point.name!r}), got {count!r}"
+            f"count must be an integer in [1, {len(draws)}] (the draws shipped for {point.name!r}), got {shown}"
         )
-    return draws[: operator.index(count)]
+    return draws[:number]
 
 
 def resolve_parameters(params: str | ParameterSet | None) -> ParameterSet:

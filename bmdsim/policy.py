@@ -79,17 +79,18 @@ monitoring. See :class:`PolicyResult` and :meth:`PolicyResult.summary`.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import _data, limits
-from ._validation import as_finite_float, check_choice
+from ._validation import as_finite_float, as_float_array, check_allocation, check_choice, check_range, check_text
 from .cohort import Population, Variability, simulate_cohort
-from .crossing import crossing_target, first_crossing
+from .crossing import canonical_state, crossing_target, first_crossing
 from .measurement import (
     ERROR_BLOCK_PATIENTS,
     SHIPPED_PRECISION,
@@ -114,6 +115,18 @@ OSTEOPOROSIS_T_SCORE = -2.5
 DEFAULT_GRID_STEP = 1.0 / 52.0
 #: Tolerance [years] when deciding whether a scan falls within the horizon.
 _TIME_TOL = 1e-9
+#: Shortest scan interval [years] of a Policy: one scan a week. A design limit, not a guideline number (guidelines
+#: scan every 1-2 years): DXA precision error makes shorter intervals meaningless, and it bounds a schedule to
+#: 3,121 scans over the longest horizon, which bounds the work of a simulation.
+MIN_SCAN_INTERVAL_YEARS = 1.0 / 52.0
+#: Shortest grid step [years] of the time-below measure: one day (bounds the grid to 21,915 cells over 60 years).
+MIN_GRID_STEP_YEARS = 1.0 / 365.25
+#: Most policies that :func:`compare_policies` compares at once (each is one simulation of every patient).
+MAX_POLICIES = 100
+#: Longest Policy name [characters].
+MAX_POLICY_NAME_CHARS = 200
+#: Name of the risk factor derived from age rather than given.
+AGE_RISK_FACTOR = "age_over_65"
 #: Percentiles of the detection delay reported by :meth:`PolicyResult.summary`.
 DELAY_PERCENTILES: tuple[float, ...] = (50.0, 90.0)
 #: Patients x grid cells evaluated at once when a log-loss curve is not shared (bounds memory).
@@ -145,23 +158,88 @@ class HadjiRule:
     monitoring_interval: tuple[float, float]
 
 
+#: Keys of ``data/guidelines.json`` that bmdsim reads or that document a value (any ``_``-key is a note too).
+_NOTE_KEYS = ("citation", "where", "verification", "note", "source", "in_statement_list", "status", "searched")
+_RULE_KEYS = (
+    "name",
+    "threshold_t_score",
+    "treat_all_from_risk_factors",
+    "therapy_duration",
+    "monitoring_interval_years",
+    "risk_factors",
+)
+#: How the statement compares a T-score with its threshold (equivalent on a continuous trajectory; see the file).
+_COMPARISONS = ("strictly_below", "at_or_below")
+
+
 def hadji_2017() -> HadjiRule:
-    """Load the Hadji 2017 rule from ``data/guidelines.json`` (values verified on secondary pages)."""
-    doc = _data.read_json(_GUIDELINES_FILE)["hadji_2017"]
-    thr = doc["threshold_t_score"]
-    rf = doc["risk_factors"]
-    interval = doc["monitoring_interval_years"]
-    return HadjiRule(
-        threshold_by_count=(float(thr["no_risk_factor"]), float(thr["one_risk_factor"])),
-        treat_all_count=int(doc["treat_all_from_risk_factors"]["count"]),
-        risk_factors=tuple(rf["names"]),
-        age_above=float(rf["age_years_above"]),
-        monitoring_interval=(float(interval["low"]), float(interval["high"])),
+    """Load the Hadji 2017 rule from ``data/guidelines.json`` (values verified on secondary pages).
+
+    Raises
+    ------
+    bmdsim._data.DataFileError
+        A :class:`ValueError` naming the file and the key if the file is not
+        valid JSON, lacks a key, has an unknown key where numbers are read, or
+        holds a threshold that is not a finite T-score in
+        :data:`bmdsim.limits.T_SCORE`, a count that is not an integer, an
+        age outside :data:`bmdsim.limits.AGE_YEARS` or an interval outside
+        ``(0, 60]`` years.
+    """
+    file = _data.label(_GUIDELINES_FILE)
+    doc = _data.read_json(_GUIDELINES_FILE)
+    _data.known_keys(doc, (), file, ("hadji_2017", "hadji_2025"))
+    rule = ("hadji_2017",)
+    _data.known_keys(doc, rule, file, _RULE_KEYS + _NOTE_KEYS)
+    thr = (*rule, "threshold_t_score")
+    _data.known_keys(doc, thr, file, ("no_risk_factor", "one_risk_factor", "comparison", *_NOTE_KEYS))
+    _data.text(doc, (*thr, "comparison"), file, _COMPARISONS)
+    thresholds = tuple(
+        _data.number(doc, (*thr, key), file, *limits.T_SCORE, unit="SD")
+        for key in ("no_risk_factor", "one_risk_factor")
     )
-
-
-#: Name of the risk factor derived from age rather than given.
-AGE_RISK_FACTOR = "age_over_65"
+    if thresholds[1] < thresholds[0]:
+        raise _data.DataFileError(
+            file,
+            f"hadji_2017.threshold_t_score.one_risk_factor ({thresholds[1]:g}) must not be below no_risk_factor "
+            f"({thresholds[0]:g}): a risk factor never lowers the T-score at which therapy starts",
+        )
+    treat = (*rule, "treat_all_from_risk_factors")
+    _data.known_keys(doc, treat, file, ("count", *_NOTE_KEYS))
+    count = _data.entry(doc, (*treat, "count"), file)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= len(thresholds):
+        raise _data.DataFileError(
+            file,
+            f"hadji_2017.treat_all_from_risk_factors.count must be an integer in [1, {len(thresholds)}] (a threshold "
+            f"is given for 0 to {len(thresholds) - 1} risk factors), got {count!r}",
+        )
+    interval = (*rule, "monitoring_interval_years")
+    _data.known_keys(doc, interval, file, ("low", "high", *_NOTE_KEYS))
+    low, high = (
+        _data.number(doc, (*interval, k), file, 0.0, limits.HORIZON_YEARS[1], "years") for k in ("low", "high")
+    )
+    if not 0.0 < low <= high:
+        raise _data.DataFileError(
+            file, f"hadji_2017.monitoring_interval_years must have 0 < low <= high, got low={low:g}, high={high:g}"
+        )
+    rf = (*rule, "risk_factors")
+    _data.known_keys(doc, rf, file, ("statement_list", "names", "age_years_above", "not_modelled", *_NOTE_KEYS))
+    names = tuple(_data.entry(doc, (*rf, "names"), file, dict))
+    for name in names:
+        if not name or len(name) > 100 or not name.isidentifier():
+            raise _data.DataFileError(
+                file, f"hadji_2017.risk_factors.names has the name {name[:100]!r}; names must be identifiers"
+            )
+    if AGE_RISK_FACTOR not in names:
+        raise _data.DataFileError(
+            file, f"hadji_2017.risk_factors.names must include {AGE_RISK_FACTOR!r} (derived from age)"
+        )
+    return HadjiRule(
+        threshold_by_count=thresholds,
+        treat_all_count=count,
+        risk_factors=names,
+        age_above=_data.number(doc, (*rf, "age_years_above"), file, *limits.AGE_YEARS, unit="years"),
+        monitoring_interval=(low, high),
+    )
 
 
 @dataclass(frozen=True)
@@ -171,18 +249,19 @@ class Policy:
     Parameters
     ----------
     name : str
-        Label used in tables.
+        Label used in tables (1 to :data:`MAX_POLICY_NAME_CHARS` characters).
     rule : str
         ``"threshold"`` (Hadji 2017: treat at the first scan showing the
         patient's threshold, or at baseline with 2+ risk factors),
         ``"treat_all"`` (everyone from baseline) or ``"none"`` (nobody).
     scan_interval : float or None
-        Years between DXA scans (positive), or None for no monitoring
-        (not allowed with ``"threshold"``, which needs scans).
+        Years between DXA scans, in ``[1/52, 60]`` (at most weekly,
+        :data:`MIN_SCAN_INTERVAL_YEARS`), or None for no monitoring (not
+        allowed with ``"threshold"``, which needs scans).
     agent : str
         Bone-protective therapy, one of :data:`bmdsim.THERAPIES`.
     duration : float
-        Length of the course [years], positive.
+        Length of the course [years], in ``(0, 60]``.
     site : str or None
         Site whose T-score the rule watches; None (default) watches every
         measured site of the patient (the lowest one decides).
@@ -196,13 +275,18 @@ class Policy:
     site: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
+        check_text("Policy name", self.name, MAX_POLICY_NAME_CHARS)
+        if not self.name.strip():
             raise ValueError(f"Policy name must be a non-empty string, got {self.name!r}")
         check_choice("Policy rule", self.rule, RULES)
+        longest = limits.HORIZON_YEARS[1]
         if self.scan_interval is not None:
             interval = as_finite_float("Policy scan_interval", self.scan_interval)
-            if interval <= 0:
-                raise ValueError(f"Policy scan_interval must be a positive number of years or None, got {interval:g}")
+            if not MIN_SCAN_INTERVAL_YEARS <= interval <= longest:
+                raise ValueError(
+                    f"Policy scan_interval must be a number of years in [{MIN_SCAN_INTERVAL_YEARS:.6g}, {longest:g}] "
+                    f"(at most one scan a week; None for no monitoring), got {interval:g}"
+                )
             object.__setattr__(self, "scan_interval", interval)
         elif self.rule == "threshold":
             raise ValueError(
@@ -211,22 +295,43 @@ class Policy:
             )
         check_choice("Policy agent", self.agent, THERAPIES)
         duration = as_finite_float("Policy duration", self.duration)
-        if duration <= 0:
-            raise ValueError(f"Policy duration must be a positive number of years, got {duration:g}")
+        if not 0 < duration <= longest:
+            raise ValueError(f"Policy duration must be a number of years in (0, {longest:g}], got {duration:g}")
         object.__setattr__(self, "duration", duration)
         if self.site is not None:
             check_site(self.site, "Policy site")
 
     def scans_per_patient(self, years: float) -> int:
-        """Scans in ``[0, years]``: ``floor(years / scan_interval) + 1``, or 0 without monitoring."""
+        """Scans in ``[0, years]``: ``floor(years / scan_interval) + 1``, or 0 without monitoring.
+
+        Parameters
+        ----------
+        years : float
+            Horizon [years], in ``[0, 60]``.
+        """
+        years = as_finite_float("years", years)
+        check_range("years", np.asarray(years), 0.0, limits.HORIZON_YEARS[1], unit="years")
         if self.scan_interval is None:
             return 0
         return int(math.floor(years / self.scan_interval + _TIME_TOL)) + 1
 
     def scan_times(self, years: float) -> np.ndarray:
-        """Scan times [years] in ``[0, years]``: ``k * scan_interval``; empty without monitoring."""
+        """Scan times [years] in ``[0, years]``: ``k * scan_interval``; empty without monitoring.
+
+        Parameters
+        ----------
+        years : float
+            Horizon [years], in ``[0, 60]``.
+        """
         count = self.scans_per_patient(years)
-        return np.arange(count) * self.scan_interval if count else np.empty(0)
+        if not count:
+            return np.empty(0)
+        check_allocation(
+            f"a scan schedule of {count} scans (years {years:g} / Policy scan_interval {self.scan_interval:g})",
+            count,
+            hint="use a longer scan_interval",
+        )
+        return np.arange(count) * self.scan_interval
 
 
 def risk_factor_count(
@@ -252,6 +357,9 @@ def risk_factor_count(
         Values that are not booleans.
     """
     rule = hadji_2017() if rule is None else rule
+    if not isinstance(rule, HadjiRule):
+        raise TypeError(f"rule must be a bmdsim.policy.HadjiRule, got {type(rule).__name__}")
+    age = np.atleast_1d(as_float_array("age", age))
     n = age.size
     count = (age > rule.age_above).astype(int)
     if risk_factors is None:
@@ -263,7 +371,9 @@ def risk_factor_count(
         if name == AGE_RISK_FACTOR:
             raise ValueError(f"risk_factors[{name!r}] is derived from the patient's age (> {rule.age_above:g} years)")
         if name not in given:
-            raise ValueError(f"unknown risk factor {name!r}; valid risk factors are: {', '.join(given)}")
+            raise ValueError(
+                f"risk_factors has an unknown risk factor {name!r:.80}; valid risk factors are: {', '.join(given)}"
+            )
         arr = np.asarray(value)
         if arr.dtype != bool:
             raise TypeError(f"risk_factors[{name!r}] must be booleans, got dtype {arr.dtype}")
@@ -480,19 +590,27 @@ def _setup(
     check_site(site, "site")
     threshold = as_finite_float("threshold", threshold)
     grid_step = as_finite_float("grid_step", grid_step)
-    if not 0 < grid_step <= years:
-        raise ValueError(f"grid_step must be in (0, years] = (0, {years:g}] years, got {grid_step:g}")
+    if not MIN_GRID_STEP_YEARS <= grid_step <= years:
+        raise ValueError(
+            f"grid_step must be in [{MIN_GRID_STEP_YEARS:.6g}, years] = [{MIN_GRID_STEP_YEARS:.6g}, {years:g}] years "
+            f"(one day to the horizon), got {grid_step:g}"
+        )
     reference = load_reference() if reference is None else reference
     if not isinstance(reference, YoungAdultReference):
         raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
     cells = max(1, int(math.floor(years / grid_step + _TIME_TOL)))
+    check_allocation(f"a time-below grid of {cells} cells (years {years:g} / grid_step {grid_step:g})", cells)
     return _Setup(ai_regimen, years, site, threshold, cells, resolve_parameters(params), reference)
 
 
 def _shared_curve(model: SiteModel, age: np.ndarray, times: np.ndarray, horizon: float) -> np.ndarray | None:
-    """The log-loss at ``times``, shape ``(len(times),)``, if every patient shares it; else None."""
+    """The log-loss at ``times``, shape ``(len(times),)``, if every patient shares it; else None.
+
+    Evaluated at the curve's canonical patient (:func:`bmdsim.crossing.canonical_state`), so the values do not
+    depend on which patient comes first.
+    """
     if model.is_shared(PatientState(age), horizon):
-        return model.log_loss(times, PatientState(float(age[0])))
+        return model.log_loss(times, canonical_state(model, PatientState(float(age[0])), horizon))
     return None
 
 
@@ -535,6 +653,13 @@ def _scan_decisions(
     false_positive = np.zeros(size, dtype=bool)
     # Chunks of patients never straddle an error block and hold at most _CELLS_PER_BATCH patient-scans.
     step = min(ERROR_BLOCK_PATIENTS, max(1, _CELLS_PER_BATCH // max(count, 1)))
+    if count > 1:
+        check_allocation(
+            f"the scans of {min(step, size)} patients x {count} scans (years {setup.years:g} / Policy scan_interval "
+            f"{scan_times[1]:g})",
+            min(step, size) * count,
+            hint="use a longer scan_interval",
+        )
     spans = [
         (a, min(a + step, block + ERROR_BLOCK_PATIENTS, size))
         for block in range(0, size, ERROR_BLOCK_PATIENTS)
@@ -636,7 +761,11 @@ def _simulate(
         for thr in np.unique(treatment_threshold[has]):
             idx = np.flatnonzero(treatment_threshold == thr)
             crossing[idx] = np.min([_crossing_time(cohort, setup, s, float(thr), idx) for s in watched], axis=0)
-        b_star = {s: setup.reference.bmd(s, treatment_threshold) for s in watched}
+        # BMD at each woman's threshold; -inf (never reached) for those without one (treated at baseline by rule).
+        b_star = {s: np.full(size, -np.inf) for s in watched}
+        if has.any():
+            for s in watched:
+                b_star[s][has] = setup.reference.bmd(s, treatment_threshold[has])
         trigger, false_positive = _scan_decisions(cohort, setup, watched, scan_times, b_star, precision, cohort.seed)
         on_scan = trigger >= 0
         start[on_scan] = scan_times[trigger[on_scan]]
@@ -727,7 +856,8 @@ def simulate_policy(
     threshold : float
         T-score [SD] of the time-below measure (default -2.5).
     grid_step : float
-        Step [years] of the midpoint rule for time below, in ``(0, years]``.
+        Step [years] of the midpoint rule for time below, in ``[1 day, years]``
+        (:data:`MIN_GRID_STEP_YEARS`).
     params, reference
         As :func:`bmdsim.simulate`.
 
@@ -764,12 +894,32 @@ def compare_policies(
 ) -> dict[str, list]:
     """Simulate each policy on the same patients and return a table (dict of columns).
 
-    Parameters are those of :func:`simulate_policy`; a Population is drawn
-    once (``n``, ``seed``, ``variability``) so every policy sees the same
-    women, and scans at the same time show the same error in every policy.
-    Columns are the keys of :meth:`PolicyResult.summary` (units there).
+    A Population is drawn once (``n``, ``seed``, ``variability``) so every
+    policy sees the same women, and scans at the same time show the same
+    error in every policy.
+
+    Parameters
+    ----------
+    policies : sequence of Policy
+        1 to :data:`MAX_POLICIES` policies with distinct names.
+    patient, ai_regimen, years, risk_factors
+        As :func:`simulate_policy`.
+    **kwargs
+        The keywords of :func:`simulate_policy`: ``n``, ``seed``,
+        ``variability``, ``measurement_error``, ``site``, ``threshold``,
+        ``grid_step``, ``params``, ``reference``.
+
+    Returns
+    -------
+    dict of str -> list
+        One row per policy; the columns are the keys of
+        :meth:`PolicyResult.summary` (units there).
     """
-    policies = list(policies)
+    if isinstance(policies, (Policy, str, bytes)) or not isinstance(policies, Iterable):
+        raise TypeError(f"policies must be a sequence of bmdsim.Policy, got {type(policies).__name__}")
+    policies = list(itertools.islice(iter(policies), MAX_POLICIES + 1))
+    if len(policies) > MAX_POLICIES:
+        raise ValueError(f"policies must hold at most {MAX_POLICIES} policies")
     if not policies:
         raise ValueError("policies must not be empty")
     for i, p in enumerate(policies):

@@ -57,7 +57,7 @@ from typing import Any
 from scipy.optimize import brentq
 from scipy.special import ndtri
 
-from . import _data
+from . import _data, limits
 from .measurement import dxa_precision
 from .sites import SITES
 
@@ -100,33 +100,67 @@ class SpreadRow:
         return 100.0 * math.exp(-loss) * abs(loss)
 
 
-def _measured(row: Mapping[str, Any]) -> tuple[float, float]:
-    """Mean percent change and measured SD of a row, by its rule (see ``sd_rules`` in the data file)."""
-    rule = row["rule"]
+_FILE = _data.label(SPREAD_FILE)
+#: Rules that turn a published spread into an SD (``sd_rules`` in the data file).
+RULES: tuple[str, ...] = ("sd", "annual_rate_sd", "share_gaining_more_than", "range")
+#: Largest coefficient of variation the data file's ``plausible_range`` may allow: a design limit that keeps
+#: the lognormal multipliers finite (CV 10 is a log-SD of 2.15); the file's own range is far narrower.
+MAX_PLAUSIBLE_CV = 10.0
+#: Bounds [per cent] of a percent change or its SD read from a row (a loss of 100 % or more is no bone left).
+_PCT = (-99.0, 100.0)
+
+
+def _measured(row: Mapping[str, Any], k: int) -> tuple[float, float]:
+    """Mean percent change and measured SD of row ``k``, by its rule (see ``sd_rules`` in the data file)."""
+    rule = _data.entry(row, ("rule",), _FILE)
+    if rule not in RULES:
+        raise _data.DataFileError(
+            _FILE, f"rows[{k}] ({row.get('id')!r}) has an unknown rule {rule!r}; known rules: {', '.join(RULES)}"
+        )
+
+    def num(key: str, low: float = _PCT[0], high: float = _PCT[1]) -> float:
+        return _data.as_number(_data.entry(row, (key,), _FILE), f"rows[{k}].{key}", _FILE, low, high)
+
     if rule == "sd":
-        return float(row["mean_pct"]), float(row["sd_pct"])
+        return num("mean_pct"), num("sd_pct", 0.0)
     if rule == "annual_rate_sd":
-        years = float(row["years"])
-        return float(row["annual_rate_pct_per_year"]) * years, float(row["annual_rate_sd"]) * years
+        years = num("years", 0.0, limits.HORIZON_YEARS[1])
+        return num("annual_rate_pct_per_year") * years, num("annual_rate_sd", 0.0) * years
     if rule == "share_gaining_more_than":
-        mean = float(row["mean_pct"])
-        return mean, (float(row["above_pct"]) - mean) / float(ndtri(1.0 - float(row["share"])))
-    if rule == "range":
-        low, high = (float(v) for v in row["range_pct"])
-        return float(row["mean_pct"]), (high - low) / 4.0
-    raise ValueError(f"{SPREAD_FILE}: row {row.get('id')!r} has an unknown rule {rule!r}")
+        mean = num("mean_pct")
+        share = num("share", 0.0, 1.0)
+        if not 0.0 < share < 0.5:
+            raise _data.DataFileError(_FILE, f"rows[{k}].share must lie in (0, 0.5) for an SD, got {share:g}")
+        return mean, (num("above_pct") - mean) / float(ndtri(1.0 - share))
+    low, high = _data.numbers(row, ("range_pct",), _FILE, *_PCT, length=2)
+    if not low < high:
+        raise _data.DataFileError(_FILE, f"rows[{k}].range_pct must have low < high, got [{low:g}, {high:g}]")
+    return num("mean_pct"), (high - low) / 4.0
 
 
 def spread_rows(doc: Mapping[str, Any] | None = None) -> list[SpreadRow]:
-    """The rows of ``data/between_patient_spread.json`` with their measured and true SDs."""
+    """The rows of ``data/between_patient_spread.json`` with their measured and true SDs.
+
+    Raises
+    ------
+    bmdsim._data.DataFileError
+        Naming the file, the row and the key, for a missing or non-numeric
+        value, an unknown rule or site, or a number outside its range.
+    """
     doc = _data.read_json(SPREAD_FILE) if doc is None else doc
     precision = dxa_precision()
     out = []
-    for row in doc["rows"]:
-        mean, measured = _measured(row)
-        noise = 2.0 * (100.0 * precision[row["site"]]) ** 2
+    for k, row in enumerate(_data.entry(doc, ("rows",), _FILE, list)):
+        if not isinstance(row, dict):
+            raise _data.DataFileError(_FILE, f"rows[{k}] must be an object, got {type(row).__name__}")
+        ident = _data.text(row, ("id",), _FILE)
+        site = _data.text(row, ("site",), _FILE, SITES)
+        years = _data.as_number(_data.entry(row, ("years",), _FILE), f"rows[{k}].years", _FILE, 0.0, 60.0, "years")
+        n = _data.as_number(_data.entry(row, ("n",), _FILE), f"rows[{k}].n", _FILE, 1.0, 1e7)
+        mean, measured = _measured(row, k)
+        noise = 2.0 * (100.0 * precision[site]) ** 2
         true = math.sqrt(max(measured**2 - noise, 0.0))
-        out.append(SpreadRow(row["id"], row["site"], float(row["years"]), mean, measured, true, float(row["n"])))
+        out.append(SpreadRow(ident, site, years, mean, measured, true, n))
     return out
 
 
@@ -160,21 +194,35 @@ def fit_spread(doc: Mapping[str, Any] | None = None) -> dict[str, Any]:
     for site in SITES:
         mine = [r for r in rows if r.site == site]
         if not mine:
-            raise ValueError(f"{SPREAD_FILE}: no row for {site}; every site needs at least one")
+            raise _data.DataFileError(_FILE, f"rows: no row for {site}; every site needs at least one")
         num = sum(r.n * r.true_sd * r.size for r in mine)
         den = sum(r.n * r.size**2 for r in mine)
         cv[site] = num / den
     sigma = {s: math.sqrt(math.log1p(c * c)) for s, c in cv.items()}
-    spec = doc["correlation"]["lumbar_spine_femoral"]
+    path = ("correlation", "lumbar_spine_femoral")
     by_id = {r.id: r for r in rows}
-    a, b = (by_id[i] for i in spec["rows"])
+    ids = _data.entry(doc, (*path, "rows"), _FILE, list)
+    if len(ids) != 2 or any(i not in by_id for i in ids):
+        raise _data.DataFileError(_FILE, f"correlation.lumbar_spine_femoral.rows must name two rows, got {ids!r}")
+    a, b = (by_id[i] for i in ids)
+    if min(a.true_sd, b.true_sd) <= 0:
+        raise _data.DataFileError(_FILE, f"correlation.lumbar_spine_femoral.rows {ids!r} leave no true spread")
     reliability = (a.true_sd / a.measured_sd) ** 2 * (b.true_sd / b.measured_sd) ** 2
-    measured_r = 0.5 * sum(spec["measured_r"])
+    measured_r = 0.5 * sum(_data.numbers(doc, (*path, "measured_r"), _FILE, -1.0, 1.0, length=2))
     true_r = measured_r / math.sqrt(reliability)
+    if not -1.0 < true_r < 1.0:
+        raise _data.DataFileError(
+            _FILE, f"correlation.lumbar_spine_femoral: the disattenuated correlation {true_r:g} is not in (-1, 1)"
+        )
     correlation = {}
-    for s1, s2 in spec["applies_to"]:
+    for k, pair in enumerate(_data.entry(doc, (*path, "applies_to"), _FILE, list)):
+        if not isinstance(pair, list) or len(pair) != 2 or any(p not in SITES for p in pair):
+            raise _data.DataFileError(_FILE, f"correlation.lumbar_spine_femoral.applies_to[{k}] must be two sites")
+        s1, s2 = pair
         correlation[f"{s1}|{s2}"] = _log_correlation(true_r, sigma[s1], sigma[s2])
-    correlation["femoral_neck|total_hip"] = float(doc["correlation"]["femoral_neck_total_hip"]["value"])
+    correlation["femoral_neck|total_hip"] = _data.number(
+        doc, ("correlation", "femoral_neck_total_hip", "value"), _FILE, -1.0, 1.0
+    )
     return {"cv": cv, "correlation": correlation, "measured_r": measured_r, "true_r": true_r}
 
 
@@ -196,9 +244,18 @@ def fitted_document(doc: Mapping[str, Any] | None = None) -> dict[str, Any]:
 
 
 def plausible_cv_range() -> tuple[float, float]:
-    """The range of ``Variability(cv=...)`` accepted (``plausible_range`` in the data file)."""
-    low, high = _data.read_json(SPREAD_FILE)["plausible_range"]["cv"]
-    return float(low), float(high)
+    """The range of ``Variability(cv=...)`` accepted (``plausible_range`` in the data file).
+
+    Raises
+    ------
+    bmdsim._data.DataFileError
+        If the file's range is not two finite numbers with ``0 <= low < high <= MAX_PLAUSIBLE_CV``.
+    """
+    doc = _data.read_json(SPREAD_FILE)
+    low, high = _data.numbers(doc, ("plausible_range", "cv"), _FILE, 0.0, MAX_PLAUSIBLE_CV, length=2)
+    if not low < high:
+        raise _data.DataFileError(_FILE, f"plausible_range.cv must have low < high, got [{low:g}, {high:g}]")
+    return low, high
 
 
 def default_variability(sites: Sequence[str] = SITES):  # -> Variability (imported lazily: cohort imports this)
@@ -212,16 +269,37 @@ def default_variability(sites: Sequence[str] = SITES):  # -> Variability (import
     Returns
     -------
     bmdsim.Variability
-    """
-    from .cohort import Variability
 
-    fitted = _data.read_json(SPREAD_FILE)["fitted"]
-    cv = {s: float(fitted["cv"][s]) for s in sites}
+    Raises
+    ------
+    bmdsim._data.DataFileError
+        Naming the file and the key, if a fitted CV is missing or outside
+        :func:`plausible_cv_range`, a correlation is not in ``[-1, 1]`` or
+        names an unknown site, or the correlations are not a correlation
+        matrix.
+    """
+    from .cohort import Variability, _correlation_matrix
+
+    low, high = plausible_cv_range()
+    doc = _data.read_json(SPREAD_FILE)
+    sites = tuple(sites)
+    cv = {s: _data.number(doc, ("fitted", "cv", s), _FILE, low, high) for s in sites}
     pairs = {}
-    for key, value in fitted["correlation_of_log_multipliers"].items():
-        a, b = key.split("|")
+    path = ("fitted", "correlation_of_log_multipliers")
+    for key in _data.entry(doc, path, _FILE, dict):
+        where = f"{'.'.join(path)}[{key!r}]"
+        a, _, b = key.partition("|")
+        if a not in SITES or b not in SITES or a == b:
+            raise _data.DataFileError(
+                _FILE, f"{where}: keys must be two different sites joined by '|' (sites: {', '.join(SITES)})"
+            )
+        value = _data.as_number(_data.entry(doc, (*path, key), _FILE), where, _FILE, -1.0, 1.0)
         if a in sites and b in sites:
-            pairs[(a, b)] = float(value)
+            pairs[(a, b)] = value
+    try:
+        _correlation_matrix("variability.correlation", [s for s in SITES if s in sites], pairs)
+    except ValueError as exc:
+        raise _data.DataFileError(_FILE, f"{'.'.join(path)}: {exc}") from None
     return Variability(cv=cv, correlation=pairs)
 
 

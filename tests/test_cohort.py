@@ -53,6 +53,66 @@ def test_patients_are_a_function_of_their_index_only():
     np.testing.assert_array_equal(p_block.age, p_all.age[-10:])
 
 
+AT_SCAN = bmdsim.AtThreshold("femoral_neck", -2.0, scan_interval=1.0)
+EVENT_ZOL = bmdsim.Regimen(
+    [bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5), bmdsim.Exposure("zoledronic_acid", AT_SCAN, duration=5)]
+)
+AT_ONCE = bmdsim.AtThreshold("femoral_neck", -2.0)  # seen the moment it happens: per-patient start times
+EVENT_ZOL_AT_ONCE = bmdsim.Regimen(
+    [bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5), bmdsim.Exposure("zoledronic_acid", AT_ONCE, duration=5)]
+)
+
+
+@pytest.mark.parametrize(
+    ("n", "sizes", "kwargs"),
+    [
+        # The default: natural loss smooth in age ("trials"), the default between-patient spread.
+        (20_000, (1000, 7000, 20_000), {}),
+        (20_000, (1000, 7000, 20_000), {"variability": Variability()}),
+        (20_000, (1000, 7000, 20_000), {"params": "consensus"}),  # one curve for every woman
+        (1500, (500, 700, 1500), {"regimen": EVENT_ZOL, "years": 10}),  # therapy started at a scan
+        (2000, (700, 2000), {"regimen": EVENT_ZOL_AT_ONCE, "years": 10}),  # started at the crossing itself
+        (2001, (1000, 2001), {}),  # a last chunk of one patient
+    ],
+)
+def test_crossing_times_are_bit_identical_for_any_chunk_size(n, sizes, kwargs):
+    """README: the same seed gives the same answer for any chunk_size, to the last bit (np.array_equal)."""
+    kwargs = {"years": 20, "seed": 11} | kwargs
+    runs = [cohort(n, chunk_size=size, **kwargs).crossing_times(THRESHOLDS) for size in sizes]
+    for other in runs[1:]:
+        for key, value in runs[0].items():
+            assert np.array_equal(other[key], value), key
+
+
+def test_patient_draws_do_not_depend_on_how_many_are_drawn_at_once():
+    """A patient's draws are the same drawn alone, in odd-sized groups or with all others (no BLAS in the way)."""
+    result = cohort(3000, chunk_size=3000)
+    whole, m_whole = result.patients()
+    for size in (1, 2, 3, 5, 8, 13, 1000):
+        stop = min(3000, 200 * size)
+        parts = [result.patients(a, min(a + size, stop)) for a in range(0, stop, size)]
+        np.testing.assert_array_equal(np.concatenate([p.age for p, _ in parts]), whole.age[:stop])
+        for s in bmdsim.SITES:
+            np.testing.assert_array_equal(np.concatenate([p.t_score[s] for p, _ in parts]), whole.t_score[s][:stop])
+            np.testing.assert_array_equal(np.concatenate([m[s] for _, m in parts]), m_whole[s][:stop])
+
+
+def test_age_band_curves_are_chosen_per_patient_not_per_chunk(age_set):
+    """With natural loss in age bands, a woman whose horizon stays in one band shares its curve whatever her chunk."""
+    pop = bmdsim.Population(
+        age=TruncatedNormal(60, 8, 40, 80), t_score={"femoral_neck": TruncatedNormal(-1.5, 0.8, -4, 2)}
+    )
+    runs = [
+        cohort(3000, chunk_size=size, years=5, population=pop, params=age_set, workers=1).crossing_time(
+            "femoral_neck", -2.0
+        )
+        for size in (1, 7, 3000)
+    ]
+    assert np.isfinite(runs[0]).sum() > 300
+    for other in runs[1:]:
+        assert np.array_equal(other, runs[0])
+
+
 def test_different_seeds_give_different_patients():
     a, _ = cohort(100, seed=1).patients()
     b, _ = cohort(100, seed=2).patients()
@@ -257,19 +317,53 @@ def _pop(**changes):
         ({"years": 0}, ValueError, "years must be in"),
         ({"regimen": "AI"}, TypeError, "regimen must be a bmdsim.Regimen"),
         ({"population": "default"}, TypeError, "population must be a bmdsim.Population"),
-        (
-            {"variability": Variability(cv=-0.1)},
-            ValueError,
-            r"variability.cv\['lumbar_spine'\] must be a coefficient of variation in the plausible range \[0, 3\]",
-        ),
-        ({"variability": Variability(correlation=1.5)}, ValueError, "variability.correlation.* must lie in"),
-        ({"variability": Variability(cv={"knee": 0.1})}, ValueError, "variability.cv site"),
+        ({"n": 10**12}, ValueError, r"the crossing times of n = 1000000000000 patients .* would need 7.45e\+03 GiB"),
+        ({"n": 2**63}, ValueError, r"n must be a positive integer, at most 9223372036854775807"),
+        ({"n": 1e6}, TypeError, "n must be a positive integer, got 1000000.0 of type float"),
+        ({"n": 10**8, "chunk_size": 10**9}, ValueError, r"chunk_size = 100000000 patients x 7 random draws would need"),
+        ({"n": 10**7, "chunk_size": 1}, ValueError, r"chunk_size = 1 splits n = 10000000 .* use chunk_size >= 100"),
+        ({"chunk_size": True}, TypeError, "chunk_size must be a positive integer"),
+        ({"workers": 10**9}, ValueError, "workers must be a positive integer, at most 64"),
+        ({"seed": 2**64}, ValueError, r"seed must be a non-negative integer, at most 2\*\*64 - 1"),
+        ({"seed": 1.0}, TypeError, "seed must be a non-negative integer"),
+        ({"seed": True}, TypeError, "seed must be a non-negative integer"),
+        ({"seed": None}, TypeError, "seed must be a non-negative integer"),
+        ({"years": math.nan}, ValueError, "years must be a finite number"),
+        ({"years": 1e300}, ValueError, r"years must be in \(0, 60\]"),
+        ({"years": "10"}, TypeError, "years must be a real number"),
+        ({"parameter_draws": -1}, ValueError, "parameter_draws must be >= 0"),
+        ({"parameter_draws": 10**9}, ValueError, r"count must be an integer in \[1, 100\]"),
+        ({"measurement_error": {"femoral_neck": math.inf}}, ValueError, r"measurement_error\['femoral_neck'\]"),
     ],
 )
 def test_bad_cohort_arguments_name_the_field(kwargs, error, match):
     args = {"n": 10, "regimen": AI, "years": 10, "seed": 1} | kwargs
     with pytest.raises(error, match=match):
         bmdsim.simulate_cohort(**args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (
+            {"cv": -0.1},
+            ValueError,
+            r"variability.cv\['lumbar_spine'\] must be a coefficient of variation in the plausible range \[0, 3\]",
+        ),
+        ({"cv": 1e200}, ValueError, r"variability.cv\['lumbar_spine'\] .* got 1e\+200"),
+        ({"cv": True}, TypeError, r"variability.cv\['lumbar_spine'\] must be a real number"),
+        ({"cv": {"femoral_neck": "0.5"}}, TypeError, r"variability.cv\['femoral_neck'\] must be a real number"),
+        ({"correlation": 1.5}, ValueError, "variability.correlation must lie in"),
+        ({"correlation": math.nan}, ValueError, "variability.correlation must be a finite number"),
+        ({"correlation": {("lumbar_spine", "knee"): 0.5}}, ValueError, "variability.correlation site"),
+        ({"correlation": {"lumbar_spine": 0.5}}, TypeError, "variability.correlation keys must be"),
+        ({"cv": {"knee": 0.1}}, ValueError, "variability.cv site"),
+    ],
+)
+def test_bad_variability_is_refused_when_made(kwargs, error, match):
+    """Variability checks its CVs (0-3, data/between_patient_spread.json) and correlations at construction."""
+    with pytest.raises(error, match=match):
+        Variability(**kwargs)
 
 
 @pytest.mark.parametrize(
@@ -329,3 +423,71 @@ def test_bad_queries_name_the_field():
         result.crossing_time("femoral_neck", "-2")
     with pytest.raises(ValueError, match="need 0 <= start < stop"):
         result.patients(50, 500)
+
+
+@pytest.mark.parametrize(
+    ("query", "error", "match"),
+    [
+        (lambda r: r.crossing_time("femoral_neck", math.nan), ValueError, "threshold must be a finite number"),
+        (lambda r: r.crossing_times([-2.0, math.inf]), ValueError, r"thresholds\[1\] must be a finite number"),
+        (lambda r: r.crossing_times(np.linspace(-3, 0, 101)), ValueError, "thresholds must hold at most 100 values"),
+        (lambda r: r.crossing_times(iter(range(-(10**9), 0))), ValueError, "thresholds must hold at most 100"),
+        (lambda r: r.crossing_times([]), ValueError, "thresholds must not be empty"),
+        (lambda r: r.crossing_times((-2.0,), ["femoral_neck", "knee"]), ValueError, "unknown site"),
+        (lambda r: r.crossing_times(np.zeros((2, 2))), ValueError, "thresholds must be a scalar or a 1-D"),
+        (lambda r: r.fraction_below("femoral_neck", -2.0, ["1", "2"]), TypeError, "times must be a real number"),
+        (lambda r: r.fraction_below("femoral_neck", -2.0, [1.0, math.nan]), ValueError, "times must be finite"),
+        (lambda r: r.fraction_below("femoral_neck", -2.0, []), ValueError, "times must not be empty"),
+        (lambda r: r.fraction_below("femoral_neck", -2.0, [[1.0]]), ValueError, "times must be a scalar or a 1-D"),
+        (lambda r: r.fraction_below("femoral_neck", -2.0, np.zeros(10**6)), ValueError, "at most 10000 times"),
+        (lambda r: r.fraction_below("femoral_neck", -2.0, True), TypeError, "times must be a real number"),
+        (lambda r: r.crossing_percentiles("femoral_neck", -2.0, ["50"]), TypeError, "q must be a real number"),
+        (lambda r: r.crossing_percentiles("femoral_neck", -2.0, [math.nan]), ValueError, "q must be finite"),
+        (lambda r: r.t_score_percentiles("femoral_neck", [1.0], q=(-1,)), ValueError, r"q must be percentiles"),
+        (lambda r: r.t_scores("femoral_neck", [1.0], start=0.0, stop=5), TypeError, "start must be an integer"),
+        (lambda r: r.t_scores("femoral_neck", [1.0], start=0, stop=10**9), ValueError, "need 0 <= start < stop"),
+        (lambda r: r.patients(0, True), TypeError, "stop must be an integer patient index"),
+        (lambda r: r.chunk_crossing_times(0, 500), ValueError, "chunk_crossing_times: need 0 <= start < stop"),
+        (lambda r: r.transitions(math.nan, 5.0), ValueError, "start_time must be finite"),
+        (lambda r: r.transitions(0.0, "5"), TypeError, "stop_time must be a real number"),
+        (lambda r: r.transitions(0.0, [1.0, 2.0]), ValueError, "start_time and stop_time must be single times"),
+        (lambda r: r.transitions(5.0, 1.0), ValueError, "start_time must be before stop_time"),
+        (lambda r: r.category_shares([1.0], cuts=[-2.5, math.nan]), ValueError, r"cuts\[1\] must be a finite"),
+        (lambda r: r.category_shares([1.0], cuts=list(range(10**6))), ValueError, "cuts must be 1 to 20"),
+        (lambda r: r.category_shares([1.0], measured="yes"), TypeError, "measured must be True or False"),
+    ],
+)
+def test_bad_cohort_queries_name_the_field(query, error, match):
+    with pytest.raises(error, match=match):
+        query(cohort(100))
+
+
+def test_histograms_beyond_the_memory_limit_name_the_times(monkeypatch):
+    result = cohort(100)
+    monkeypatch.setattr(bmdsim._validation, "MAX_ARRAY_BYTES", 2**20)
+    with pytest.raises(ValueError, match=r"T-score histograms of 10 times x 20000 bins would need"):
+        result.t_score_percentiles("femoral_neck", np.linspace(0, 10, 10))
+
+
+def test_kept_crossing_times_stay_within_the_memory_limit(monkeypatch):
+    """Crossing times are kept for later queries only while they fit in one array's worth of memory."""
+    result = cohort(1000)
+    monkeypatch.setattr(bmdsim.limits, "MAX_ARRAY_BYTES", 5 * 8 * 1000)  # room for five arrays of n floats
+    for k in range(12):
+        result.crossing_time("femoral_neck", -1.0 - k / 10)
+    assert len(result._crossings) <= 5
+    again = result.crossing_time("femoral_neck", -1.0)  # recomputed: the same answer
+    np.testing.assert_array_equal(again, cohort(1000).crossing_time("femoral_neck", -1.0))
+
+
+def test_bad_compare_regimens_arguments():
+    with pytest.raises(TypeError, match="regimens name must be a string"):
+        bmdsim.compare_regimens({1: AI}, n=100, years=10, seed=1)
+    with pytest.raises(ValueError, match="regimens name must be at most"):
+        bmdsim.compare_regimens({"x" * 20_000: AI}, n=100, years=10, seed=1)
+    with pytest.raises(ValueError, match=r"at_years must lie in \[0, 10\] years"):
+        bmdsim.compare_regimens({"AI": AI}, n=100, years=10, seed=1, at_years=(5, 20))
+    with pytest.raises(ValueError, match=r"thresholds\[0\] must be a finite number"):
+        bmdsim.compare_regimens({"AI": AI}, n=100, years=10, seed=1, thresholds=(math.nan,))
+    table = bmdsim.compare_regimens({"AI": AI}, n=100, years=10, seed=1, thresholds=iter([-2.0, -2.5]))
+    assert "fraction_-2.5_by_5y" in table

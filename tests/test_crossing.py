@@ -9,7 +9,13 @@ import pytest
 from conftest import AGE_BANDS, ONE_DAY, brute_force_crossing
 
 import bmdsim
-from bmdsim.crossing import ROOT_TOLERANCE_YEARS, _first_crossing_per_patient, checkpoint_times, first_crossing
+from bmdsim.crossing import (
+    ROOT_TOLERANCE_YEARS,
+    _first_crossing_per_patient,
+    canonical_state,
+    checkpoint_times,
+    first_crossing,
+)
 from bmdsim.model import PatientState, SiteModel
 
 #: Consensus, but the femoral-neck T-score dips on the AI and recovers after it: strong AI excess, full recovery.
@@ -266,3 +272,45 @@ def test_checkpoints_cover_breakpoints_and_horizon():
     assert times[0] == 0.0 and times[-1] == 12.0
     assert {0.013, 5.377, 6.1, 9.0} <= set(times.tolist())
     assert np.diff(times).max() <= 1 / 12 + 1e-12
+
+
+FLAT_BANDS = {"natural.femoral_neck.age_edges_years": [60], "natural.femoral_neck.rates_pct_per_year": [1.5, 1.5]}
+
+
+@pytest.mark.parametrize("name", ["consensus", "trials", "age_bands", "flat_bands"])
+def test_a_patients_crossing_does_not_depend_on_the_other_patients(name, ai_then_stop):
+    """Bit for bit: alone, in another order or with other patients, a patient's crossing time is the same.
+
+    This is what makes cohort results independent of chunk_size: the curve a patient shares (one per age
+    group, or per run of equal-rate age bands) is chosen and evaluated from her own inputs only.
+    """
+    params = {
+        "age_bands": bmdsim.load_parameters("consensus").with_values(AGE_BANDS),
+        "flat_bands": bmdsim.load_parameters("consensus").with_values(FLAT_BANDS),
+    }.get(name) or bmdsim.load_parameters(name)
+    model = SiteModel(params, ai_then_stop, "femoral_neck")
+    rng = np.random.default_rng(5)
+    n = 700
+    ages = rng.uniform(45, 85, n)
+    target = rng.uniform(0.01, 0.4, n)
+    whole = first_crossing(model, PatientState(ages), target, 20.0)
+    assert np.isfinite(whole).sum() > 100
+    alone = [first_crossing(model, PatientState(ages[i : i + 1]), target[i : i + 1], 20.0)[0] for i in range(0, n, 9)]
+    assert np.array_equal(alone, whole[::9])
+    order = rng.permutation(n)
+    shuffled = np.empty(n)
+    shuffled[order] = first_crossing(model, PatientState(ages[order]), target[order], 20.0)
+    assert np.array_equal(shuffled, whole)
+    parts = [first_crossing(model, PatientState(ages[a : a + 97]), target[a : a + 97], 20.0) for a in range(0, n, 97)]
+    assert np.array_equal(np.concatenate(parts), whole)
+
+
+def test_canonical_state_stands_for_the_whole_curve(age_set, ai_then_stop):
+    """Patients sharing a curve share one canonical patient, whose horizon lies in the same run of rates."""
+    model = SiteModel(age_set, ai_then_stop, "femoral_neck")  # bands: below 60, 60-70, from 70
+    young = {float(canonical_state(model, PatientState(a), 10.0).age) for a in (30.0, 41.5, 49.9)}
+    assert len(young) == 1 and young.pop() + 10.0 <= 60.0
+    old = float(canonical_state(model, PatientState(75.3), 10.0).age)
+    assert old == 70.0
+    trials = SiteModel(bmdsim.load_parameters("trials"), ai_then_stop, "femoral_neck")  # smooth in age
+    assert float(canonical_state(trials, PatientState(63.2), 10.0).age) == 63.5

@@ -153,3 +153,28 @@ def test_table_lists_every_parameter():
     assert len(lines) == 1 + len(params.values)
     row = next(line for line in lines if line.startswith(AI_LATE))
     assert row.split()[1:] == ["1", "%/yr", "fixed", "bmdsim_consensus"]
+
+
+def test_documents_and_sets_of_the_wrong_shape_are_refused():
+    """parameter_set_from_dict names its source; ParameterSet and with_values check their own arguments."""
+    doc = _data.read_json("parameters/consensus.json")
+    del doc["parameters"][AI_LATE]["value"]
+    with pytest.raises(ValueError, match=rf"^my file.json: parameters\['{AI_LATE}'\] has no 'value'"):
+        parameter_set_from_dict(doc, source="my file.json")
+    with pytest.raises(ValueError, match=r"^parameter set document: must be an object, got list"):
+        parameter_set_from_dict([])
+    base = bmdsim.load_parameters("consensus")
+    with pytest.raises(TypeError, match="overrides must be a mapping of parameter key to value, got list"):
+        base.with_values([(AI_LATE, 2.0)])
+    with pytest.raises(ValueError, match=r"rates_pct_per_year must hold at most 100 numbers, got 101"):
+        base.with_values({"natural.femoral_neck.rates_pct_per_year": [1.0] * 101})
+    with pytest.raises(TypeError, match="parameter set name must be a string"):
+        bmdsim.ParameterSet(name=5, title="t", description="d", validated_range="v", values=dict(base.values))
+    with pytest.raises(TypeError, match="parameter set values must be a mapping"):
+        bmdsim.ParameterSet(name="x", title="t", description="d", validated_range="v", values=[1.0])
+
+
+@pytest.mark.parametrize("count", [0, 101, -(10**5000), 10**5000], ids=["zero", "101", "-huge", "huge"])
+def test_draw_counts_out_of_range_are_refused(count):
+    with pytest.raises(ValueError, match=r"count must be an integer in \[1, 100\]"):
+        bmdsim.parameter_draws("consensus", count)

@@ -127,15 +127,107 @@ def test_compare_policies_table_same_patients():
         ({"scan_interval": 0.0}, ValueError, "scan_interval"),
         ({"scan_interval": -1.0}, ValueError, "scan_interval"),
         ({"scan_interval": None}, ValueError, "scan_interval"),
+        # 1e-9 years used to try to allocate 74.5 GiB of scans; now the interval is refused at once.
+        ({"scan_interval": 1e-9}, ValueError, r"Policy scan_interval must be a number of years in \[0.0192308, 60\]"),
+        ({"scan_interval": 1 / 60}, ValueError, r"scan_interval .* \(at most one scan a week.*got 0.0166667"),
+        ({"scan_interval": 1e6}, ValueError, r"scan_interval must be a number of years in .*got 1e\+06"),
+        ({"scan_interval": math.nan}, ValueError, r"Policy scan_interval must be a finite number, got nan"),
+        ({"scan_interval": math.inf}, ValueError, r"Policy scan_interval must be a finite number"),
+        ({"scan_interval": True}, TypeError, r"Policy scan_interval must be a real number, got True"),
+        ({"scan_interval": "1"}, TypeError, r"Policy scan_interval must be a real number"),
         ({"rule": "sometimes"}, ValueError, "rule"),
+        ({"rule": None}, TypeError, "Policy rule must be a string"),
         ({"agent": "aspirin"}, ValueError, "agent"),
         ({"duration": 0}, ValueError, "duration"),
+        ({"duration": 1e300}, ValueError, r"Policy duration must be a number of years in \(0, 60\], got 1e\+300"),
+        ({"duration": False}, TypeError, r"Policy duration must be a real number"),
         ({"site": "wrist"}, ValueError, "site"),
+        ({"name": ""}, ValueError, "Policy name must be a non-empty string"),
+        ({"name": 12}, TypeError, "Policy name must be a string"),
+        ({"name": "x" * 201}, ValueError, "Policy name must be at most 200 characters long"),
     ],
 )
 def test_bad_policy(kwargs, error, match):
+    kwargs = {"name": "p"} | kwargs
     with pytest.raises(error, match=match):
-        Policy("p", **kwargs)
+        Policy(**kwargs)
+
+
+def test_weekly_scans_are_the_shortest_allowed():
+    policy = Policy("weekly", scan_interval=1 / 52)
+    assert policy.scans_per_patient(60) == 3121
+    assert policy.scan_times(60).size == 3121
+
+
+@pytest.mark.parametrize(
+    ("years", "error", "match"),
+    [
+        (math.inf, ValueError, "years must be a finite number"),
+        (-1.0, ValueError, r"years must lie in \[0, 60\] years, got -1"),
+        (1e9, ValueError, r"years must lie in \[0, 60\] years"),
+        ("10", TypeError, "years must be a real number"),
+    ],
+)
+def test_scan_schedule_needs_a_horizon_in_range(years, error, match):
+    with pytest.raises(error, match=match):
+        Policy("p").scan_times(years)
+
+
+def test_a_scan_schedule_beyond_the_memory_limit_names_scan_interval(monkeypatch):
+    """Every schedule is bounded by check_allocation before it is allocated (here with a tiny limit)."""
+    monkeypatch.setattr(bmdsim._validation, "MAX_ARRAY_BYTES", 800)
+    with pytest.raises(ValueError, match=r"scan schedule of 521 scans \(years 10 / Policy scan_interval 0.0192308\)"):
+        Policy("p", scan_interval=1 / 52).scan_times(10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"years": math.nan}, ValueError, "years must be a finite number"),
+        ({"years": 61}, ValueError, r"years must be in \(0, 60\]"),
+        ({"years": True}, TypeError, "years must be a real number"),
+        ({"threshold": math.inf}, ValueError, "threshold must be a finite number"),
+        ({"threshold": "-2.5"}, TypeError, "threshold must be a real number"),
+        ({"grid_step": 1e-9}, ValueError, r"grid_step must be in \[0.00273785, years\]"),
+        ({"grid_step": 0.0}, ValueError, r"grid_step must be in"),
+        ({"grid_step": 11.0}, ValueError, r"grid_step must be in .*got 11"),
+        ({"grid_step": np.bool_(True)}, TypeError, "grid_step must be a real number"),
+        ({"site": "wrist"}, ValueError, "site"),
+        ({"n": 10}, ValueError, "n is only for drawing patients from a Population"),
+        ({"seed": -3}, ValueError, "seed must be a non-negative integer"),
+        ({"seed": "1"}, TypeError, "seed must be a non-negative integer"),
+        ({"risk_factors": {"smoking": np.ones((N, 2), bool)}}, ValueError, r"risk_factors\['smoking'\]"),
+        ({"risk_factors": [("smoking", True)]}, TypeError, "risk_factors must be a mapping"),
+    ],
+)
+def test_bad_simulate_policy_arguments_name_the_field(patients, kwargs, error, match):
+    args = {"policy": Policy("p"), "patient": patients, "ai_regimen": AI, "years": YEARS, **EXACT} | kwargs
+    with pytest.raises(error, match=match):
+        simulate_policy(**args, params="consensus")
+
+
+def test_bad_compare_policies_arguments(patients):
+    one = Policy("12", scan_interval=1.0)
+    with pytest.raises(TypeError, match="policies must be a sequence of bmdsim.Policy, got Policy"):
+        compare_policies(one, patients, AI, YEARS, params="consensus")
+    with pytest.raises(ValueError, match="policies must not be empty"):
+        compare_policies([], patients, AI, YEARS, params="consensus")
+    endless = (Policy(f"p{k}") for k in range(10**9))
+    with pytest.raises(ValueError, match="policies must hold at most 100 policies"):
+        compare_policies(endless, patients, AI, YEARS, params="consensus")
+    with pytest.raises(TypeError, match=r"policies\[1\] must be a bmdsim.Policy"):
+        compare_policies([one, "24"], patients, AI, YEARS, params="consensus")
+    with pytest.raises(ValueError, match="policy names must be distinct"):
+        compare_policies([one, one], patients, AI, YEARS, params="consensus")
+    with pytest.raises(TypeError, match="unexpected keyword.*chunk_size"):
+        compare_policies([one], patients, AI, YEARS, chunk_size=10, params="consensus")
+    with pytest.raises(ValueError, match=r"grid_step must be in"):
+        compare_policies([one], patients, AI, YEARS, grid_step=1e-12, params="consensus")
+    pop = bmdsim.cohort.default_population()
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        compare_policies([one], pop, AI, YEARS, n=0, seed=1, params="consensus")
+    with pytest.raises(ValueError, match=r"the crossing times of n = 1000000000000 patients .* would need"):
+        compare_policies([one], pop, AI, YEARS, n=10**12, seed=1, params="consensus")
 
 
 def test_bad_risk_factors(patients):

@@ -293,7 +293,9 @@ def test_variability_uses_the_cohort_multipliers():
         ({"seed": 1, "measurement_error": 0.02}, TypeError, "mapping"),
         ({}, ValueError, "needs seed"),
         ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
-        ({"seed": 1.5}, ValueError, "seed must be a non-negative integer"),
+        ({"seed": 1.5}, TypeError, "seed must be a non-negative integer"),
+        ({"seed": True}, TypeError, "seed must be a non-negative integer"),
+        ({"seed": 2**64}, ValueError, r"seed must be a non-negative integer, at most 2\*\*64 - 1"),
         ({"seed": 1, "variability": Variability(cv=0.2)}, ValueError, "variability needs patients drawn"),
         ({"seed": 1, "n": 10}, ValueError, "n is only for drawing"),
     ],
@@ -317,3 +319,10 @@ def test_no_seed_needed_without_error_or_without_scans(patients):
     )
     assert one_site.measurement_error == {"femoral_neck": 0.02}
     assert math.isfinite(one_site.summary()["fraction_false_positive"])
+
+
+def test_the_scan_matrix_is_bounded_before_it_is_allocated(patients, monkeypatch):
+    """Patients x scans is checked against the memory limit (here a tiny one), naming scan_interval."""
+    monkeypatch.setattr(bmdsim._validation, "MAX_ARRAY_BYTES", 8 * 11 * 10)  # the schedule fits, the matrix does not
+    with pytest.raises(ValueError, match=r"the scans of \d+ patients x 11 scans .*Policy scan_interval 1\).*longer"):
+        simulate_policy(Policy("p"), patients, AI, 10.0, seed=1, grid_step=10.0, params="consensus")
