@@ -51,6 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import as_finite_float, as_float_array, check_range, check_text
 from .regimen import Exposure
 
 PCT = 100.0  # per cent per unit
@@ -94,10 +95,23 @@ class NaturalLoss:
     reference_age : float
         ``a_ref`` [years], the age at which a sloped rate equals ``rates_pct``.
 
+    Raises
+    ------
+    TypeError
+        If a value is not a real number (or a list of them, for ``edges`` and
+        ``rates_pct``).
+    ValueError
+        If a value is not finite or lies outside the range of its
+        :attr:`SPECS` entry, or the edges and rates do not fit together.
+
     Notes
     -----
     With a slope, rates follow :meth:`effective_age`: the baseline age rounded
     to the middle of its year (:data:`AGE_GROUP_YEARS`), plus time.
+
+    The evaluation methods (:meth:`cumulative`, :meth:`rate`, ...) are the
+    engine's numeric kernels: they take arrays of any shape from checked
+    patients and times and do not check them again.
     """
 
     name = "natural"
@@ -124,10 +138,11 @@ class NaturalLoss:
     def __init__(
         self, edges: tuple[float, ...], rates_pct: tuple[float, ...], slope: float = 0.0, reference_age: float = 65.0
     ) -> None:
-        self.edges = np.asarray(edges, dtype=float)
-        self.rates = np.asarray(rates_pct, dtype=float) / PCT
-        self.slope = float(slope)
-        self.reference_age = float(reference_age)
+        edge_spec, rate_spec, slope_spec, age_spec = self.SPECS
+        self.edges = self._checked_list(edge_spec, edges, allow_empty=True)
+        self.rates = self._checked_list(rate_spec, rates_pct, allow_empty=False) / PCT
+        self.slope = self._checked_number(slope_spec, slope)
+        self.reference_age = self._checked_number(age_spec, reference_age)
         if self.slope != 0.0 and self.edges.size:
             raise ValueError(
                 f"natural loss with an age slope ({self.slope:g}/yr) takes one rate and no age edges, "
@@ -147,6 +162,24 @@ class NaturalLoss:
         lengths = np.diff(np.concatenate(([0.0], self.edges)))
         self._base = np.concatenate(([0.0], np.cumsum(self.rates[:-1] * lengths)))
         self._anchor = np.concatenate(([0.0], self.edges))
+
+    @staticmethod
+    def _checked_list(spec: ParameterSpec, value: object, allow_empty: bool) -> np.ndarray:
+        """``value`` as a 1-D float array within ``spec``'s range, or raise naming the parameter."""
+        name = f"natural loss {spec.name}"
+        if allow_empty and isinstance(value, (list, tuple, np.ndarray)) and len(value) == 0:
+            return np.empty(0)
+        arr = np.atleast_1d(as_float_array(name, value))
+        check_range(name, arr, spec.low, spec.high, unit=spec.unit)
+        return arr
+
+    @staticmethod
+    def _checked_number(spec: ParameterSpec, value: object) -> float:
+        """``value`` as a float within ``spec``'s range, or raise naming the parameter."""
+        name = f"natural loss {spec.name}"
+        out = as_finite_float(name, value)
+        check_range(name, np.asarray(out), spec.low, spec.high, unit=spec.unit)
+        return out
 
     @property
     def grouped(self) -> bool:
@@ -387,16 +420,67 @@ class Tamoxifen(AgentModel):
 AGENTS: dict[str, AgentModel] = {}
 
 
-def register_agent(model: AgentModel) -> AgentModel:
+#: Longest agent name [characters]: a name is a short identifier, used in parameter keys and tables.
+MAX_AGENT_NAME_CHARS = 100
+
+
+def register_agent(model: AgentModel, *, replace: bool = False) -> AgentModel:
     """Make ``model`` usable as ``Exposure(model.name, ...)``.
 
     Its parameters must then be present in every parameter set used with it.
+
+    Parameters
+    ----------
+    model : AgentModel
+        An instance of a subclass that sets :attr:`AgentModel.name` (a Python
+        identifier of at most :data:`MAX_AGENT_NAME_CHARS` characters),
+        :attr:`AgentModel.SPECS` (a tuple of :class:`ParameterSpec`) and
+        implements :meth:`AgentModel.cumulative` and :meth:`AgentModel.rate`.
+    replace : bool
+        Registering a name that is already registered (a shipped agent
+        included) replaces that agent for the whole process; it is refused
+        unless ``replace=True``. Registering the same object again is a no-op.
+
+    Returns
+    -------
+    AgentModel
+        ``model``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not an :class:`AgentModel`, its name is not a string,
+        its SPECS are not ParameterSpec objects, it lacks ``cumulative`` or
+        ``rate``, or ``replace`` is not a bool.
+    ValueError
+        If the name is not an identifier or is already registered (without
+        ``replace=True``), or a spec's range is not finite and ordered.
     """
     if not isinstance(model, AgentModel):
         raise TypeError(f"model must be a bmdsim.agents.AgentModel, got {type(model).__name__}")
-    if not model.name or not model.name.isidentifier():
-        raise ValueError(f"agent name must be a non-empty identifier, got {model.name!r}")
-    AGENTS[model.name] = model
+    if not isinstance(replace, (bool, np.bool_)):
+        raise TypeError(f"replace must be True or False, got {replace!r}")
+    name = check_text("agent name (model.name)", model.name, max_chars=MAX_AGENT_NAME_CHARS)
+    if not name or not name.isidentifier():
+        raise ValueError(f"agent name must be a non-empty identifier, got {name!r}")
+    for method in ("cumulative", "rate"):
+        if getattr(type(model), method) is getattr(AgentModel, method):
+            raise TypeError(f"model {name!r} must implement AgentModel.{method}")
+    specs = model.SPECS
+    if not isinstance(specs, tuple) or not all(isinstance(spec, ParameterSpec) for spec in specs):
+        raise TypeError(f"model {name!r}: SPECS must be a tuple of bmdsim.agents.ParameterSpec, got {specs!r}")
+    for spec in specs:
+        check_text(f"model {name!r}: SPECS name", spec.name, max_chars=MAX_AGENT_NAME_CHARS)
+        low = as_finite_float(f"model {name!r}: SPECS {spec.name} low", spec.low)
+        high = as_finite_float(f"model {name!r}: SPECS {spec.name} high", spec.high)
+        if not low <= high:
+            raise ValueError(f"model {name!r}: SPECS {spec.name} needs low <= high, got [{low:g}, {high:g}]")
+    if name in AGENTS and AGENTS[name] is not model and not replace:
+        raise ValueError(
+            f"agent name {name!r} is already registered ({type(AGENTS[name]).__name__}); registering another model "
+            "under it would replace it for the whole process: pass replace=True to do that on purpose"
+        )
+    AGENTS[name] = model
     return model
 
 

@@ -47,10 +47,11 @@ from typing import Any
 import numpy as np
 
 from . import _data, limits
-from ._validation import as_finite_float, check_choice, check_range
+from ._validation import as_finite_float, check_allocation, check_choice, check_range, check_text
 from .cohort import DEFAULT_PERCENTILES, CohortResult, histogram_percentiles, simulate_cohort
 from .regimen import Regimen
 from .simulation import Trajectory
+from .sites import check_site
 
 _FILE = "fracture_risk.json"
 #: Bin width of the ln(relative risk) histograms behind the cohort percentiles (0.1 % in relative risk).
@@ -82,6 +83,7 @@ def gradient(outcome: str, site: str, bound: str = "estimate") -> float:
     """
     table = _data.read_json(_FILE)["gradients"]
     check_choice("outcome", outcome, table)
+    check_site(site)
     entry = table[outcome]
     if site not in entry["sites"]:
         raise ValueError(
@@ -108,7 +110,8 @@ def relative_risk(
     site : str
     outcome : {"any", "vertebral", "hip"}
     reference_t_score : float, optional
-        T-score [SD] at which the relative risk is 1; the patient's baseline if None.
+        T-score [SD] in ``bmdsim.limits.T_SCORE`` at which the relative risk
+        is 1; the patient's baseline if None.
     bound : {"estimate", "low", "high"}
         Which gradient to use (point estimate or 95 % CI limit).
     ai_multiplier : bool
@@ -119,13 +122,28 @@ def relative_risk(
     -------
     ndarray
         Shape of ``traj.t_score(site)``: ``(m,)`` or ``(n, m)``.
+
+    Raises
+    ------
+    TypeError
+        ``traj`` not a Trajectory, ``ai_multiplier`` not a bool,
+        ``reference_t_score`` not a real number.
+    ValueError
+        Unknown ``outcome`` or ``bound``, a site not simulated or not
+        predicting ``outcome``, ``reference_t_score`` not finite or outside
+        ``bmdsim.limits.T_SCORE``.
     """
+    if not isinstance(traj, Trajectory):
+        raise TypeError(f"traj must be a bmdsim.Trajectory (from bmdsim.simulate), got {type(traj).__name__}")
+    if not isinstance(ai_multiplier, (bool, np.bool_)):
+        raise TypeError(f"ai_multiplier must be True or False, got {ai_multiplier!r}")
     g = gradient(outcome, site, bound)
+    if reference_t_score is not None:
+        ref = as_finite_float("reference_t_score", reference_t_score)
+        check_range("reference_t_score", np.asarray(ref), *limits.T_SCORE, unit="SD")
     t = np.asarray(traj.t_score(site))
     if reference_t_score is None:
         ref = t[..., :1]
-    else:
-        ref = as_finite_float("reference_t_score", reference_t_score)
     rr = g ** (ref - t)
     if ai_multiplier:
         mult = _data.read_json(_FILE)["aromatase_inhibitor_multiplier"]["rr"]
@@ -270,11 +288,16 @@ def cohort_relative_risk(
     mult = _ai_multiplier() if ai_multiplier else 1.0
 
     m = tt.size
+    lo, hi = LOG_RR_GRID
+    bins = int(round((hi - lo) / LOG_RR_BIN))
+    check_allocation(
+        f"cohort_relative_risk: percentile histograms of {bins} bins for each of {m} times",
+        float(m) * bins,
+        hint="ask for fewer times (each needs 320 KB of histogram)",
+    )
     grads = (g, *g_ci)
     mean_sum = np.zeros((len(grads), m))
     risk_sum = np.zeros((len(grads), 1 + m))  # column 0: at baseline, off the multiplier
-    lo, hi = LOG_RR_GRID
-    bins = int(round((hi - lo) / LOG_RR_BIN))
     counts = np.zeros((m, bins), dtype=np.int64)
     offsets = (np.arange(m) * bins)[None, :]
     log_min, log_max = np.full(m, np.inf), np.full(m, -np.inf)
@@ -344,7 +367,8 @@ def compare_fracture_risk(
 
     Parameters
     ----------
-    regimens : mapping of name -> Regimen
+    regimens : mapping of str -> Regimen
+        Regimens by name (a string of at most 10,000 characters).
     n, years, seed
         As :func:`bmdsim.simulate_cohort`; every regimen gets the same women
         (common random numbers), so differences are due to the regimens.
@@ -369,8 +393,14 @@ def compare_fracture_risk(
         ``median_rr_<t>y`` (the median woman's relative risk against her
         own baseline).
     """
-    if not isinstance(regimens, Mapping) or not regimens:
+    if not isinstance(regimens, Mapping):
+        raise TypeError(f"regimens must be a mapping of name to bmdsim.Regimen, got {type(regimens).__name__}")
+    if not regimens:
         raise ValueError("regimens must be a non-empty mapping of name to bmdsim.Regimen")
+    for name, regimen in regimens.items():
+        check_text("regimens name", name)
+        if not isinstance(regimen, Regimen):
+            raise TypeError(f"regimens[{name!r}] must be a bmdsim.Regimen, got {type(regimen).__name__}")
     check_choice("outcome", outcome, outcomes())
     gradient(outcome, site)  # refuse a site that does not predict the outcome before simulating
     table: dict[str, list] = {"regimen": []}

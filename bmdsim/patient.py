@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import limits
-from ._validation import as_float_array, check_range
+from ._validation import as_float_array, check_allocation, check_range
 from .reference import YoungAdultReference
 from .sites import SITES, check_site
 
@@ -46,6 +46,16 @@ class Patient:
     Each site is given either as a BMD or as a T-score, not both. Sites not
     given are not simulated. Scalars and arrays may be mixed; arrays must all
     have the same length ``n``, and scalars apply to every patient.
+
+    Raises
+    ------
+    TypeError
+        If a value is not a real number or a 1-D array of real numbers
+        (booleans, strings and complex numbers are refused), or a mapping is
+        not a mapping of site names.
+    ValueError
+        If a value is NaN, infinite, empty or out of its range, arrays differ
+        in length, or an array would exceed :data:`bmdsim.limits.MAX_ARRAY_BYTES`.
 
     Examples
     --------
@@ -87,6 +97,7 @@ class Patient:
             detail = ", ".join(f"{k}: {v}" for k, v in lengths.items())
             raise ValueError(f"patient arrays must all have the same length; got {detail}")
         n = sizes.pop() if sizes else 1
+        check_allocation(f"a Patient array of {n} patients ({', '.join(arrays)})", float(n), hint="use fewer patients")
         object.__setattr__(self, "n", n)
         object.__setattr__(self, "is_scalar", not lengths)
         object.__setattr__(self, "age", np.broadcast_to(age_arr, (n,)).copy())
@@ -99,8 +110,18 @@ class Patient:
         return tuple(s for s in SITES if s in self.bmd or s in self.t_score)
 
     def baseline_bmd(self, site: str, reference: YoungAdultReference) -> np.ndarray:
-        """Baseline BMD [g/cm2] at ``site``, shape ``(n,)``, converting a T-score with ``reference``."""
+        """Baseline BMD [g/cm2] at ``site``, shape ``(n,)``, converting a T-score with ``reference``.
+
+        Raises
+        ------
+        TypeError
+            If ``reference`` is not a :class:`bmdsim.YoungAdultReference`.
+        ValueError
+            If ``site`` has no baseline value, or its T-score converts to a non-positive BMD.
+        """
         check_site(site)
+        if not isinstance(reference, YoungAdultReference):
+            raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
         if site in self.bmd:
             return self.bmd[site]
         if site in self.t_score:

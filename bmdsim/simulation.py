@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from . import limits
-from ._validation import as_finite_float, check_range
+from ._validation import as_finite_float, as_float_array, check_allocation, check_range
 from .crossing import crossing_target, first_crossing
 from .model import PatientState, SiteModel
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
@@ -29,8 +29,58 @@ from .therapies import warn_if_extrapolating
 DEFAULT_THRESHOLDS: tuple[float, ...] = (-1.0, -2.0, -2.5)
 
 
+#: Largest gain of BMD, as ``ln(BMD(t) / BMD(0))``, that a trajectory may show. A numerical bound, not a
+#: model number: up to it BMD (at most ``exp(690) * 4.5`` g/cm2, about 1e300) and its T-score stay finite
+#: in floating point. Only a ``loss_multiplier`` far beyond any drawn one scales a regimen's gain that far.
+MAX_LOG_GAIN = 690.0
+
+
+def _grid_count(years: float, step: float) -> float:
+    """Number of output times for ``years`` and ``step``, as a float (so that it cannot overflow)."""
+    count = np.floor(years / step * (1 + 1e-12)) + 2.0  # 0, step, ..., and possibly ``years`` itself
+    return float(count) if np.isfinite(count) else np.inf
+
+
+def _check_grid(n_patients: int, years: float, step: float) -> None:
+    """Refuse an output grid of ``n_patients`` x times that would exceed the memory limit, before allocating it."""
+    count = _grid_count(years, step)
+    check_allocation(
+        f"an output grid of {n_patients} patient(s) x {count:.4g} times (years={years:g}, step={step:g})",
+        n_patients * count,
+        hint="use a larger step or a shorter horizon (years), or bmdsim.simulate_cohort for a large group",
+    )
+
+
 def output_times(years: float, step: float) -> np.ndarray:
-    """Output times ``0, step, 2 step, ...`` up to and including ``years``."""
+    """Output times ``0, step, 2 step, ...`` up to and including ``years``.
+
+    Parameters
+    ----------
+    years : float
+        Last time [years], positive and finite.
+    step : float
+        Spacing [years], in ``(0, years]``.
+
+    Returns
+    -------
+    ndarray
+        Times [years], shape ``(m,)``, starting at 0 and ending at ``years``.
+
+    Raises
+    ------
+    ValueError
+        If ``years`` or ``step`` is out of range, or the grid would exceed
+        :data:`bmdsim.limits.MAX_ARRAY_BYTES`.
+    TypeError
+        If ``years`` or ``step`` is not a real number.
+    """
+    years = as_finite_float("years", years)
+    step = as_finite_float("step", step)
+    if not years > 0:
+        raise ValueError(f"years must be positive, got {years:g}")
+    if not 0 < step <= years:
+        raise ValueError(f"step must be in (0, years] = (0, {years:g}] years, got {step:g}")
+    _check_grid(1, years, step)
     count = int(np.floor(years / step * (1 + 1e-12)))
     times = step * np.arange(count + 1)
     if years - times[-1] > 1e-9 * max(1.0, years):
@@ -71,6 +121,7 @@ class Trajectory:
         reference: YoungAdultReference,
         loss_multiplier: Mapping[str, np.ndarray] | None = None,
     ) -> None:
+        _check_grid(patient.n, years, step)
         self.patient = patient
         self.regimen = regimen
         self.years = years
@@ -157,13 +208,25 @@ class Trajectory:
         return arr[0] if self.patient.is_scalar else arr
 
     def _times(self, name: str, t: object) -> np.ndarray:
-        arr = np.asarray(t, dtype=float) if not isinstance(t, (str, bytes)) else None
-        if arr is None or arr.ndim > 1:
-            raise TypeError(f"{name} must be a time in years or a 1-D array of times, got {t!r}")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} must be finite, got {t!r}")
+        """``t`` as float times [years] in ``[0, years]`` (0-d or 1-D), or raise naming ``name``."""
+        arr = as_float_array(name, t)
         check_range(name, arr, 0.0, self.years, unit="years")
         return arr
+
+    def _check_growth(self, site: str, largest: float, what: str) -> None:
+        """Refuse a log-gain ``largest`` above :data:`MAX_LOG_GAIN`, which would overflow BMD or its change."""
+        if largest <= MAX_LOG_GAIN:
+            return
+        cause = "the regimen's gain"
+        if self._multiplier is not None:
+            cause = (
+                f"loss_multiplier[{site!r}] (up to {float(np.max(self._multiplier[site])):g}) scaling the regimen's "
+                "gain; use a smaller loss_multiplier"
+            )
+        raise ValueError(
+            f"BMD at {site} would grow by a factor exp({largest:.4g}) {what}, beyond what floating point can hold "
+            f"(at most exp({MAX_LOG_GAIN:g})): caused by {cause}"
+        )
 
     def baseline_bmd(self, site: str) -> np.ndarray | float:
         """Baseline BMD [g/cm2]."""
@@ -181,13 +244,35 @@ class Trajectory:
         return loss if self._multiplier is None else loss * self._multiplier[site][:, None]
 
     def _bmd_at(self, site: str, times: np.ndarray) -> np.ndarray:
-        """BMD [g/cm2] of every patient at ``times``, shape (n, len(times)); no checks."""
-        return self._baseline[site][:, None] * np.exp(-self._log_loss(site, times))
+        """BMD [g/cm2] of every patient at ``times``, shape (n, len(times)); refuses only an overflow."""
+        loss = self._log_loss(site, times)
+        if loss.size:
+            self._check_growth(site, -float(np.min(loss)), "from baseline")
+        return self._baseline[site][:, None] * np.exp(-loss)
 
     def bmd_at(self, site: str, t: float | np.ndarray) -> np.ndarray | float:
-        """Exact BMD [g/cm2] at time(s) ``t`` [years], whatever the output step."""
+        """Exact BMD [g/cm2] at time(s) ``t`` [years], whatever the output step.
+
+        Parameters
+        ----------
+        site : str
+            A simulated site.
+        t : float or 1-D array
+            Times [years] in ``[0, years]``.
+
+        Returns
+        -------
+        float or ndarray
+            A float for a scalar patient and scalar ``t``; else shape ``(len(t),)``,
+            ``(n,)`` or ``(n, len(t))``.
+        """
         site = self._site(site)
         tt = self._times("t", t)
+        check_allocation(
+            f"bmd_at: {self.patient.n} patient(s) x {tt.size} times t",
+            float(self.patient.n) * tt.size,
+            hint="ask for fewer times t at once",
+        )
         out = self._bmd_at(site, np.atleast_1d(tt))
         out = out[:, 0] if tt.ndim == 0 else out
         return self._shape(out)
@@ -205,14 +290,29 @@ class Trajectory:
         return self.reference.t_score(self._site(site), self.bmd(site))
 
     def percent_change(self, site: str, start: float, stop: float) -> np.ndarray | float:
-        """Exact change of BMD from ``start`` to ``stop`` [years], in per cent of BMD at ``start``."""
+        """Exact change of BMD from ``start`` to ``stop`` [years], in per cent of BMD at ``start``.
+
+        Parameters
+        ----------
+        site : str
+            A simulated site.
+        start, stop : float
+            Times [years] in ``[0, years]``, ``start <= stop``.
+
+        Returns
+        -------
+        float or ndarray
+            Change [%], at least -100; a float for a scalar patient, else shape ``(n,)``.
+        """
         site = self._site(site)
         a = float(self._times("start", as_finite_float("start", start)))
         b = float(self._times("stop", as_finite_float("stop", stop)))
         if b < a:
             raise ValueError(f"stop ({b:g} years) must not come before start ({a:g} years)")
         loss = self._log_loss(site, np.array([a, b]))
-        return self._shape(100.0 * np.expm1(-(loss[:, 1] - loss[:, 0])))
+        gain = loss[:, 0] - loss[:, 1]
+        self._check_growth(site, float(np.max(gain)), "from start to stop")
+        return self._shape(100.0 * np.expm1(gain))
 
     def crossing_time(self, site: str, threshold: float) -> np.ndarray | float:
         """First time [years] at which the T-score is at or below ``threshold``.
@@ -229,10 +329,28 @@ class Trajectory:
             self._cache[key] = first_crossing(self._models[site], self._state, target, self.years)
         return self._shape(self._cache[key])
 
-    def crossing_table(self, thresholds: Iterable[float] = DEFAULT_THRESHOLDS) -> dict[str, dict[float, object]]:
-        """Crossing times for every simulated site and each threshold: ``{site: {threshold: time}}``."""
-        thresholds = tuple(thresholds)
-        return {s: {t: self.crossing_time(s, t) for t in thresholds} for s in self.sites}
+    def crossing_table(
+        self, thresholds: float | Iterable[float] | np.ndarray = DEFAULT_THRESHOLDS
+    ) -> dict[str, dict[float, object]]:
+        """Crossing times for every simulated site and each threshold: ``{site: {threshold: time}}``.
+
+        Parameters
+        ----------
+        thresholds : float or 1-D array-like of float
+            T-score thresholds [SD], finite.
+
+        Returns
+        -------
+        dict
+            ``{site: {threshold: time}}``, times [years] as :meth:`crossing_time`.
+        """
+        values = np.atleast_1d(as_float_array("thresholds", thresholds))
+        check_allocation(
+            f"crossing_table: {self.patient.n} patient(s) x {len(self.sites)} site(s) x {values.size} thresholds",
+            float(self.patient.n) * len(self.sites) * values.size,
+            hint="ask for fewer thresholds at once",
+        )
+        return {s: {float(t): self.crossing_time(s, float(t)) for t in values} for s in self.sites}
 
 
 def simulate(
@@ -274,6 +392,18 @@ def simulate(
     -------
     Trajectory
 
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type (booleans, strings and complex
+        numbers are not numbers).
+    ValueError
+        If ``years``, ``step`` or a ``loss_multiplier`` is out of range, or
+        the output grid (patients x output times) would exceed
+        :data:`bmdsim.limits.MAX_ARRAY_BYTES`; the check runs before anything
+        is allocated. Later, reading BMD where a ``loss_multiplier`` scales a
+        gain beyond :data:`MAX_LOG_GAIN` raises rather than overflowing.
+
     Warns
     -----
     ExtrapolationWarning
@@ -298,6 +428,7 @@ def simulate(
     step = as_finite_float("step", step)
     if not 0 < step <= years:
         raise ValueError(f"step must be in (0, years] = (0, {years:g}] years, got {step:g}")
+    _check_grid(patient.n, years, step)  # before anything is allocated
     params = resolve_parameters(params)
     if reference is None:
         reference = load_reference()
@@ -330,22 +461,19 @@ def _check_multiplier(loss_multiplier: object, patient: Patient) -> dict[str, np
                 f"loss_multiplier names site {site!r}, which the patient has no baseline value for "
                 f"(sites: {', '.join(patient.sites)})"
             )
-        if isinstance(value, (bool, np.bool_, str, bytes)):
-            raise TypeError(f"loss_multiplier[{site!r}] must be a number or an array of numbers, got {value!r}")
         try:
-            arr = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"loss_multiplier[{site!r}] must be a number or an array of numbers, got {value!r}"
+            arr = as_float_array(f"loss_multiplier[{site!r}]", value)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{exc}; it must lie in (0, {MAX_LOSS_MULTIPLIER:g}]: a number or an array of numbers, one per patient"
             ) from None
-        if arr.ndim > 1 or (arr.ndim == 1 and arr.size != patient.n):
+        if arr.ndim == 1 and arr.size != patient.n:
             raise ValueError(
                 f"loss_multiplier[{site!r}] must be one number or {patient.n} (one per patient), got shape {arr.shape}"
             )
-        if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr > MAX_LOSS_MULTIPLIER):
+        if np.any(arr <= 0) or np.any(arr > MAX_LOSS_MULTIPLIER):
             raise ValueError(
-                f"loss_multiplier[{site!r}] must lie in (0, {MAX_LOSS_MULTIPLIER:g}], "
-                f"got {arr.min() if arr.size else arr!r}..{arr.max() if arr.size else arr!r}"
+                f"loss_multiplier[{site!r}] must lie in (0, {MAX_LOSS_MULTIPLIER:g}], got {arr.min():g}..{arr.max():g}"
             )
         out[site] = np.broadcast_to(arr, (patient.n,)).astype(float)
     return out

@@ -7,14 +7,33 @@ here plots, prints or writes files.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import _data
-from ._validation import as_finite_float
+from ._validation import as_finite_float, as_float_array, as_int, check_allocation, check_range, check_text
 from .simulation import DEFAULT_THRESHOLDS, Trajectory
+
+#: Largest group size ``n`` of :func:`wilson_interval`: 2**53, the largest count a float holds exactly.
+MAX_GROUP_SIZE = 2**53
+#: Largest ``z`` of :func:`wilson_interval`. Beyond about 8.3 a two-sided coverage is 1 in floating point, so
+#: a larger z changes nothing a user could mean; 10 leaves room and keeps every term far from overflow.
+MAX_Z = 10.0
+#: Most citation keys :func:`format_sources` formats at once, and the longest key [characters]. Design limits:
+#: the citation file has a few dozen keys of a few words; these keep the output text bounded.
+MAX_SOURCE_KEYS = 1000
+MAX_SOURCE_KEY_CHARS = 200
+#: Approximate memory [bytes] of one record of :func:`crossing_records` (a dict of four items), for its bound.
+_RECORD_BYTES = 400
+
+
+def _check_trajectory(traj: object) -> Trajectory:
+    if not isinstance(traj, Trajectory):
+        raise TypeError(f"traj must be a bmdsim.Trajectory (from bmdsim.simulate), got {type(traj).__name__}")
+    return traj
 
 
 def fraction_crossed(
@@ -47,25 +66,28 @@ def fraction_crossed(
     curve is therefore non-decreasing: it answers "how many have crossed by
     then", not "how many are below it now".
     """
+    _check_trajectory(traj)
     thr = as_finite_float("threshold", threshold)
-    tt = traj.time if times is None else traj._times("times", times)
-    tt = np.atleast_1d(np.asarray(tt, dtype=float))
+    tt = np.atleast_1d(traj.time if times is None else traj._times("times", times))
     crossing = np.atleast_1d(np.asarray(traj.crossing_time(site, thr), dtype=float))
     ordered = np.sort(crossing)
     return np.searchsorted(ordered, tt, side="right") / ordered.size
 
 
-def wilson_interval(fraction: np.ndarray, n: int, z: float = 1.959963984540054) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    fraction: float | np.ndarray, n: int, z: float = 1.959963984540054
+) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a binomial fraction.
 
     Parameters
     ----------
-    fraction : array
+    fraction : float or 1-D array
         Observed fractions in ``[0, 1]``.
     n : int
-        Number of patients each fraction is taken over.
+        Number of patients each fraction is taken over, in ``[1, MAX_GROUP_SIZE]``.
     z : float
-        Standard-normal quantile; the default gives a two-sided 95 % interval.
+        Standard-normal quantile in ``(0, MAX_Z]``; the default gives a
+        two-sided 95 % interval.
 
     Returns
     -------
@@ -78,9 +100,12 @@ def wilson_interval(fraction: np.ndarray, n: int, z: float = 1.959963984540054) 
     ``n`` (Wilson 1927, J Am Stat Assoc 22:209-212); it says nothing about
     uncertainty in the model's parameters.
     """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    p = np.asarray(fraction, dtype=float)
+    p = as_float_array("fraction", fraction)
+    check_range("fraction", p, 0.0, 1.0)
+    n = as_int("n", n, 1, MAX_GROUP_SIZE)
+    z = as_finite_float("z", z)
+    if not 0 < z <= MAX_Z:
+        raise ValueError(f"z must lie in (0, {MAX_Z:g}] (a standard-normal quantile), got {z:g}")
     denom = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
@@ -89,8 +114,16 @@ def wilson_interval(fraction: np.ndarray, n: int, z: float = 1.959963984540054) 
     return low, high
 
 
-def crossing_records(traj: Trajectory, thresholds: Iterable[float] = DEFAULT_THRESHOLDS) -> list[dict[str, Any]]:
+def crossing_records(
+    traj: Trajectory, thresholds: float | Iterable[float] | np.ndarray = DEFAULT_THRESHOLDS
+) -> list[dict[str, Any]]:
     """Crossing times as a list of records, one per patient, site and threshold.
+
+    Parameters
+    ----------
+    traj : Trajectory
+    thresholds : float or 1-D array-like of float
+        T-score thresholds [SD].
 
     Returns
     -------
@@ -99,6 +132,14 @@ def crossing_records(traj: Trajectory, thresholds: Iterable[float] = DEFAULT_THR
         ``years`` (first crossing [years]; ``0.0`` at baseline, ``None`` if
         not reached within the horizon, so that the records are valid JSON).
     """
+    _check_trajectory(traj)
+    count = np.atleast_1d(as_float_array("thresholds", thresholds)).size
+    check_allocation(
+        f"crossing_records: {traj.patient.n} patient(s) x {len(traj.sites)} site(s) x {count} thresholds",
+        float(traj.patient.n) * len(traj.sites) * count,
+        itemsize=_RECORD_BYTES,
+        hint="ask for fewer thresholds, or use trajectory crossing times as arrays (Trajectory.crossing_table)",
+    )
     out = []
     for site, by_thr in traj.crossing_table(thresholds).items():
         for thr, times in by_thr.items():
@@ -120,7 +161,13 @@ def trajectory_columns(traj: Trajectory) -> tuple[list[str], np.ndarray]:
     rows : ndarray, shape (n * m, 2 + 2 * sites)
         Patient index, time [years], BMD [g/cm2] and T-score [SD].
     """
+    _check_trajectory(traj)
     n, m = traj.patient.n, traj.time.size
+    check_allocation(
+        f"trajectory_columns: a table of {n} patient(s) x {m} times x {2 + 2 * len(traj.sites)} columns",
+        float(n) * m * (2 + 2 * len(traj.sites)),
+        hint="simulate with a larger step, or fewer patients at once",
+    )
     header = ["patient", "time_years"]
     cols = [np.repeat(np.arange(n, dtype=float), m), np.tile(traj.time, n)]
     for site in traj.sites:
@@ -137,6 +184,7 @@ def citation_keys(traj: Trajectory) -> list[str]:
     loss always, each agent of the regimen) and of the young-adult reference,
     in first-seen order. User overrides (source ``"user"``) are left out.
     """
+    _check_trajectory(traj)
     agents = {"natural"} | {e.agent for e in traj.regimen}
     keys: list[str] = []
     for key in sorted(traj.params.metadata):
@@ -156,7 +204,20 @@ def format_sources(keys: Iterable[str]) -> str:
 
     Each reads "First author, journal year, DOI/PMID" (or the title where there
     is no journal), from the citation file; unknown keys are shown as given.
+
+    Parameters
+    ----------
+    keys : iterable of str
+        At most :data:`MAX_SOURCE_KEYS` keys of at most
+        :data:`MAX_SOURCE_KEY_CHARS` characters each.
     """
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, Iterable):
+        raise TypeError(f"keys must be an iterable of citation keys (strings), got {type(keys).__name__}")
+    keys = list(itertools.islice(keys, MAX_SOURCE_KEYS + 1))
+    if len(keys) > MAX_SOURCE_KEYS:
+        raise ValueError(f"keys: at most {MAX_SOURCE_KEYS} citation keys at once, got more")
+    for i, key in enumerate(keys):
+        check_text(f"keys[{i}]", key, max_chars=MAX_SOURCE_KEY_CHARS)
     citations = _data.read_json("citations.json")
     parts = []
     for key in keys:

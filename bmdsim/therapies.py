@@ -41,8 +41,9 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from ._validation import as_finite_float
 from .agents import PCT, AgentModel, ParameterSpec, register_agent
-from .regimen import Exposure
+from .regimen import Exposure, Regimen
 
 
 class ExtrapolationWarning(UserWarning):
@@ -291,11 +292,22 @@ def check_calibrated_range(exposures: Iterable[Exposure], values: Mapping[str, o
     Parameters
     ----------
     exposures : iterable of Exposure
+        A :class:`bmdsim.Regimen` or its exposures.
     values : mapping
         Parameter values of a set (``ParameterSet.values``).
     horizon : float
         Simulation horizon [years]; a course is counted up to it.
+
+    Returns
+    -------
+    list of str
+        One message per exposure beyond its calibrated range.
     """
+    if not isinstance(values, Mapping):
+        raise TypeError(f"values must be a mapping of parameter key to value, got {type(values).__name__}")
+    horizon = as_finite_float("horizon", horizon)
+    if not isinstance(exposures, Regimen):
+        exposures = Regimen(exposures)  # checks the types and the count
     messages = []
     for e in exposures:
         key = f"{e.agent}.max_calibrated_years"
