@@ -7,6 +7,7 @@ or coerced silently.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from numbers import Real
 
@@ -14,13 +15,23 @@ import numpy as np
 
 from .limits import MAX_ARRAY_BYTES, MAX_TEXT_CHARS
 
+#: Longest representation of a bad value quoted in an error message [characters].
+_SHOWN_CHARS = 80
+
 
 def _show(value: object) -> str:
-    """Short, readable representation of a bad value for an error message."""
-    arr = np.asarray(value) if not isinstance(value, str) else None
-    if arr is not None and arr.ndim > 0 and arr.size > 6:
-        return f"array of shape {arr.shape}"
-    return repr(value)
+    """Short, readable representation of a bad value for an error message (never huge, never raising)."""
+    if isinstance(value, (list, tuple)) and len(value) > 6:
+        return f"a {type(value).__name__} of {len(value)} items"
+    if isinstance(value, np.ndarray) and value.ndim > 0 and value.size > 6:
+        return f"array of shape {value.shape}"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a value whose repr fails is still shown, by its type
+        return f"a {type(value).__name__}"
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
 def as_float_array(name: str, value: object) -> np.ndarray:
@@ -37,7 +48,10 @@ def as_float_array(name: str, value: object) -> np.ndarray:
     """
     if isinstance(value, (str, bytes, bool, np.bool_)):
         raise TypeError(f"{name} must be a real number or a 1-D array of real numbers, got {_show(value)}")
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError, OverflowError) as exc:  # ragged nesting, integers beyond any dtype
+        raise TypeError(f"{name} must be a real number or a 1-D array of real numbers, got {_show(value)}") from exc
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise TypeError(
             f"{name} must be a real number or a 1-D array of real numbers, got {_show(value)} (dtype {arr.dtype})"
@@ -58,9 +72,12 @@ def as_finite_float(name: str, value: object) -> float:
     """Return ``value`` as a finite Python float, or raise naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {_show(value)} of type {type(value).__name__}")
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:
+        out = math.inf
     if not np.isfinite(out):
-        raise ValueError(f"{name} must be a finite number, got {out!r}")
+        raise ValueError(f"{name} must be a finite number, got {_show(value)}")
     return out
 
 
@@ -79,7 +96,7 @@ def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, one of {', '.join(allowed)}; got {_show(value)}")
     if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; valid values are: {', '.join(allowed)}")
+        raise ValueError(f"unknown {name} {_show(value)}; valid values are: {', '.join(allowed)}")
     return value
 
 
@@ -120,6 +137,10 @@ def check_text(name: str, value: object, max_chars: int = MAX_TEXT_CHARS) -> str
         raise TypeError(f"{name} must be a string, got {_show(value)} of type {type(value).__name__}")
     if len(value) > max_chars:
         raise ValueError(f"{name} must be at most {max_chars} characters long, got {len(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: no font, file or terminal can take it
+        raise ValueError(f"{name} must be valid Unicode text, got {_show(value)}") from exc
     return value
 
 
@@ -129,5 +150,5 @@ def as_int(name: str, value: object, low: int, high: int) -> int:
         raise TypeError(f"{name} must be an integer, got {_show(value)} of type {type(value).__name__}")
     out = int(value)
     if not low <= out <= high:
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {out}")
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {_show(out)}")
     return out
