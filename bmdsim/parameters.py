@@ -49,6 +49,8 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+
 from . import _data
 from ._validation import check_choice, check_text
 from .agents import AGENTS, NaturalLoss, ParameterSpec
@@ -94,9 +96,12 @@ def _check_value(key: str, value: Any, spec: ParameterSpec) -> Any:
         raise ValueError(f"parameter {key} must hold at most {MAX_LIST_ITEMS} numbers, got {len(value)}")
     checked = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, float)):
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, float, np.integer, np.floating)):
             raise TypeError(f"parameter {key} must be a number [{spec.unit}], got {item!r:.80}")
-        item = float(item)
+        try:
+            item = float(item)
+        except OverflowError:  # an integer beyond any float
+            item = math.inf
         if not math.isfinite(item) or not spec.low <= item <= spec.high:
             raise ValueError(f"parameter {key} must lie in [{spec.low:g}, {spec.high:g}] {spec.unit}, got {item!r}")
         checked.append(item)

@@ -178,3 +178,15 @@ def test_documents_and_sets_of_the_wrong_shape_are_refused():
 def test_draw_counts_out_of_range_are_refused(count):
     with pytest.raises(ValueError, match=r"count must be an integer in \[1, 100\]"):
         bmdsim.parameter_draws("consensus", count)
+
+
+def test_with_values_takes_numpy_scalars_and_refuses_bools():
+    import numpy as np
+
+    p = bmdsim.load_parameters("trials")
+    q = p.with_values({"natural.lumbar_spine.age_slope_per_year": np.float32(-0.05)})
+    assert q.values["natural.lumbar_spine.age_slope_per_year"] == pytest.approx(-0.05)
+    with pytest.raises(TypeError, match="natural.lumbar_spine.age_slope_per_year"):
+        p.with_values({"natural.lumbar_spine.age_slope_per_year": np.True_})
+    with pytest.raises(ValueError, match="natural.lumbar_spine.age_slope_per_year"):
+        p.with_values({"natural.lumbar_spine.age_slope_per_year": 10**400})
