@@ -20,13 +20,30 @@ Subcommands:
 Exit status: 0 on success, 2 on bad input (a one-line reason on stderr and
 nothing written), 1 if writing failed (no half-written file is left: every
 file is written to a temporary file and moved into place).
+
+Everything read from the user is checked before any work: scenario and label
+files must be regular files of at most :data:`bmdsim.scenario.MAX_FILE_BYTES`
+bytes (see :mod:`bmdsim.scenario` for the other scenario limits); ``--dpi`` is
+in :data:`bmdsim.export.DPI_RANGE` (10 to 2400), ``--scale`` in
+:data:`bmdsim.figures.SCALE_RANGE` (0.75 to 10), and the PNG raster (4 bytes a
+pixel) must fit in :data:`bmdsim.limits.MAX_ARRAY_BYTES`. A
+``--labels`` text is at most :data:`MAX_LABEL_CHARS` characters without
+control characters; only the keys of :data:`LABEL_FIELDS` are templates, and
+they may use only their own placeholders, written bare (``{threshold}``, no
+format spec or conversion: the number is formatted as in the default text);
+every other text is drawn as written. Text between ``$`` signs must be
+matplotlib mathtext nested at most :data:`MAX_LABEL_NESTING` levels deep.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
+import reprlib
+import string
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -34,6 +51,9 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import Exposure, Patient, Regimen, available_parameter_sets, simulate
+from ._validation import as_finite_float, check_allocation, check_range, check_text
+from .export import DPI_RANGE  # --dpi [dots per inch]; the raster must also fit in limits.MAX_ARRAY_BYTES
+from .figures import SCALE_RANGE  # --scale [multiple of each figure's default size]
 from .parameters import DEFAULT_PARAMETER_SET
 from .simulation import DEFAULT_THRESHOLDS
 from .sites import SITE_LABELS
@@ -42,6 +62,29 @@ DEFAULT_PATIENT = {"age": 63, "t_score": {"lumbar_spine": -1.2, "femoral_neck": 
 DEFAULT_AI_YEARS = (0.0, 5.0)
 DEFAULT_HORIZON_YEARS = 15.0
 DEFAULT_OUT = "bmdsim-output"
+
+#: Longest ``--labels`` text [characters]: three times the longest default (99). At the smallest
+#: ``--scale`` a figure's footnote (a note, the sources prefix and the sources) must still fit in
+#: half its height; at this length it does for every key at once.
+MAX_LABEL_CHARS: int = 300
+#: Deepest nesting of ``{}``, ``[]`` and ``\left ... \right`` in a label's mathtext: matplotlib's
+#: parser recurses once per level and fails (RecursionError) beyond about 20.
+MAX_LABEL_NESTING: int = 8
+#: The labels that are templates: key -> {placeholder: how it is formatted}. A ``--labels`` text
+#: for one of these keys may use its placeholders (written bare, e.g. ``{threshold}``) and must
+#: write a literal brace as ``{{`` or ``}}``; every other label is drawn as written.
+LABEL_FIELDS: dict[str, dict[str, str]] = {
+    "threshold": {"threshold": "g"},  # T-score [SD]
+    "percent_change": {"since": "g"},  # years
+    "parameter_band": {"count": ""},  # number of calibration draws
+    "mean_relative_risk_fixed": {"reference": "g"},  # T-score [SD]
+    "relative_risk_title": {"outcome": "", "site": ""},  # texts
+}
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother = 60, 60
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_NESTING = re.compile(r"\\left|\\right|[{}\[\]]")
 
 
 class BadInput(Exception):
@@ -112,28 +155,131 @@ def _formats(value: str | None) -> tuple[str, ...] | None:
         raise BadInput(f"--format: {exc}") from None
 
 
+def _option(name: str, value: float, bounds: tuple[float, float], unit: str = "") -> float:
+    """``value`` of a numeric option if finite and in ``bounds``; otherwise :class:`BadInput`."""
+    try:
+        value = as_finite_float(name, value)
+        check_range(name, np.array(value), *bounds, unit=unit)
+    except (TypeError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    return value
+
+
+def _check_drawable(name: str, text: str) -> None:
+    """Raise :class:`BadInput` if matplotlib could not draw ``text`` (bad or too deeply nested mathtext).
+
+    Mirrors matplotlib: each line of the text is mathtext if it has an even,
+    non-zero number of unescaped ``$``.
+    """
+    from matplotlib.cbook import is_math_text
+
+    for line in text.split("\n"):
+        if not is_math_text(line):
+            continue
+        depth = deepest = 0
+        for token in _NESTING.findall(line):
+            depth += 1 if token in ("{", "[", "\\left") else -1
+            deepest = max(deepest, depth)
+        if deepest > MAX_LABEL_NESTING:
+            raise BadInput(
+                f"{name}: the text between $ signs is nested {deepest} levels deep "
+                f"({{...}}, [...] or \\left...\\right); at most {MAX_LABEL_NESTING} are allowed"
+            )
+        from matplotlib.mathtext import MathTextParser
+
+        try:
+            MathTextParser("path").parse(line, dpi=72)
+        except (ValueError, RuntimeError, RecursionError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise BadInput(
+                f"{name}: the text between $ signs is not valid matplotlib mathtext ({reason}); write $ as \\$"
+            ) from None
+
+
+def _label_template(name: str, key: str, text: str) -> str:
+    """A ``--labels`` text for a template key, rewritten with the house format of each placeholder.
+
+    Only the placeholders of :data:`LABEL_FIELDS` ``[key]`` are allowed, written bare;
+    format specs, conversions, positional, indexed and attribute fields are refused.
+    """
+    fields = LABEL_FIELDS[key]
+    allowed = ", ".join("{" + f + "}" for f in fields)
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise BadInput(f"{name}: {exc}; placeholders: {allowed}; write a literal brace as {{{{ or }}}}") from None
+    out = []
+    for literal, field, spec, conversion in parts:
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if field is None:
+            continue
+        if field not in fields:
+            raise BadInput(
+                f"{name}: unknown placeholder {{{_SHORT.repr(field)[1:-1]}}}; allowed: {allowed} "
+                "(write a literal brace as {{ or }})"
+            )
+        if conversion is not None or spec:
+            given = (
+                "{" + field + (f"!{conversion}" if conversion else "") + (f":{_SHORT.repr(spec)[1:-1]}" if spec else "")
+            )
+            raise BadInput(
+                f"{name}: placeholder {given}}} has a format spec or conversion, which labels may not set; "
+                f"write {{{field}}} (it is formatted as in the default text)"
+            )
+        out.append("{" + field + (f":{fields[field]}" if fields[field] else "") + "}")
+    return "".join(out)
+
+
 def _labels(path: str | None) -> dict[str, str] | None:
-    """Read a labels file: a TOML table of label key = "text" (e.g. another language)."""
+    """Read a labels file: a TOML table of label key = "text" (e.g. another language).
+
+    Each text is checked (see the module docstring) and template texts are
+    rewritten with the house format of their placeholders.
+    """
     if path is None:
         return None
-    from .scenario import tomllib
+    from .figures import FIGURE_LABELS, _split_labels
+    from .plot import labels_for
+    from .scenario import ScenarioError, _read_toml
 
     try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"--labels: cannot read {path} ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"--labels: {path} is not valid TOML ({exc})") from None
-    from .figures import _split_labels
-
-    bad = [k for k, v in doc.items() if not isinstance(v, str)]
-    if bad:
-        raise BadInput(f"--labels: {path}: {bad[0]}: must be a string")
+        doc = _read_toml(path, "labels file")
+    except ScenarioError as exc:
+        raise BadInput(f"--labels: {exc}") from None
+    valid = sorted(set(labels_for()) | set(FIGURE_LABELS))
+    unknown = [k for k in doc if k not in valid]
+    if unknown:
+        raise BadInput(
+            f"--labels: {path}: unknown label key {_SHORT.repr(unknown[0])}; valid keys are: {', '.join(valid)}"
+        )
+    labels = {}
+    for key, value in doc.items():
+        name = f"--labels: {path}: {key}"
+        if not isinstance(value, str):
+            kind = {dict: "table", list: "array", bool: "boolean", int: "integer"}.get(
+                type(value), type(value).__name__
+            )
+            raise BadInput(f'{name}: must be a string (key = "text"), got a TOML {kind}')
+        try:
+            check_text(name, value, max_chars=MAX_LABEL_CHARS)
+        except (TypeError, ValueError) as exc:
+            raise BadInput(str(exc)) from None
+        bad = _CONTROL.search(value)
+        if bad:
+            raise BadInput(f"{name}: must not contain control characters, found U+{ord(bad.group()):04X}")
+        if key in LABEL_FIELDS:
+            value = _label_template(name, key, value)
+            _check_drawable(name, value.format(**dict.fromkeys(LABEL_FIELDS[key], 1)))
+        else:
+            _check_drawable(name, value)
+        labels[key] = value
     try:
-        _split_labels(doc)
+        _split_labels(labels)
     except KeyError as exc:
-        raise BadInput(f"--labels: {path}: {exc.args[0]}") from None
-    return doc
+        raise BadInput(f"--labels: {path}: {exc.args[0] if exc.args else exc}") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise BadInput(f"--labels: {path}: {exc}") from None
+    return labels
 
 
 def _render(figures: list[Any], out: Path, formats: tuple[str, ...], dpi: float) -> dict[Path, bytes]:
@@ -171,6 +317,29 @@ def _crossing_lines(traj: Any, thresholds: tuple[float, ...]) -> list[str]:
     return lines
 
 
+#: Bytes a cell of the trajectory CSV takes, about (8 significant digits and a separator; 9.8 measured).
+_CSV_CELL_BYTES = 10
+
+
+def _check_table_size(source: str, scenario: Any) -> None:
+    """Refuse, before simulating, a scenario whose trajectory CSV would exceed the memory limit.
+
+    The CSV has one row per patient and output time and ``2 + 2 x sites``
+    columns; its text is the largest single object ``bmdsim run`` builds.
+    """
+    n, columns = scenario.patient.n, 2 + 2 * len(scenario.patient.sites)
+    times = math.floor(scenario.years / scenario.step) + 2  # at most, see bmdsim.simulation.output_times
+    try:
+        check_allocation(
+            f"the trajectory CSV of {n} patient(s) x {times} times x {columns} columns",
+            float(n) * times * columns,
+            itemsize=_CSV_CELL_BYTES,
+            hint="use a larger step, a shorter horizon or fewer patients",
+        )
+    except ValueError as exc:
+        raise BadInput(f"{source}: {exc}") from None
+
+
 def _run(args: argparse.Namespace) -> int:
     from .scenario import ScenarioError, load_scenario
 
@@ -179,6 +348,9 @@ def _run(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
     except ScenarioError as exc:
         raise BadInput(str(exc)) from None
+    if not args.no_figures:  # the name is every figure's title
+        _check_drawable(f"{args.scenario}: name", scenario.name)
+    _check_table_size(args.scenario, scenario)
     try:
         traj = scenario.run()
     except (TypeError, ValueError) as exc:
@@ -217,7 +389,8 @@ def _run(args: argparse.Namespace) -> int:
             "crossings": records,
             "files": [str(p) for p in payloads],
         }
-        print(json.dumps(doc, indent=2))
+        json.dump(doc, sys.stdout, indent=2)  # streamed: no second copy of a large group's crossings
+        print()
     else:
         print(
             f"{scenario.name}: {traj.patient.n} patient(s), {scenario.years:g} years, parameter set '{scenario.params}'"
@@ -230,28 +403,58 @@ def _run(args: argparse.Namespace) -> int:
 
 def _figures(args: argparse.Namespace) -> int:
     formats = _formats(args.format) or ("png", "svg", "pdf")
-    labels = _labels(args.labels)
-    if not args.dpi > 0:
-        raise BadInput(f"--dpi must be positive, got {args.dpi:g}")
+    dpi = _option("--dpi", args.dpi, DPI_RANGE, "dots per inch")
+    scale = _option("--scale", args.scale, SCALE_RANGE)
     from .figures import EDUCATOR_FIGURES
 
-    names = tuple(n.strip() for n in args.only.split(",") if n.strip()) if args.only else tuple(EDUCATOR_FIGURES)
-    unknown = [n for n in names if n not in EDUCATOR_FIGURES]
-    if unknown or not names:
-        raise BadInput(
-            f"--only: unknown figure {unknown[0] if unknown else ''!r}; valid: {', '.join(EDUCATOR_FIGURES)}"
-        )
+    if args.only is None:
+        names = tuple(EDUCATOR_FIGURES)
+    else:
+        names = tuple(dict.fromkeys(n.strip() for n in args.only.split(",") if n.strip()))
+        unknown = [n for n in names if n not in EDUCATOR_FIGURES]
+        if unknown or not names:
+            given = f"unknown figure {_SHORT.repr(unknown[0])}" if unknown else "no figure named"
+            raise BadInput(f"--only: {given}; valid: {', '.join(EDUCATOR_FIGURES)}")
+    if "png" in formats:
+        _check_raster(names, scale, dpi)
+    labels = _labels(args.labels)
     _use_agg()
     from .export import _replace_all
     from .figures import educator_figures
 
     out = Path(args.out)
-    payloads = _render(educator_figures(labels=labels, names=names, scale=args.scale), out, formats, dpi=args.dpi)
+    try:
+        figures = educator_figures(labels=labels, names=names, scale=scale)
+    except (TypeError, ValueError) as exc:
+        if labels is None and scale == 1.0:
+            raise  # the built-in figures at their own size: a bug, not bad input
+        raise BadInput(f"--labels or --scale: {exc}") from None
+    payloads = _render(figures, out, formats, dpi=dpi)
     _replace_all(payloads)
     for name in names:
         print(f"{name}: " + ", ".join(f"{name}.{fmt}" for fmt in (*formats, "txt")))
     print(f"{len(payloads)} files written to {out}")
     return 0
+
+
+def _check_raster(names: tuple[str, ...], scale: float, dpi: float) -> None:
+    """Refuse ``--scale`` and ``--dpi`` whose PNG raster (4 bytes a pixel) would exceed the memory limit."""
+    import inspect
+
+    from .figures import EDUCATOR_FIGURES
+
+    for name in names:
+        width, height = inspect.signature(EDUCATOR_FIGURES[name]).parameters["size"].default
+        pixels = (width * scale * dpi, height * scale * dpi)
+        try:
+            check_allocation(
+                f"--dpi {dpi:g} with --scale {scale:g}: the {pixels[0]:.0f} x {pixels[1]:.0f} pixel PNG of {name}",
+                pixels[0] * pixels[1],
+                itemsize=4,
+                hint="lower --dpi or --scale",
+            )
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,11 +496,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fig.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     fig.add_argument("--format", help="comma-separated from png,svg,pdf (default: all three)")
-    fig.add_argument("--dpi", type=float, default=300.0, help="PNG resolution [dots per inch] (default: 300)")
-    fig.add_argument("--scale", type=float, default=1.0, help="multiply figure sizes (default: 1)")
+    fig.add_argument(
+        "--dpi",
+        type=float,
+        default=300.0,
+        help=f"PNG resolution [dots per inch], {DPI_RANGE[0]:g} to {DPI_RANGE[1]:g} (default: 300)",
+    )
+    fig.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help=f"multiply figure sizes, {SCALE_RANGE[0]:g} to {SCALE_RANGE[1]:g} (default: 1)",
+    )
     fig.add_argument("--only", help="comma-separated subset of the figure names")
     fig.add_argument(
-        "--labels", help='TOML file of label overrides, e.g. time = "Zeit [Jahre]" (see bmdsim.plot.LABELS)'
+        "--labels",
+        help='TOML file of label overrides, e.g. time = "Zeit [Jahre]" (see bmdsim.plot.LABELS); at most '
+        f"{MAX_LABEL_CHARS} characters each; placeholders such as {{threshold}} only where the default text has "
+        "them, written without a format spec",
     )
     return parser
 
@@ -309,8 +525,6 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"run": _run, "figures": _figures}.get(args.command, _default)
     prog = f"bmdsim {args.command}" if args.command else "bmdsim"
     try:
-        if args.command == "figures" and not args.scale > 0:
-            raise BadInput(f"--scale must be positive, got {args.scale:g}")
         return handler(args)
     except BadInput as exc:
         print(f"{prog}: error: " + " ".join(str(exc).split()), file=sys.stderr)

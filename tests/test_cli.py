@@ -92,7 +92,7 @@ def test_run_json_for_a_group(tmp_path, capsys):
         (["figures", "--only", "pie"], "--only: unknown figure 'pie'"),
         (["figures", "--format", "gif"], "--format: unknown figure format 'gif'"),
         (["figures", "--labels", "{labels}"], "unknown label key 'colour'"),
-        (["figures", "--dpi", "0"], "--dpi must be positive"),
+        (["figures", "--dpi", "0"], "--dpi must lie in [10, 2400] dots per inch"),
         (["figures", "--dpi", "many"], "invalid float value"),
         (["frobnicate"], "invalid choice"),
     ],

@@ -9,6 +9,8 @@ import pytest
 
 import bmdsim
 from bmdsim.scenario import (
+    MAX_EXPOSURES,
+    MAX_THRESHOLDS,
     ScenarioError,
     builtin_scenarios,
     load_builtin_scenario,
@@ -189,3 +191,119 @@ def test_readme_scenario_example_is_valid_and_gallery_is_complete():
     for name in EDUCATOR_FIGURES:
         assert (root / "docs" / "gallery" / f"{name}.png").is_file(), name
         assert f"docs/gallery/{name}.png" in readme, name
+
+
+# --- hostile input: every refusal is one line naming the file and the key, before any work ----------------------
+
+PATIENT = "[patient]\nage = 60\nt_score = { femoral_neck = -1.0 }\n"
+COHORT = (
+    "[cohort]\nn = 5\nseed = 1\nage = { mean = 60, sd = 5, min = 50, max = 70 }\n"
+    "t_score = { femoral_neck = { mean = -1, sd = 0.5 } }\n"
+)
+
+
+def refused(tmp_path, text, key, *needles, name="bad.toml"):
+    path = write(tmp_path, text, name)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {key}" if key else f"{path}: "), message
+    for needle in needles:
+        assert needle in message, message
+    assert "\n" not in message and len(message) < 1000, message
+    return message
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + BASIC.encode("utf-8"))
+    assert load_scenario(path).name == "AI then stop"
+
+
+def test_file_must_be_a_small_regular_utf8_file(tmp_path):
+    from bmdsim.scenario import MAX_FILE_BYTES
+
+    (tmp_path / "dir.toml").mkdir()
+    with pytest.raises(ScenarioError, match=r"dir\.toml: cannot read the scenario file: it is a directory"):
+        load_scenario(tmp_path / "dir.toml")
+    refused(tmp_path, PATIENT + "#" + "x" * MAX_FILE_BYTES, "", f"at most {MAX_FILE_BYTES} are allowed")
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b'name = "caf\xe9"\n' + PATIENT.encode())
+    with pytest.raises(ScenarioError, match=r"latin1\.toml: the scenario file is not UTF-8 text"):
+        load_scenario(latin1)
+
+
+@pytest.mark.parametrize(
+    "value", ["[" * 10_000 + "]" * 10_000, "{ a = " * 3_000 + "1" + " }" * 3_000], ids=["arrays", "tables"]
+)
+def test_deep_nesting_is_an_error_not_a_recursion_error(tmp_path, value):
+    refused(tmp_path, f"x = {value}\n" + PATIENT, "", "nested too deeply")
+
+
+def test_patient_arrays_have_the_cohort_cap(tmp_path):
+    from bmdsim.scenario import MAX_PATIENTS
+
+    many = ", ".join(["60"] * MAX_PATIENTS)
+    s = load_scenario(write(tmp_path, f"[patient]\nage = [{many}]\nt_score = {{ femoral_neck = -1 }}\n", "ok.toml"))
+    assert s.patient.n == MAX_PATIENTS
+    text = f"[patient]\nage = 60\nt_score = {{ femoral_neck = [{many}, -1] }}\n"
+    refused(tmp_path, text, "patient.t_score.femoral_neck", f"has {MAX_PATIENTS + 1} entries", f"{MAX_PATIENTS}")
+    refused(tmp_path, COHORT.replace("n = 5\n", f"n = {MAX_PATIENTS + 1}\n"), "cohort.n", f"[1, {MAX_PATIENTS}]")
+
+
+@pytest.mark.parametrize("step", ["5e-324", "1e-6", "0.002"])
+def test_step_is_at_least_one_day(tmp_path, step):
+    refused(tmp_path, PATIENT + f"[simulation]\nstep = {step}\n", "simulation.step", "at least one day")
+
+
+def test_one_day_step_is_accepted_and_the_grid_of_a_group_is_bounded(tmp_path):
+    from bmdsim.scenario import MIN_STEP_YEARS
+
+    s = load_scenario(write(tmp_path, PATIENT + f"[simulation]\nyears = 2\nstep = {MIN_STEP_YEARS!r}\n", "day.toml"))
+    assert s.run().time.size == 732
+    cohort = COHORT.replace("n = 5\n", "n = 100000\n") + "[simulation]\nyears = 60\nstep = 0.01\n"
+    refused(tmp_path, cohort, "simulation.step", "6002 times", "100000 patients", "GiB", "larger step")
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "needles"),
+    [
+        (
+            PATIENT + "[output]\nthresholds = [" + ", ".join(str(-t / 10) for t in range(MAX_THRESHOLDS + 1)) + "]",
+            "output.thresholds",
+            (f"at most {MAX_THRESHOLDS}",),
+        ),
+        (PATIENT + "[output]\nthresholds = [-2, -2.0]", "output.thresholds", ("-2 twice",)),
+        (
+            PATIENT
+            + "".join(
+                f"[[exposure]]\nagent = 'tamoxifen'\nstart = {i}\nstop = {i + 0.5}\n" for i in range(MAX_EXPOSURES + 1)
+            ),
+            "exposure",
+            (f"{MAX_EXPOSURES + 1} courses", f"at most {MAX_EXPOSURES}"),
+        ),
+        (PATIENT.replace("age = 60", "age = " + "9" * 400), "patient.age", ("got 99999", "...")),
+        (PATIENT.replace("age = 60", "age = " + "9" * 5000), "", ("too long",)),
+        (PATIENT + "[cohort]\n", "patient", ("exactly one",)),
+        (COHORT.replace("seed = 1", "seed = " + "9" * 30), "cohort.seed", ("2**63 - 1",)),
+        ('name = "' + "x" * 20_000 + '"\n' + PATIENT, "name", ("at most 10000 characters",)),
+        (PATIENT + "[simulation]\nyears = [" + ", ".join(["1"] * 50_000) + "]", "simulation.years", ("...",)),
+        (PATIENT + "[simulation]\nparams = '" + "p" * 50_000 + "'", "simulation.params", ("...",)),
+        ("k" * 5_000 + " = 1\n" + PATIENT, "'kkk", ("unknown key", "...")),
+    ],
+    ids=[
+        "many-thresholds",
+        "repeated-threshold",
+        "many-exposures",
+        "huge-integer",
+        "integer-too-long",
+        "patient-and-cohort",
+        "huge-seed",
+        "long-name",
+        "array-for-number",
+        "long-string",
+        "long-key",
+    ],
+)
+def test_hostile_values_are_one_short_line(tmp_path, text, key, needles):
+    refused(tmp_path, text, key, *needles)
