@@ -31,7 +31,7 @@ EXPOSURE_START_YEARS: tuple[float, float] = (-30.0, 60.0)
 #: Largest single array [bytes] that one call may ask bmdsim to allocate (an output grid, a scan
 #: schedule, a patient array times a time grid). A design limit derived from memory, not a model
 #: number: it keeps any input from exhausting a laptop's memory, and is far above what the model's
-#: time scales need (a daily grid over 60 years for 100,000 patients, 1.75 GB, is refused: use a cohort).
+#: time scales need (a daily grid over 60 years for 100,000 patients, about 17.5 GB, is refused: use a cohort).
 MAX_ARRAY_BYTES: int = 1 << 30
 
 #: Longest label or caption text [characters] accepted from a user or a file.
