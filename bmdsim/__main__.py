@@ -419,8 +419,7 @@ def _figures(args: argparse.Namespace) -> int:
         _check_raster(names, scale, dpi)
     labels = _labels(args.labels)
     _use_agg()
-    from .export import _replace_all
-    from .figures import educator_figures
+    from .figures import educator_figures, write_figures
 
     out = Path(args.out)
     try:
@@ -429,11 +428,10 @@ def _figures(args: argparse.Namespace) -> int:
         if labels is None and scale == 1.0:
             raise  # the built-in figures at their own size: a bug, not bad input
         raise BadInput(f"--labels or --scale: {exc}") from None
-    payloads = _render(figures, out, formats, dpi=dpi)
-    _replace_all(payloads)
+    paths = write_figures(figures, out, formats, dpi=dpi)  # the manifest last: an interrupted set has none
     for name in names:
         print(f"{name}: " + ", ".join(f"{name}.{fmt}" for fmt in (*formats, "txt")))
-    print(f"{len(payloads)} files written to {out}")
+    print(f"{len(paths)} files written to {out}, {paths[-1].name} last (check with: sha256sum -c {paths[-1].name})")
     return 0
 
 

@@ -157,3 +157,17 @@ def test_closed_stdout_is_not_reported_as_a_write_failure(tmp_path):
     assert result.stdout == "{"
     assert "could not write" not in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert (tmp_path / "bmdsim-output" / "natural_loss_trajectory.csv").is_file()
+
+
+def test_figures_command_writes_a_manifest_last(tmp_path):
+    import hashlib
+
+    from bmdsim.__main__ import main
+
+    out = tmp_path / "figs"
+    assert main(["figures", "--out", str(out), "--only", "crossing_times", "--format", "png", "--dpi", "50"]) == 0
+    lines = (out / "figures.sha256").read_text().splitlines()
+    listed = {line.split("  ", 1)[1]: line.split("  ", 1)[0] for line in lines}
+    assert set(listed) == {"crossing_times.png", "crossing_times.txt"}
+    for name, digest in listed.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
