@@ -71,21 +71,24 @@ import copy
 import functools
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.optimize import least_squares
 from scipy.special import ndtri
 
-from . import _data
+from . import _data, tables
 from .model import SiteModel
 from .parameters import ParameterSet, _specs, available_parameter_sets, parameter_set_from_dict
 from .patient import Patient
 from .regimen import Exposure, Regimen
 from .simulation import simulate
 from .sites import SITES
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; pandas is imported when a table is made
+    import pandas as pd
 
 #: Significant digits kept when fitted values are written to JSON.
 _DIGITS = 10
@@ -673,6 +676,68 @@ def write_draws(
         (folder / f"{name}.json").write_text(_draws_json(doc), encoding="utf-8")
         out[name] = doc
     return out
+
+
+#: Units of :func:`residuals_frame`'s columns.
+RESIDUAL_UNITS: dict[str, str] = {
+    "parameter_set": tables.UNITS["parameter_set"],
+    "target": "the calibration target (site and arm, or '<targets file>:<id>')",
+    "observed_pct": "published change of BMD, per cent (percentage points for a difference between arms)",
+    "model_pct": "the fitted model's value, per cent (percentage points for a difference between arms)",
+    "error_pct_points": "model - observed, percentage points",
+}
+
+
+def residuals_frame(residuals: Mapping[str, Sequence[Residual]] | Sequence[Residual]) -> pd.DataFrame:
+    """Calibration residuals as a tidy DataFrame: one row per parameter set and target.
+
+    Parameters
+    ----------
+    residuals : mapping of set name -> sequence of Residual, or sequence of Residual
+        What :func:`calibrate_all` returns (or :func:`calibrate`'s second
+        item, :func:`brex_residuals`: one set's residuals, ``parameter_set``
+        then empty).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``parameter_set``, ``target``, ``observed_pct``,
+        ``model_pct`` and ``error_pct_points`` (:attr:`Residual.error`); the
+        numbers of :func:`format_report`, unrounded.
+
+    Raises
+    ------
+    TypeError
+        If ``residuals`` is not a mapping of sequences of :class:`Residual`
+        or a sequence of them.
+    """
+    if isinstance(residuals, Mapping):
+        groups = list(residuals.items())
+    elif isinstance(residuals, Sequence) and not isinstance(residuals, (str, bytes)):
+        groups = [("", residuals)]
+    else:
+        raise TypeError(
+            "residuals must be a mapping of parameter-set name to Residual lists (calibrate_all) or a list of "
+            f"Residual, got {type(residuals).__name__}"
+        )
+    rows: list[tuple[str, Residual]] = []
+    for name, items in groups:
+        if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+            raise TypeError(f"residuals[{name!r}] must be a list of Residual, got {type(items).__name__}")
+        for i, r in enumerate(items):
+            if not isinstance(r, Residual):
+                raise TypeError(
+                    f"residuals[{name!r}][{i}] must be a bmdsim.calibration.Residual, got {type(r).__name__}"
+                )
+            rows.append((str(name), r))
+    columns = {
+        "parameter_set": [name for name, _ in rows],
+        "target": [r.target for _, r in rows],
+        "observed_pct": np.array([r.observed for _, r in rows], dtype=float),
+        "model_pct": np.array([r.model for _, r in rows], dtype=float),
+        "error_pct_points": np.array([r.error for _, r in rows], dtype=float),
+    }
+    return tables.frame(columns, "Calibration residuals: published targets against the fitted model", RESIDUAL_UNITS)
 
 
 def format_report(reports: dict[str, list[Residual]]) -> str:

@@ -5,7 +5,9 @@ per-site baseline T-scores) with optional between-patient :class:`Variability`
 in the loss, and returns a :class:`CohortResult` whose methods give exact
 first-crossing times per patient, cumulative-incidence curves, percentiles of
 time to crossing and of T-score over time. :func:`compare_regimens` puts
-several regimens side by side in a plain table.
+several regimens side by side in a plain table. Each summary is a dict that
+also has ``.to_frame()``, the same numbers as a tidy pandas DataFrame
+(:mod:`bmdsim.tables`).
 
 Conventions
 -----------
@@ -56,12 +58,12 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from . import _data, limits
+from . import _data, limits, tables
 from ._validation import as_finite_float, as_float_array, check_allocation, check_range, check_text
 from .measurement import SHIPPED_PRECISION, check_precision, check_seed, measured_bmd
 from .model import SiteModel
@@ -74,6 +76,9 @@ from .simulation import DEFAULT_THRESHOLDS, Trajectory
 from .sites import SITES, check_site
 from .summary import wilson_interval
 from .therapies import warn_if_extrapolating
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; pandas is imported when a table is made
+    import pandas as pd
 
 #: Patients per random-number block. Fixed, so results do not depend on chunk_size.
 BLOCK_PATIENTS = 2**16
@@ -481,6 +486,291 @@ class _CohortTrajectory(Trajectory):
         return self.reference.t_score(site, self.scaled_bmd(site, times))
 
 
+_INTERVAL_TEXT = f"{PARAMETER_INTERVAL[0]:g}th-{PARAMETER_INTERVAL[1]:g}th percentile across parameter draws"
+#: Units of the cohort tables' own columns (the shared ones are in :data:`bmdsim.tables.UNITS`).
+COHORT_UNITS: dict[str, str] = {
+    "fraction_below_wilson_low": "fraction (0-1): lower end of the 95 % Wilson interval among n patients (sampling)",
+    "fraction_below_wilson_high": "fraction (0-1): upper end of the 95 % Wilson interval among n patients (sampling)",
+    "fraction_below_param_low": f"fraction (0-1): {_INTERVAL_TEXT}, lower end",
+    "fraction_below_param_high": f"fraction (0-1): {_INTERVAL_TEXT}, upper end",
+    "crossing_time_param_low_years": f"years: {_INTERVAL_TEXT}, lower end (inf: fewer cross within the horizon)",
+    "crossing_time_param_high_years": f"years: {_INTERVAL_TEXT}, upper end (inf: fewer cross within the horizon)",
+    "start_time_years": "years from baseline at which from_category is read",
+    "stop_time_years": "years from baseline at which to_category is read",
+    "from_category": "T-score category at start_time_years (ordered low to high)",
+    "to_category": "T-score category at stop_time_years (ordered low to high)",
+    "count": "number of women in from_category at start_time_years and in to_category at stop_time_years",
+    "row_total": "number of women in from_category at start_time_years",
+    "fraction_of_row": "count / row_total, fraction (0-1); NaN for an empty row",
+    "median_crossing_time_years": (
+        "years: median time to crossing, the same on every row of a regimen and threshold (inf: under half cross)"
+    ),
+    "median_crossing_time_param_low_years": f"years: median time to crossing, {_INTERVAL_TEXT}, lower end",
+    "median_crossing_time_param_high_years": f"years: median time to crossing, {_INTERVAL_TEXT}, upper end",
+}
+#: ``crossing_time_years`` read as a percentile of time to crossing.
+_PERCENTILE_TIME = (
+    "years: the earliest time by which at least `percentile` % of the cohort have crossed "
+    "(0: at baseline; inf: fewer cross within the horizon)"
+)
+
+
+class FractionBelow(tables.FrameDict):
+    """What :meth:`CohortResult.fraction_below` returns: its dict, plus :meth:`to_frame`.
+
+    Attributes
+    ----------
+    site : str
+    threshold : float
+        T-score threshold [SD].
+    """
+
+    def __init__(self, data: Mapping[str, Any], site: str, threshold: float) -> None:
+        super().__init__(data)
+        self.site, self.threshold = site, float(threshold)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The cumulative incidence as a tidy table: one row per time.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``site``, ``threshold_t_score_sd`` [SD], ``time_years``
+            [years], ``fraction_below`` (0-1, ``self["fraction"]``),
+            ``fraction_below_wilson_low`` and ``fraction_below_wilson_high``
+            (0-1, the 95 % Wilson interval, ``self["low"]`` and
+            ``self["high"]``); with parameter draws also
+            ``fraction_below_param_low`` and ``fraction_below_param_high``
+            (:data:`PARAMETER_INTERVAL` percentiles across draws; each draw's
+            curve stays in ``self["draws"]``). Units in ``df.attrs["units"]``.
+        """
+        time = np.asarray(self["time"], dtype=float)
+        columns = {
+            "site": [self.site] * time.size,
+            "threshold_t_score_sd": np.full(time.size, self.threshold),
+            "time_years": time,
+            "fraction_below": np.asarray(self["fraction"], dtype=float),
+            "fraction_below_wilson_low": np.asarray(self["low"], dtype=float),
+            "fraction_below_wilson_high": np.asarray(self["high"], dtype=float),
+        }
+        if "param_low" in self:
+            columns["fraction_below_param_low"] = np.asarray(self["param_low"], dtype=float)
+            columns["fraction_below_param_high"] = np.asarray(self["param_high"], dtype=float)
+        title = f"Fraction of the cohort that has crossed T <= {self.threshold:g} at {self.site}, by time"
+        return tables.frame(columns, title, COHORT_UNITS)
+
+
+class CrossingPercentiles(tables.FrameDict):
+    """What :meth:`CohortResult.crossing_percentiles` returns: ``{q: time}``, plus :meth:`to_frame`.
+
+    Attributes
+    ----------
+    site : str
+    threshold : float
+        T-score threshold [SD].
+    """
+
+    def __init__(self, data: Mapping[float, float], site: str, threshold: float) -> None:
+        super().__init__(data)
+        self.site, self.threshold = site, float(threshold)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The percentiles as a tidy table: one row per percentile.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``site``, ``threshold_t_score_sd`` [SD], ``percentile``
+            (0-100, the keys) and ``crossing_time_years`` [years, the values;
+            inf: fewer than that per cent cross within the horizon].
+        """
+        q = np.array(list(self.keys()), dtype=float)
+        columns = {
+            "site": [self.site] * q.size,
+            "threshold_t_score_sd": np.full(q.size, self.threshold),
+            "percentile": q,
+            "crossing_time_years": np.array(list(self.values()), dtype=float),
+        }
+        title = f"Percentiles of time to crossing T <= {self.threshold:g} at {self.site}"
+        return tables.frame(columns, title, {"crossing_time_years": _PERCENTILE_TIME})
+
+
+class CrossingPercentileInterval(tables.FrameDict):
+    """What :meth:`CohortResult.crossing_percentile_interval` returns: its dict, plus :meth:`to_frame`.
+
+    Attributes
+    ----------
+    site : str
+    threshold : float
+        T-score threshold [SD].
+    """
+
+    def __init__(self, data: Mapping[str, Any], site: str, threshold: float) -> None:
+        super().__init__(data)
+        self.site, self.threshold = site, float(threshold)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The percentiles and their parameter interval as a tidy table: one row per percentile.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``site``, ``threshold_t_score_sd`` [SD], ``percentile``
+            (0-100), ``crossing_time_years`` [years, the cohort's own
+            parameters], ``crossing_time_param_low_years`` and
+            ``crossing_time_param_high_years`` [years,
+            :data:`PARAMETER_INTERVAL` percentiles across draws; each draw's
+            values stay in ``self["draws"]``].
+        """
+        q = np.asarray(self["q"], dtype=float)
+        columns = {
+            "site": [self.site] * q.size,
+            "threshold_t_score_sd": np.full(q.size, self.threshold),
+            "percentile": q,
+            "crossing_time_years": np.asarray(self["time"], dtype=float),
+            "crossing_time_param_low_years": np.asarray(self["param_low"], dtype=float),
+            "crossing_time_param_high_years": np.asarray(self["param_high"], dtype=float),
+        }
+        title = f"Percentiles of time to crossing T <= {self.threshold:g} at {self.site}, with parameter interval"
+        return tables.frame(columns, title, COHORT_UNITS | {"crossing_time_years": _PERCENTILE_TIME})
+
+
+class TScorePercentiles(tables.FrameDict):
+    """What :meth:`CohortResult.t_score_percentiles` returns: its dict, plus :meth:`to_frame`.
+
+    Attributes
+    ----------
+    site : str
+        A site or ``"lowest"``.
+    measured : bool
+        Whether the T-scores are what DXA scans show.
+    """
+
+    def __init__(self, data: Mapping[str, Any], site: str, measured: bool) -> None:
+        super().__init__(data)
+        self.site, self.measured = site, bool(measured)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The T-score percentiles as a tidy table: one row per time and percentile.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``site``, ``measured`` (bool), ``time_years`` [years],
+            ``percentile`` (0-100) and ``t_score_sd`` [SD], the T-score below
+            which that per cent of the cohort lie (``self["t_score"]``, read
+            time by time).
+        """
+        time = np.asarray(self["time"], dtype=float)
+        q = np.asarray(self["q"], dtype=float)
+        values = np.asarray(self["t_score"], dtype=float)  # (q, times)
+        columns = {
+            "site": [self.site] * (time.size * q.size),
+            "measured": np.full(time.size * q.size, self.measured),
+            "time_years": np.repeat(time, q.size),
+            "percentile": np.tile(q, time.size),
+            "t_score_sd": values.T.reshape(-1),
+        }
+        title = f"Percentiles of the cohort's T-score at {self.site}{' (as scans show)' if self.measured else ''}"
+        units = {
+            "t_score_sd": "SD: the T-score at that percentile of the cohort (within 0.001 SD of an order statistic)"
+        }
+        return tables.frame(columns, title, units)
+
+
+class CategoryShares(tables.FrameDict):
+    """What :meth:`CohortResult.category_shares` returns: its dict, plus :meth:`to_frame`.
+
+    Attributes
+    ----------
+    site : str
+        A site or ``"lowest"``.
+    measured : bool
+        Whether the categories are of what DXA scans show.
+    """
+
+    def __init__(self, data: Mapping[str, Any], site: str, measured: bool) -> None:
+        super().__init__(data)
+        self.site, self.measured = site, bool(measured)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The category shares as a tidy table: one row per time and category.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``site``, ``measured`` (bool), ``time_years`` [years],
+            ``category`` (ordered categorical, low to high) and ``fraction``
+            (0-1) of the cohort in it; the fractions sum to 1 at each time.
+        """
+        time = np.asarray(self["time"], dtype=float)
+        names = list(self["categories"])
+        share = np.asarray(self["fraction"], dtype=float)  # (categories, times)
+        rows = time.size * len(names)
+        columns = {
+            "site": [self.site] * rows,
+            "measured": np.full(rows, self.measured),
+            "time_years": np.repeat(time, len(names)),
+            "category": names * time.size,
+            "fraction": share.T.reshape(-1),
+        }
+        title = (
+            f"Share of the cohort in each T-score category at {self.site}{' (as scans show)' if self.measured else ''}"
+        )
+        return tables.frame(columns, title, categories={"category": names})
+
+
+class Transitions(tables.FrameDict):
+    """What :meth:`CohortResult.transitions` returns: its dict, plus :meth:`to_frame`.
+
+    Attributes
+    ----------
+    site : str
+        A site or ``"lowest"``.
+    measured : bool
+    start_time, stop_time : float
+        The two times [years].
+    """
+
+    def __init__(self, data: Mapping[str, Any], site: str, measured: bool, start_time: float, stop_time: float) -> None:
+        super().__init__(data)
+        self.site, self.measured = site, bool(measured)
+        self.start_time, self.stop_time = float(start_time), float(stop_time)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The transition matrices as a tidy table: one row per pair of categories.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``site``, ``measured`` (bool), ``start_time_years`` and
+            ``stop_time_years`` [years], ``from_category`` and
+            ``to_category`` (ordered categoricals, low to high), ``count``
+            and ``row_total`` (int64, women) and ``fraction_of_row`` (0-1,
+            NaN for an empty row). ``df.pivot(index="from_category",
+            columns="to_category", values="count")`` gives back ``self["count"]``.
+        """
+        names = list(self["categories"])
+        k = len(names)
+        count = np.asarray(self["count"], dtype=np.int64)
+        columns = {
+            "site": [self.site] * (k * k),
+            "measured": np.full(k * k, self.measured),
+            "start_time_years": np.full(k * k, self.start_time),
+            "stop_time_years": np.full(k * k, self.stop_time),
+            "from_category": [a for a in names for _ in names],
+            "to_category": names * k,
+            "count": count.reshape(-1),
+            "row_total": np.repeat(np.asarray(self["row_total"], dtype=np.int64), k),
+            "fraction_of_row": np.asarray(self["fraction_of_row"], dtype=float).reshape(-1),
+        }
+        title = (
+            f"Women moving between T-score categories at {self.site}, year {self.start_time:g} to "
+            f"{self.stop_time:g}{' (as scans show)' if self.measured else ''}"
+        )
+        return tables.frame(columns, title, COHORT_UNITS, categories={"from_category": names, "to_category": names})
+
+
 class CohortResult:
     """A simulated cohort: exact crossing times and summaries, computed chunk by chunk.
 
@@ -505,6 +795,13 @@ class CohortResult:
         DXA precision error per site (CV as a fraction) behind the
         ``measured=True`` outputs (see :mod:`bmdsim.measurement`); None: scans
         show the true value.
+
+    Notes
+    -----
+    Every summary returns its documented dict, which also has
+    ``.to_frame()``, a tidy :class:`pandas.DataFrame` of the same numbers
+    (see :mod:`bmdsim.tables`); :meth:`to_frame` gives the per-patient
+    crossing times.
     """
 
     def __init__(
@@ -541,6 +838,32 @@ class CohortResult:
         return (
             f"<CohortResult: {self.n} patients, sites {', '.join(self.sites)}, {self.years:g} years, "
             f"params {self.params.name!r}{draws}, population {self.population.name!r}, seed {self.seed}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """The cohort's settings (nothing is simulated to show them)."""
+        error = "none (scans show the true value)" if self.measurement_error is None else self.measurement_error
+        rows = [
+            ("patients", self.n, "women"),
+            ("sites", ", ".join(self.sites), ""),
+            ("horizon", float(self.years), "years"),
+            ("regimen", ", ".join(repr(e) for e in self.regimen) or "natural loss only", ""),
+            ("parameter set", self.params.name, ""),
+            ("parameter draws", len(self.parameter_draws), "calibration draws"),
+            ("population", self.population.name, ""),
+            ("between-patient CV of the loss", self.variability.cv, "coefficient of variation"),
+            ("DXA precision error", error, "CV as a fraction"),
+            ("seed", self.seed, ""),
+            ("chunk size", self.chunk_size, "patients"),
+        ]
+        return tables.html(
+            tables.key_values(rows, "cohort settings"),
+            title=repr(self),
+            notes=(
+                "Tables: .to_frame() (crossing times per patient); every summary (fraction_below, "
+                "crossing_percentiles, t_score_percentiles, category_shares, transitions) returns a dict with "
+                ".to_frame().",
+            ),
         )
 
     def _map(self, func: Any) -> None:
@@ -747,6 +1070,50 @@ class CohortResult:
         threshold = as_finite_float("threshold", threshold)
         return self.crossing_times((threshold,), (site,))[site, threshold]
 
+    def to_frame(
+        self, thresholds: Iterable[float] = DEFAULT_THRESHOLDS, sites: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """Exact crossing times of every patient as a tidy table: one row per patient, site and threshold.
+
+        Parameters
+        ----------
+        thresholds : float or sequence of float
+            T-score thresholds [SD] (at most :data:`MAX_THRESHOLDS`).
+        sites : str or sequence of str, optional
+            Simulated sites; every one if None.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``patient`` (int64), ``site``, ``threshold_t_score_sd``
+            [SD] and ``crossing_time_years`` [years; 0 at or below at
+            baseline, inf not within the horizon], equal to
+            :meth:`crossing_times`; rows ordered by patient, site and
+            threshold. ``n x sites x thresholds`` rows: for millions of
+            patients prefer the summaries, whose ``.to_frame()`` is small.
+
+        Raises
+        ------
+        ValueError
+            Unknown sites, bad thresholds, or a table beyond
+            :data:`bmdsim.limits.MAX_ARRAY_BYTES` per column.
+        """
+        sites, thresholds = self._sites_thresholds(sites, thresholds)
+        pairs = [(s, t) for s in sites for t in thresholds]
+        check_allocation(
+            f"CohortResult.to_frame: a table of n = {self.n} patients x {len(pairs)} (site, threshold) pairs",
+            float(self.n) * len(pairs),
+            hint="ask for fewer sites and thresholds, or use the summaries (fraction_below, crossing_percentiles)",
+        )
+        times = self.crossing_times(thresholds, sites)
+        columns = {
+            "patient": np.repeat(np.arange(self.n, dtype=np.int64), len(pairs)),
+            "site": np.tile(np.array([s for s, _ in pairs], dtype=object), self.n),
+            "threshold_t_score_sd": np.tile(np.array([t for _, t in pairs], dtype=float), self.n),
+            "crossing_time_years": np.stack([times[key] for key in pairs], axis=1).reshape(-1),
+        }
+        return tables.frame(columns, "First crossing times of every patient (one row per patient, site and threshold)")
+
     def _times(self, times: object, name: str = "times") -> np.ndarray:
         """``times`` as a 1-D float array of 1 to :data:`MAX_TIMES` times [years] in ``[0, years]``."""
         if np.size(times) > MAX_TIMES:
@@ -755,7 +1122,7 @@ class CohortResult:
         check_range(name, tt, 0.0, self.years, unit="years")
         return tt
 
-    def fraction_below(self, site: str, threshold: float, times: object) -> dict[str, np.ndarray]:
+    def fraction_below(self, site: str, threshold: float, times: object) -> FractionBelow:
         """Cumulative incidence: the fraction of the cohort that has crossed ``threshold`` by each time.
 
         Parameters
@@ -774,7 +1141,8 @@ class CohortResult:
             With parameter draws also ``param_low`` / ``param_high``, the
             :data:`PARAMETER_INTERVAL` percentiles of the fraction across draws
             (order statistics), and ``draws``, each draw's fraction, shape
-            ``(K, len(times))``.
+            ``(K, len(times))``. Its ``.to_frame()`` gives one row per time
+            (:meth:`FractionBelow.to_frame`).
 
         Notes
         -----
@@ -796,7 +1164,7 @@ class CohortResult:
             curves = self._over_draws(site, threshold, lambda ct: self._fraction_by(ct, tt))
             out["param_low"], out["param_high"] = self._interval(curves)
             out["draws"] = curves
-        return out
+        return FractionBelow(out, site, threshold)
 
     def _fraction_by(self, crossing: np.ndarray, tt: np.ndarray) -> np.ndarray:
         """Fraction of ``crossing`` at or before each of ``tt`` (any order), in O(n log len(tt))."""
@@ -809,21 +1177,24 @@ class CohortResult:
 
     def crossing_percentiles(
         self, site: str, threshold: float, q: Sequence[float] = DEFAULT_PERCENTILES
-    ) -> dict[float, float]:
+    ) -> CrossingPercentiles:
         """Percentiles of time to crossing [years]: ``{q: time}``.
 
         The ``q``-th percentile is the earliest time by which at least ``q`` %
         of the cohort have crossed (an order statistic, ``method="inverted_cdf"``,
         consistent with :meth:`fraction_below`); ``inf`` if fewer than ``q`` %
-        cross within the horizon.
+        cross within the horizon. The dict's ``.to_frame()`` gives one row per
+        percentile (:meth:`CrossingPercentiles.to_frame`).
         """
         qq = self._q(q)
+        site = self._site(site)
+        threshold = as_finite_float("threshold", threshold)
         values = np.percentile(self.crossing_time(site, threshold), qq, method="inverted_cdf")
-        return {float(a): float(v) for a, v in zip(qq, values, strict=True)}
+        return CrossingPercentiles({float(a): float(v) for a, v in zip(qq, values, strict=True)}, site, threshold)
 
     def crossing_percentile_interval(
         self, site: str, threshold: float, q: Sequence[float] = (50.0,)
-    ) -> dict[str, np.ndarray]:
+    ) -> CrossingPercentileInterval:
         """Percentiles of time to crossing [years] with their interval across parameter draws.
 
         Parameters
@@ -841,7 +1212,8 @@ class CohortResult:
             (as :meth:`crossing_percentiles`); ``param_low`` / ``param_high``,
             the :data:`PARAMETER_INTERVAL` percentiles of each across draws;
             ``draws``, shape ``(K, len(q))``. ``inf`` where fewer than ``q`` %
-            cross within the horizon.
+            cross within the horizon. Its ``.to_frame()`` gives one row per
+            percentile (:meth:`CrossingPercentileInterval.to_frame`).
 
         Raises
         ------
@@ -855,7 +1227,8 @@ class CohortResult:
         point = np.percentile(self.crossing_time(site, threshold), qq, method="inverted_cdf")
         per_draw = self._over_draws(site, threshold, lambda ct: np.percentile(ct, qq, method="inverted_cdf"))
         low, high = self._interval(per_draw)
-        return {"q": qq, "time": point, "param_low": low, "param_high": high, "draws": per_draw}
+        out = {"q": qq, "time": point, "param_low": low, "param_high": high, "draws": per_draw}
+        return CrossingPercentileInterval(out, site, threshold)
 
     @staticmethod
     def _q(q: Sequence[float]) -> np.ndarray:
@@ -928,7 +1301,7 @@ class CohortResult:
 
     def t_score_percentiles(
         self, site: str, times: object, q: Sequence[float] = DEFAULT_PERCENTILES, measured: bool = False
-    ) -> dict[str, np.ndarray]:
+    ) -> TScorePercentiles:
         """Percentiles of T-score [SD] across the cohort at each time, streamed by chunk.
 
         Parameters
@@ -946,6 +1319,8 @@ class CohortResult:
         -------
         dict
             ``time`` [years], ``q`` and ``t_score``, shape ``(len(q), len(times))``.
+            Its ``.to_frame()`` gives one row per time and percentile
+            (:meth:`TScorePercentiles.to_frame`).
 
         Notes
         -----
@@ -970,11 +1345,12 @@ class CohortResult:
         for t in self._stream_t_scores(site, tt, measured):
             idx = np.clip(((t - lo) / T_SCORE_BIN).astype(np.int64), 0, bins - 1)
             counts += np.bincount((idx + offsets).ravel(), minlength=tt.size * bins).reshape(tt.size, bins)
-        return {"time": tt, "q": qq, "t_score": histogram_percentiles(counts, qq, self.n, lo, T_SCORE_BIN)}
+        out = {"time": tt, "q": qq, "t_score": histogram_percentiles(counts, qq, self.n, lo, T_SCORE_BIN)}
+        return TScorePercentiles(out, site, measured)
 
     def category_shares(
         self, times: object, site: str = LOWEST, measured: bool = False, cuts: Sequence[float] = WHO_CUTS
-    ) -> dict[str, Any]:
+    ) -> CategoryShares:
         """Share of the cohort in each T-score category at each time (prevalence, not cumulative).
 
         Parameters
@@ -994,6 +1370,8 @@ class CohortResult:
         dict
             ``time``; ``categories``, names from low to high (see :func:`category_names`);
             ``fraction``, shape ``(len(categories), len(times))``, columns summing to 1.
+            Its ``.to_frame()`` gives one row per time and category
+            (:meth:`CategoryShares.to_frame`).
 
         Notes
         -----
@@ -1010,7 +1388,8 @@ class CohortResult:
             cat = np.searchsorted(cc, t, side="left")
             for j in range(tt.size):  # a loop over output times, not patients
                 counts[:, j] += np.bincount(cat[:, j], minlength=cc.size + 1)
-        return {"time": tt, "categories": category_names(cc), "fraction": counts / self.n}
+        out = {"time": tt, "categories": category_names(cc), "fraction": counts / self.n}
+        return CategoryShares(out, site, measured)
 
     def transitions(
         self,
@@ -1019,7 +1398,7 @@ class CohortResult:
         site: str = LOWEST,
         measured: bool = False,
         cuts: Sequence[float] = WHO_CUTS,
-    ) -> dict[str, Any]:
+    ) -> Transitions:
         """Women moving between T-score categories from ``start_time`` to ``stop_time`` [years].
 
         Parameters
@@ -1040,7 +1419,8 @@ class CohortResult:
             ``categories`` (low to high); ``count``, ``(k, k)`` integers, row =
             category at ``start_time``, column = category at ``stop_time``;
             ``fraction_of_row``, the share of each row's women in each column
-            (NaN for an empty row); ``row_total``.
+            (NaN for an empty row); ``row_total``. Its ``.to_frame()`` gives
+            one row per pair of categories (:meth:`Transitions.to_frame`).
         """
         site = self._score_site(site)
         tt = np.concatenate(
@@ -1064,7 +1444,8 @@ class CohortResult:
         total = count.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(total[:, None] > 0, count / np.maximum(total, 1)[:, None], np.nan)
-        return {"categories": category_names(cc), "count": count, "fraction_of_row": share, "row_total": total}
+        out = {"categories": category_names(cc), "count": count, "fraction_of_row": share, "row_total": total}
+        return Transitions(out, site, measured, float(tt[0]), float(tt[1]))
 
 
 def category_names(cuts: Sequence[float]) -> tuple[str, ...]:
@@ -1265,6 +1646,40 @@ def _resolve_draws(params: ParameterSet, parameter_draws: object) -> tuple[Param
     )
 
 
+class RegimenComparison(tables.FrameDict):
+    """What :func:`compare_regimens` returns: its dict of columns, plus :meth:`to_frame`.
+
+    Attributes
+    ----------
+    site : str
+        The site compared.
+    """
+
+    def __init__(self, data: Mapping[str, list], site: str, rows: list[dict[str, Any]]) -> None:
+        super().__init__(data)
+        self.site = site
+        self._rows = rows
+
+    def to_frame(self) -> pd.DataFrame:
+        """The comparison as a tidy table: one row per regimen, threshold and time.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``regimen``, ``site``, ``threshold_t_score_sd`` [SD],
+            ``time_years`` [years], ``fraction_below`` (0-1, the fraction
+            that has crossed by then) and ``median_crossing_time_years``
+            [years, inf if under half cross; the same on every time of a
+            regimen and threshold]; with parameter draws each value is
+            followed by its ``*_param_low`` and ``*_param_high``
+            (:data:`PARAMETER_INTERVAL` percentiles across draws). Units in
+            ``df.attrs["units"]``.
+        """
+        names = list(self._rows[0]) if self._rows else ["regimen", "site", "threshold_t_score_sd", "time_years"]
+        columns = {name: [row[name] for row in self._rows] for name in names}
+        return tables.frame(columns, f"Regimens compared at {self.site} on the same simulated women", COHORT_UNITS)
+
+
 def compare_regimens(
     regimens: Mapping[str, Regimen],
     n: int,
@@ -1274,7 +1689,7 @@ def compare_regimens(
     thresholds: Sequence[float] = (-2.0, -2.5),
     at_years: Sequence[float] = (5.0, 10.0),
     **kwargs: Any,
-) -> dict[str, list]:
+) -> RegimenComparison:
     """A table comparing regimens on the same simulated patients.
 
     Parameters
@@ -1302,13 +1717,16 @@ def compare_regimens(
         With ``parameter_draws``, each of these is followed by
         ``<column>_param_low`` and ``<column>_param_high``, its
         :data:`PARAMETER_INTERVAL` percentiles across the draws (one pass per
-        draw, regimen and threshold).
+        draw, regimen and threshold). Its ``.to_frame()`` gives the same
+        numbers as a tidy table, one row per regimen, threshold and time
+        (:meth:`RegimenComparison.to_frame`).
     """
     if not isinstance(regimens, Mapping) or not regimens:
         raise ValueError("regimens must be a non-empty mapping of name to bmdsim.Regimen")
     for name in regimens:
         check_text("regimens name", name)
     table: dict[str, list] = {"regimen": []}
+    rows: list[dict[str, Any]] = []
     for name, regimen in regimens.items():
         result = simulate_cohort(n, regimen, years, seed, **kwargs)
         (site,), thresholds = result._sites_thresholds((site,), thresholds)
@@ -1330,4 +1748,14 @@ def compare_regimens(
                 if result.parameter_draws:
                     table.setdefault(f"{column}_param_low", []).append(float(low[j]))
                     table.setdefault(f"{column}_param_high", []).append(float(high[j]))
-    return table
+            for j, t in enumerate(tt, start=1):
+                row = {"regimen": name, "site": site, "threshold_t_score_sd": thr, "time_years": float(t)}
+                row["fraction_below"] = float(values[j])
+                if result.parameter_draws:
+                    row["fraction_below_param_low"], row["fraction_below_param_high"] = float(low[j]), float(high[j])
+                row["median_crossing_time_years"] = float(values[0])
+                if result.parameter_draws:
+                    row["median_crossing_time_param_low_years"] = float(low[0])
+                    row["median_crossing_time_param_high_years"] = float(high[0])
+                rows.append(row)
+    return RegimenComparison(table, site, rows)

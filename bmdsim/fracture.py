@@ -42,16 +42,19 @@ the same simulated women.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _data, limits
+from . import _data, limits, tables
 from ._validation import as_finite_float, check_allocation, check_choice, check_range, check_text
 from .cohort import DEFAULT_PERCENTILES, CohortResult, histogram_percentiles, simulate_cohort
 from .regimen import Regimen
 from .simulation import Trajectory
 from .sites import check_site
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; pandas is imported when a table is made
+    import pandas as pd
 
 _FILE = "fracture_risk.json"
 #: Bin width of the ln(relative risk) histograms behind the cohort percentiles (0.1 % in relative risk).
@@ -62,6 +65,22 @@ LOG_RR_GRID = (-20.0, 20.0)
 _CELLS_PER_BATCH = 1_000_000
 #: The two ends of the gradient's 95 % confidence interval, in the order of the ``*_ci`` outputs.
 _CI_BOUNDS = ("low", "high")
+#: Units of the fracture tables' columns (the shared ones are in :data:`bmdsim.tables.UNITS`).
+FRACTURE_UNITS: dict[str, str] = {
+    "relative_risk": "ratio: fracture risk against the reference T-score (1 at the reference)",
+    "statistic": (
+        "relative_risk_mean (mean of the women's relative risks), relative_incidence (expected fractures "
+        "relative to the same women at baseline) or relative_risk_percentile (at `percentile`)"
+    ),
+    "percentile": "per cent (0-100) of the women; NaN for the other statistics",
+    "value": "ratio, with the gradient's point estimate (or the bound asked for)",
+    "value_gradient_low": "ratio, with the low end of the gradient's 95 % CI (NaN for percentiles)",
+    "value_gradient_high": "ratio, with the high end of the gradient's 95 % CI (NaN for percentiles)",
+    "relative_incidence": "ratio: fractures expected at time_years relative to the same women at baseline",
+    "relative_incidence_gradient_low": "ratio: relative_incidence with the low end of the gradient's 95 % CI",
+    "relative_incidence_gradient_high": "ratio: relative_incidence with the high end of the gradient's 95 % CI",
+    "median_relative_risk": "ratio: the median woman's relative risk against her own baseline",
+}
 
 
 def outcomes() -> dict[str, tuple[str, ...]]:
@@ -158,6 +177,46 @@ def relative_risk(
     return rr
 
 
+def relative_risk_frame(
+    traj: Trajectory,
+    site: str,
+    outcome: str = "any",
+    reference_t_score: float | None = None,
+    bound: str = "estimate",
+    ai_multiplier: bool = False,
+) -> pd.DataFrame:
+    """:func:`relative_risk` as a tidy table: one row per patient and output time.
+
+    Parameters are those of :func:`relative_risk` (same checks and errors).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``patient`` (int64), ``site``, ``outcome``, ``time_years``
+        [years] and ``relative_risk`` (ratio), equal to
+        :func:`relative_risk`; ``df.attrs`` also keeps the inputs
+        (``reference_t_score``, ``bound``, ``ai_multiplier``, ``gradient``).
+    """
+    rr = np.atleast_2d(relative_risk(traj, site, outcome, reference_t_score, bound, ai_multiplier))
+    n, m = rr.shape
+    columns = {
+        "patient": np.repeat(np.arange(n, dtype=np.int64), m),
+        "site": [site] * (n * m),
+        "outcome": [outcome] * (n * m),
+        "time_years": np.tile(traj.time, n),
+        "relative_risk": rr.reshape(-1),
+    }
+    against = "her baseline" if reference_t_score is None else f"T = {float(reference_t_score):g}"
+    out = tables.frame(columns, f"Relative {outcome} fracture risk from {site} BMD, against {against}", FRACTURE_UNITS)
+    out.attrs["inputs"] = {
+        "reference_t_score": "baseline" if reference_t_score is None else float(reference_t_score),
+        "bound": bound,
+        "ai_multiplier": bool(ai_multiplier),
+        "gradient": gradient(outcome, site, bound),
+    }
+    return out
+
+
 def _ai_multiplier() -> float:
     return float(_data.read_json(_FILE)["aromatase_inhibitor_multiplier"]["rr"])
 
@@ -190,6 +249,58 @@ def _on_ai(traj: Trajectory, times: np.ndarray) -> np.ndarray:
     return on
 
 
+class CohortRelativeRisk(tables.FrameDict):
+    """What :func:`cohort_relative_risk` returns: its dict, plus :meth:`to_frame`."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """The numbers as a tidy table: one row per statistic (and percentile) and time.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``site``, ``outcome``, ``statistic``
+            (``relative_risk_mean``, ``relative_incidence``,
+            ``relative_risk_percentile``), ``percentile`` (0-100, NaN for the
+            means), ``time_years`` [years], ``value`` (ratio) and
+            ``value_gradient_low`` / ``value_gradient_high`` (with the ends of
+            the gradient's 95 % CI; NaN for percentiles). Rows: the means,
+            then the relative incidence, then each percentile, each over
+            time. ``df.attrs["inputs"]`` keeps ``gradient``, ``gradient_ci``,
+            ``bound``, ``reference`` and ``ai_multiplier``.
+        """
+        time = np.asarray(self["time"], dtype=float)
+        m = time.size
+        q = np.asarray(self["q"], dtype=float)
+        nan = np.full(m, np.nan)
+        blocks = [
+            ("relative_risk_mean", np.nan, self["mean"], *np.asarray(self["mean_ci"], dtype=float)),
+            ("relative_incidence", np.nan, self["relative_incidence"], *np.asarray(self["relative_incidence_ci"])),
+        ]
+        blocks += [
+            ("relative_risk_percentile", p, row, nan, nan) for p, row in zip(q, self["percentiles"], strict=True)
+        ]
+        columns = {
+            "site": [self["site"]] * (m * len(blocks)),
+            "outcome": [self["outcome"]] * (m * len(blocks)),
+            "statistic": [b[0] for b in blocks for _ in range(m)],
+            "percentile": np.repeat([b[1] for b in blocks], m).astype(float),
+            "time_years": np.tile(time, len(blocks)),
+            "value": np.concatenate([np.asarray(b[2], dtype=float) for b in blocks]),
+            "value_gradient_low": np.concatenate([np.asarray(b[3], dtype=float) for b in blocks]),
+            "value_gradient_high": np.concatenate([np.asarray(b[4], dtype=float) for b in blocks]),
+        }
+        title = f"Relative {self['outcome']} fracture risk of the cohort from {self['site']} BMD"
+        out = tables.frame(columns, title, FRACTURE_UNITS)
+        out.attrs["inputs"] = {
+            "gradient": float(self["gradient"]),
+            "gradient_ci": [float(g) for g in self["gradient_ci"]],
+            "bound": self["bound"],
+            "reference": self["reference"],
+            "ai_multiplier": bool(self["ai_multiplier"]),
+        }
+        return out
+
+
 def cohort_relative_risk(
     result: CohortResult,
     site: str,
@@ -199,7 +310,7 @@ def cohort_relative_risk(
     bound: str = "estimate",
     ai_multiplier: bool = False,
     q: Sequence[float] = DEFAULT_PERCENTILES,
-) -> dict[str, Any]:
+) -> CohortRelativeRisk:
     """Relative fracture risk of a simulated cohort over time, streamed by chunk.
 
     Parameters
@@ -242,7 +353,8 @@ def cohort_relative_risk(
         the low gradient gives the higher value);
         ``gradient``: the gradient used [per SD]; ``gradient_ci``: the CI's
         ends; ``outcome``, ``site``, ``bound``, ``reference`` and
-        ``ai_multiplier``: the inputs.
+        ``ai_multiplier``: the inputs. Its ``.to_frame()`` gives the same
+        numbers as a tidy table (:meth:`CohortRelativeRisk.to_frame`).
 
     Raises
     ------
@@ -334,22 +446,57 @@ def cohort_relative_risk(
     log_pct[qq == 0.0], log_pct[qq == 100.0] = log_min, log_max  # the exact extremes
     percentiles = np.exp(log_pct)
     incidence = risk_sum[:, 1:] / risk_sum[:, :1]
-    return {
-        "time": tt,
-        "mean": mean_sum[0] / n,
-        "mean_ci": mean_sum[1:] / n,
-        "q": qq,
-        "percentiles": percentiles,
-        "relative_incidence": incidence[0],
-        "relative_incidence_ci": incidence[1:],
-        "gradient": g,
-        "gradient_ci": np.array(g_ci),
-        "outcome": outcome,
-        "site": site,
-        "bound": bound,
-        "reference": "baseline" if ref is None else ref,
-        "ai_multiplier": bool(ai_multiplier),
-    }
+    return CohortRelativeRisk(
+        {
+            "time": tt,
+            "mean": mean_sum[0] / n,
+            "mean_ci": mean_sum[1:] / n,
+            "q": qq,
+            "percentiles": percentiles,
+            "relative_incidence": incidence[0],
+            "relative_incidence_ci": incidence[1:],
+            "gradient": g,
+            "gradient_ci": np.array(g_ci),
+            "outcome": outcome,
+            "site": site,
+            "bound": bound,
+            "reference": "baseline" if ref is None else ref,
+            "ai_multiplier": bool(ai_multiplier),
+        }
+    )
+
+
+class FractureComparison(tables.FrameDict):
+    """What :func:`compare_fracture_risk` returns: its dict of columns, plus :meth:`to_frame`.
+
+    Attributes
+    ----------
+    site, outcome : str
+        The site whose BMD predicts the outcome, and the outcome.
+    """
+
+    def __init__(self, data: Mapping[str, list], site: str, outcome: str, rows: list[dict[str, Any]]) -> None:
+        super().__init__(data)
+        self.site, self.outcome = site, outcome
+        self._rows = rows
+
+    def to_frame(self) -> pd.DataFrame:
+        """The comparison as a tidy table: one row per regimen and time.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``regimen``, ``site``, ``outcome``, ``time_years``
+            [years], ``relative_incidence``, ``relative_incidence_gradient_low``,
+            ``relative_incidence_gradient_high`` and ``median_relative_risk``
+            (ratios; see :func:`compare_fracture_risk`). Units in
+            ``df.attrs["units"]``.
+        """
+        names = ["regimen", "site", "outcome", "time_years", "relative_incidence"]
+        names += [f"relative_incidence_gradient_{b}" for b in _CI_BOUNDS] + ["median_relative_risk"]
+        columns = {name: [row[name] for row in self._rows] for name in names}
+        title = f"Relative {self.outcome} fracture incidence from {self.site} BMD, regimens on the same women"
+        return tables.frame(columns, title, FRACTURE_UNITS)
 
 
 def compare_fracture_risk(
@@ -362,7 +509,7 @@ def compare_fracture_risk(
     at_years: Sequence[float] = (5.0, 10.0),
     ai_multiplier: bool = False,
     **kwargs: Any,
-) -> dict[str, list]:
+) -> FractureComparison:
     """A table of relative fracture incidence for several regimens on the same simulated women.
 
     Parameters
@@ -391,7 +538,8 @@ def compare_fracture_risk(
         women at baseline), ``relative_incidence_<t>y_gradient_low`` and
         ``_gradient_high`` (with the ends of the gradient's 95 % CI), and
         ``median_rr_<t>y`` (the median woman's relative risk against her
-        own baseline).
+        own baseline). Its ``.to_frame()`` gives the same numbers as a tidy
+        table, one row per regimen and time (:meth:`FractureComparison.to_frame`).
     """
     if not isinstance(regimens, Mapping):
         raise TypeError(f"regimens must be a mapping of name to bmdsim.Regimen, got {type(regimens).__name__}")
@@ -404,13 +552,19 @@ def compare_fracture_risk(
     check_choice("outcome", outcome, outcomes())
     gradient(outcome, site)  # refuse a site that does not predict the outcome before simulating
     table: dict[str, list] = {"regimen": []}
+    rows: list[dict[str, Any]] = []
     for name, regimen in regimens.items():
         result = simulate_cohort(n, regimen, years, seed, **kwargs)
         risk = cohort_relative_risk(result, site, at_years, outcome, ai_multiplier=ai_multiplier, q=(50.0,))
         table["regimen"].append(str(name))
         for j, t in enumerate(risk["time"]):
-            table.setdefault(f"relative_incidence_{t:g}y", []).append(float(risk["relative_incidence"][j]))
-            for b, row in zip(_CI_BOUNDS, risk["relative_incidence_ci"], strict=True):
-                table.setdefault(f"relative_incidence_{t:g}y_gradient_{b}", []).append(float(row[j]))
-            table.setdefault(f"median_rr_{t:g}y", []).append(float(risk["percentiles"][0, j]))
-    return table
+            row = {"regimen": str(name), "site": site, "outcome": outcome, "time_years": float(t)}
+            row["relative_incidence"] = float(risk["relative_incidence"][j])
+            table.setdefault(f"relative_incidence_{t:g}y", []).append(row["relative_incidence"])
+            for b, ci in zip(_CI_BOUNDS, risk["relative_incidence_ci"], strict=True):
+                row[f"relative_incidence_gradient_{b}"] = float(ci[j])
+                table.setdefault(f"relative_incidence_{t:g}y_gradient_{b}", []).append(float(ci[j]))
+            row["median_relative_risk"] = float(risk["percentiles"][0, j])
+            table.setdefault(f"median_rr_{t:g}y", []).append(row["median_relative_risk"])
+            rows.append(row)
+    return FractureComparison(table, site, outcome, rows)

@@ -47,14 +47,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _data
+from . import _data, tables
 from ._validation import check_choice, check_text
 from .agents import AGENTS, NaturalLoss, ParameterSpec
 from .sites import SITES
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; pandas is imported when a table is made
+    import pandas as pd
 
 _FOLDER = "parameters"
 _DRAWS_FOLDER = "parameter_draws"
@@ -244,6 +247,60 @@ class ParameterSet:
             rows.append((key, shown, meta.get("unit", ""), meta.get("role", ""), meta.get("source", "")))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`table` as a DataFrame: one row per parameter, values unrounded.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``parameter`` (the dotted key), ``component`` (``natural``
+            or an agent), ``site`` (missing for a value shared by every site),
+            ``name``, ``value`` (float; NaN for a list-valued or unset
+            parameter), ``value_list`` (tuple of floats for a list-valued
+            parameter such as age-band edges, else None), ``unit`` (each
+            row's own unit), ``role``, ``source`` (a key of
+            ``data/citations.json``) and ``note``. Rows sorted by key, as
+            :meth:`table`.
+        """
+        keys = sorted(self.values)
+        parts = [key.split(".") for key in keys]
+        values = [self.values[key] for key in keys]
+        meta = [self.metadata.get(key, {}) for key in keys]
+        columns = {
+            "parameter": keys,
+            "component": [p[0] for p in parts],
+            "site": [p[1] if len(p) == 3 else None for p in parts],
+            "name": [p[-1] for p in parts],
+            "value": np.array([v if isinstance(v, float) else np.nan for v in values], dtype=float),
+            "value_list": [v if isinstance(v, tuple) else None for v in values],
+            "unit": [str(m.get("unit", "")) for m in meta],
+            "role": [str(m.get("role", "")) for m in meta],
+            "source": [str(m.get("source", "")) for m in meta],
+            "note": [str(m.get("note", "")) for m in meta],
+        }
+        units = {
+            "parameter": "dotted key '<component>.<site>.<name>' or '<component>.<name>'",
+            "component": "natural (natural loss) or an agent of bmdsim.AGENTS",
+            "site": "site the value applies to (missing: every site)",
+            "name": "parameter name within its component",
+            "value": "in the row's unit (NaN: list-valued or unset)",
+            "value_list": "tuple of numbers in the row's unit, for list-valued parameters (else None)",
+            "unit": "unit of value / value_list",
+            "role": "fixed (from a source), fitted or derived (bmdsim.calibration), or a user override",
+            "source": "key of data/citations.json",
+            "note": "how the value was read or fitted",
+        }
+        return tables.frame(columns, f"Parameter set {self.name!r}: {self.title}", units)
+
+    def _repr_html_(self) -> str:
+        table = self.to_frame().drop(columns=["note"])
+        return tables.html(
+            table,
+            title=f"Parameter set {self.name!r}: {self.title} (validated: {self.validated_range})",
+            max_rows=max(tables.HTML_MAX_ROWS, len(table)),
+            notes=("Every value with its note: .to_frame(); as text: .table().",),
+        )
 
 
 def available_parameter_sets() -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 A :class:`Policy` says how often a woman on an aromatase inhibitor (AI) has a
 DXA scan and which rule turns a scan into bone-protective therapy.
 :func:`simulate_policy` applies it to patients and :func:`compare_policies`
-puts several policies side by side in a plain table (a dict of columns).
+puts several policies side by side in a plain table (a dict of columns, with
+``.to_frame()`` for a pandas DataFrame).
 
 The rule ("threshold")
 ----------------------
@@ -83,11 +84,11 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _data, limits
+from . import _data, limits, tables
 from ._validation import as_finite_float, as_float_array, check_allocation, check_choice, check_range, check_text
 from .cohort import Population, Variability, simulate_cohort
 from .crossing import canonical_state, crossing_target, first_crossing
@@ -105,6 +106,9 @@ from .reference import YoungAdultReference, load_reference
 from .regimen import Exposure, Regimen
 from .sites import check_site
 from .therapies import THERAPIES, warn_if_extrapolating
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; pandas is imported when a table is made
+    import pandas as pd
 
 _GUIDELINES_FILE = "guidelines.json"
 #: Policy rules: the Hadji 2017 algorithm, everyone treated from baseline, nobody treated.
@@ -383,6 +387,52 @@ def risk_factor_count(
     return count
 
 
+#: Columns of :meth:`PolicyResult.summary` (and :func:`compare_policies`) that are times: their
+#: ``to_frame()`` names add the unit (``scan_interval`` -> ``scan_interval_years``).
+_TIME_KEYS = ("scan_interval", "delay_mean", *(f"delay_p{q:g}" for q in DELAY_PERCENTILES), "delay_max")
+#: Unit or meaning of each column of :meth:`PolicyComparison.to_frame`, by its dict key.
+SUMMARY_UNITS: dict[str, str] = {
+    "policy": tables.UNITS["policy"],
+    "rule": "policy rule (threshold, treat_all, none)",
+    "scan_interval": "years between DXA scans (NaN: no monitoring)",
+    "fraction_patient_years_below": "fraction (0-1) of the n x years patient-years with T-score <= threshold at site",
+    "scans_per_patient": "DXA scans per patient (count)",
+    "scans_total": "DXA scans of all patients (count)",
+    "fraction_treated": "fraction (0-1) of the patients whose therapy starts within the horizon",
+    "fraction_treated_at_baseline": "fraction (0-1) of the patients treated from time 0",
+    "fraction_false_positive": "fraction (0-1) of the patients treated on a scan above their true threshold",
+    "n_true_crossers": "patients whose true T-score reaches their treatment threshold within the horizon (count)",
+    "fraction_crossers_undetected": "fraction (0-1) of the true crossers not treated within the horizon (NaN: none)",
+    "n_detected_on_scan": "true crossers treated on a scan (count)",
+    "delay_mean": "years from the true crossing to the triggering scan, mean (NaN: none detected)",
+    **{
+        f"delay_p{q:g}": f"years from the true crossing to the triggering scan, {q:g}th percentile"
+        for q in DELAY_PERCENTILES
+    },
+    "delay_max": "years from the true crossing to the triggering scan, largest",
+}
+#: Units of :meth:`PolicyResult.to_frame`'s columns.
+PATIENT_UNITS: dict[str, str] = {
+    "risk_factors": "number of risk factors (age_over_65 included)",
+    "treatment_threshold_t_score_sd": "T-score [SD] that triggers her therapy (NaN: treated by rule or none)",
+    "therapy_start_years": "years from baseline to the start of therapy (inf: not within the horizon)",
+    "crossing_time_years": (
+        "years to the true first crossing of her treatment threshold on the AI alone (0: at baseline; inf: not "
+        "within the horizon; NaN: no threshold)"
+    ),
+    "detection_delay_years": "therapy_start_years - crossing_time_years for true crossers treated on a scan, else NaN",
+    "years_below": "years with T-score at or below the time-below threshold at the time-below site",
+    "trigger_scan": "index of the scan that started therapy (-1: not on a scan)",
+    "false_positive": "True: treated on a scan at which her true T-score was above her threshold",
+    "treated": "True: therapy starts within the horizon",
+}
+
+
+def _frame_name(key: str) -> str:
+    """A summary key as a ``to_frame()`` column name (times carry ``_years``)."""
+    return f"{key}_years" if key in _TIME_KEYS else key
+
+
 @dataclass(frozen=True)
 class PolicyResult:
     """Result of :func:`simulate_policy`; arrays have one entry per patient.
@@ -513,6 +563,54 @@ class PolicyResult:
             row[f"delay_p{q:g}"] = float(np.percentile(delay, q)) if delay.size else math.nan
         row["delay_max"] = float(delay.max()) if delay.size else math.nan
         return row
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per patient: what the policy did to her.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``policy``, ``patient`` (int64), ``risk_factors``
+            (int64), ``treatment_threshold_t_score_sd`` [SD],
+            ``therapy_start_years`` (:attr:`start`), ``crossing_time_years``
+            (:attr:`crossing`), ``detection_delay_years``, ``years_below``
+            [years], ``trigger_scan`` (int64), ``false_positive`` and
+            ``treated`` (bool); values equal the attributes. Units in
+            ``df.attrs["units"]``; the summary over patients is
+            :meth:`summary` (or ``compare_policies(...).to_frame()``).
+        """
+        n = self.n
+        columns = {
+            "policy": [self.policy.name] * n,
+            "patient": np.arange(n, dtype=np.int64),
+            "risk_factors": np.asarray(self.risk_factors, dtype=np.int64),
+            "treatment_threshold_t_score_sd": np.asarray(self.treatment_threshold, dtype=float),
+            "therapy_start_years": np.asarray(self.start, dtype=float),
+            "crossing_time_years": np.asarray(self.crossing, dtype=float),
+            "detection_delay_years": np.asarray(self.detection_delay, dtype=float),
+            "years_below": np.asarray(self.years_below, dtype=float),
+            "trigger_scan": np.asarray(self.trigger_scan, dtype=np.int64),
+            "false_positive": np.asarray(self.false_positive, dtype=bool),
+            "treated": np.asarray(self.treated, dtype=bool),
+        }
+        title = (
+            f"Policy {self.policy.name!r}, one row per patient (time below T = {self.threshold:g} at {self.site}, "
+            f"{self.years:g} years)"
+        )
+        return tables.frame(columns, title, PATIENT_UNITS)
+
+    def _repr_html_(self) -> str:
+        """The summary over patients, with units."""
+        rows = [(key, value, SUMMARY_UNITS.get(key, "")) for key, value in self.summary().items()]
+        title = (
+            f"Policy {self.policy.name!r}: {self.n} patients, {self.years:g} years, time below T = "
+            f"{self.threshold:g} at {self.site}"
+        )
+        return tables.html(
+            tables.key_values(rows, "summary"),
+            title=title,
+            notes=("One row per patient: .to_frame(); the summary as a dict: .summary().",),
+        )
 
 
 @dataclass(frozen=True)
@@ -884,6 +982,30 @@ def simulate_policy(
     return _simulate(policy, cohort, setup, risk_factors, measurement_error)
 
 
+class PolicyComparison(tables.FrameDict):
+    """What :func:`compare_policies` returns: its dict of columns, plus :meth:`to_frame`."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """The comparison as a DataFrame: one row per policy.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The dict's columns in its order; the times ``scan_interval``,
+            ``delay_mean``, ``delay_p50``, ``delay_p90`` and ``delay_max``
+            renamed ``*_years`` [years] (``scan_interval`` None: NaN); every
+            other column keeps its name. Units and meanings in
+            ``df.attrs["units"]`` (as :meth:`PolicyResult.summary`).
+        """
+        columns: dict[str, Any] = {}
+        for key, values in self.items():
+            if key in _TIME_KEYS:
+                values = [math.nan if v is None else float(v) for v in values]
+            columns[_frame_name(key)] = values
+        units = {_frame_name(k): v for k, v in SUMMARY_UNITS.items()}
+        return tables.frame(columns, "Policies compared on the same patients (one row per policy)", units)
+
+
 def compare_policies(
     policies: Sequence[Policy],
     patient: Patient | Population,
@@ -891,7 +1013,7 @@ def compare_policies(
     years: float,
     risk_factors: Mapping[str, object] | None = None,
     **kwargs: Any,
-) -> dict[str, list]:
+) -> PolicyComparison:
     """Simulate each policy on the same patients and return a table (dict of columns).
 
     A Population is drawn once (``n``, ``seed``, ``variability``) so every
@@ -913,7 +1035,8 @@ def compare_policies(
     -------
     dict of str -> list
         One row per policy; the columns are the keys of
-        :meth:`PolicyResult.summary` (units there).
+        :meth:`PolicyResult.summary` (units there). Its ``.to_frame()`` gives
+        the same table as a DataFrame (:meth:`PolicyComparison.to_frame`).
     """
     if isinstance(policies, (Policy, str, bytes)) or not isinstance(policies, Iterable):
         raise TypeError(f"policies must be a sequence of bmdsim.Policy, got {type(policies).__name__}")
@@ -957,4 +1080,4 @@ def compare_policies(
         row = _simulate(p, cohort, setup, risk_factors, error).summary()
         for key, value in row.items():
             table.setdefault(key, []).append(value)
-    return table
+    return PolicyComparison(table)

@@ -9,10 +9,11 @@ closed-form model, independent of that resolution.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import limits
+from . import limits, tables
 from ._validation import as_finite_float, as_float_array, check_allocation, check_range
 from .crossing import crossing_target, first_crossing
 from .model import PatientState, SiteModel
@@ -23,11 +24,21 @@ from .regimen import Exposure, Regimen
 from .sites import check_site
 from .therapies import warn_if_extrapolating
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only; pandas is imported when a table is made
+    import pandas as pd
+
 #: T-score thresholds most often asked for: osteopenia (-1.0), the usual
 #: treatment trigger on an AI (-2.0), osteoporosis (-2.5). See data/citations.json
 #: ("who_1994", "hadji_2017").
 DEFAULT_THRESHOLDS: tuple[float, ...] = (-1.0, -2.0, -2.5)
 
+
+#: Patients and output times shown by a Trajectory's HTML view in Jupyter (``to_frame()`` has them all).
+HTML_PATIENTS = 3
+HTML_TIMES = 11
+
+#: Meaning of a crossing time in the HTML view.
+UNITS_CROSSING = tables.UNITS["crossing_time_years"]
 
 #: Largest gain of BMD, as ``ln(BMD(t) / BMD(0))``, that a trajectory may show. A numerical bound, not a
 #: model number: up to it BMD (at most ``exp(690) * 4.5`` g/cm2, about 1e300) and its T-score stay finite
@@ -108,7 +119,9 @@ class Trajectory:
     -----
     Arrays have one row per patient, ``(n, m)``, or are 1-D, ``(m,)``, when
     the patient was given with scalars; crossing times and percent changes
-    are then floats instead of ``(n,)`` arrays.
+    are then floats instead of ``(n,)`` arrays. :meth:`to_frame` and
+    :meth:`crossing_frame` give the same numbers as tidy pandas DataFrames
+    (see :mod:`bmdsim.tables`).
     """
 
     def __init__(
@@ -351,6 +364,129 @@ class Trajectory:
             hint="ask for fewer thresholds at once",
         )
         return {s: {float(t): self.crossing_time(s, float(t)) for t in values} for s in self.sites}
+
+    def _patients_shown(self, patients: np.ndarray | None) -> np.ndarray:
+        return np.arange(self.patient.n) if patients is None else patients
+
+    def to_frame(self) -> pd.DataFrame:
+        """BMD and T-score at :attr:`time` as a tidy table: one row per patient, site and output time.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``patient`` (int64, 0 for a scalar patient), ``site``,
+            ``time_years`` [years from baseline], ``bmd_g_cm2`` [g/cm2] and
+            ``t_score_sd`` [SD]; rows ordered by patient, site (as
+            :attr:`sites`) and time. Values equal :meth:`bmd` and
+            :meth:`t_score`. Units in ``df.attrs["units"]``.
+
+        Raises
+        ------
+        ValueError
+            If the table would exceed :data:`bmdsim.limits.MAX_ARRAY_BYTES`
+            per column (simulate with a larger step or fewer patients).
+        """
+        return self._frame(None)
+
+    def _frame(self, patients: np.ndarray | None, times: np.ndarray | None = None) -> pd.DataFrame:
+        """:meth:`to_frame` for some patients and output-time indices (the HTML view shows a few)."""
+        idx = self._patients_shown(patients)
+        cols = np.arange(self.time.size) if times is None else times
+        rows = float(idx.size) * len(self.sites) * cols.size
+        check_allocation(
+            f"Trajectory.to_frame: a table of {idx.size} patient(s) x {len(self.sites)} site(s) x {cols.size} times",
+            rows,
+            hint="simulate with a larger step, or fewer patients at once",
+        )
+        bmd, t_score = [], []
+        for site in self.sites:
+            b = np.atleast_2d(np.asarray(self.bmd(site), dtype=float))[np.ix_(idx, cols)]
+            t = np.atleast_2d(np.asarray(self.t_score(site), dtype=float))[np.ix_(idx, cols)]
+            bmd.append(b)
+            t_score.append(t)
+        # (sites, patients, times) -> patient-major rows
+        bmd_all = np.stack(bmd).transpose(1, 0, 2).reshape(-1)
+        t_all = np.stack(t_score).transpose(1, 0, 2).reshape(-1)
+        columns = {
+            "patient": np.repeat(idx.astype(np.int64), len(self.sites) * cols.size),
+            "site": np.tile(np.repeat(np.array(self.sites, dtype=object), cols.size), idx.size),
+            "time_years": np.tile(self.time[cols], len(self.sites) * idx.size),
+            "bmd_g_cm2": bmd_all,
+            "t_score_sd": t_all,
+        }
+        return tables.frame(columns, "BMD and T-score over time (one row per patient, site and output time)")
+
+    def crossing_frame(self, thresholds: float | Iterable[float] | np.ndarray = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+        """:meth:`crossing_table` as a tidy table: one row per patient, site and threshold.
+
+        Parameters
+        ----------
+        thresholds : float or 1-D array-like of float
+            T-score thresholds [SD], finite.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``patient`` (int64), ``site``, ``threshold_t_score_sd``
+            [SD] and ``crossing_time_years`` [years]: as
+            :meth:`crossing_time`, ``0.0`` if at or below at baseline, ``inf``
+            if not reached within the horizon. Rows ordered by patient, site
+            and threshold (as given). Units in ``df.attrs["units"]``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For thresholds that are not finite real numbers (as :meth:`crossing_table`).
+        """
+        return self._crossing_frame(thresholds, None)
+
+    def _crossing_frame(self, thresholds: object, patients: np.ndarray | None) -> pd.DataFrame:
+        table = self.crossing_table(thresholds)
+        idx = self._patients_shown(patients)
+        values = [float(t) for t in next(iter(table.values()))] if table else []
+        times = np.array(
+            [[np.atleast_1d(np.asarray(table[s][t], dtype=float))[idx] for t in values] for s in self.sites]
+        ).reshape(len(self.sites), len(values), idx.size)
+        per_patient = len(self.sites) * len(values)
+        columns = {
+            "patient": np.repeat(idx.astype(np.int64), per_patient),
+            "site": np.tile(np.repeat(np.array(self.sites, dtype=object), len(values)), idx.size),
+            "threshold_t_score_sd": np.tile(np.array(values, dtype=float), len(self.sites) * idx.size),
+            "crossing_time_years": times.transpose(2, 0, 1).reshape(-1),
+        }
+        return tables.frame(columns, "First crossing times (one row per patient, site and threshold)")
+
+    def _repr_html_(self) -> str:
+        """Crossing times of :data:`DEFAULT_THRESHOLDS` and T-scores at a few output times, for a few patients."""
+        shown = np.arange(min(self.patient.n, HTML_PATIENTS))
+        pd = tables.pandas()
+        crossing = self._crossing_frame(DEFAULT_THRESHOLDS, shown)
+        crossing = crossing.pivot_table(
+            index=["patient", "site"],
+            columns="threshold_t_score_sd",
+            values="crossing_time_years",
+            aggfunc="first",
+            sort=False,
+        )
+        crossing.columns = [f"T <= {t:g}" for t in crossing.columns]
+        crossing.attrs["units"] = {"T <= threshold": UNITS_CROSSING}
+        picked = np.unique(np.round(np.linspace(0, self.time.size - 1, min(self.time.size, HTML_TIMES))).astype(int))
+        long = self._frame(shown, picked)
+        wide = long.pivot_table(
+            index=["patient", "time_years"], columns="site", values="t_score_sd", aggfunc="first", sort=False
+        )
+        wide = pd.DataFrame(wide, columns=list(self.sites))
+        wide.attrs["units"] = {"time_years": tables.UNITS["time_years"], "<site>": tables.UNITS["t_score_sd"]}
+        who = f"patients 0-{shown[-1]} of {self.patient.n}" if self.patient.n > shown.size else "every patient"
+        return tables.html_sections(
+            repr(self),
+            [
+                (f"Years to the first T-score at or below each threshold ({who})", crossing, True),
+                (f"T-score [SD] at {picked.size} of the {self.time.size} output times ({who})", wide, True),
+            ],
+            notes=("Every value as a tidy table: .to_frame() (BMD and T-score), .crossing_frame(thresholds).",),
+            max_rows=max(tables.HTML_MAX_ROWS, shown.size * HTML_TIMES),
+        )
 
 
 def simulate(

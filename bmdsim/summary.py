@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _data
+from . import _data, tables
 from ._validation import as_finite_float, as_float_array, as_int, check_allocation, check_range, check_text
 from .simulation import DEFAULT_THRESHOLDS, Trajectory
+from .sites import SITES
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; pandas is imported when a table is made
+    import pandas as pd
 
 #: Largest group size ``n`` of :func:`wilson_interval`: 2**53, the largest count a float holds exactly.
 MAX_GROUP_SIZE = 2**53
@@ -160,6 +164,11 @@ def trajectory_columns(traj: Trajectory) -> tuple[list[str], np.ndarray]:
         ``t_score_<site>`` for each simulated site.
     rows : ndarray, shape (n * m, 2 + 2 * sites)
         Patient index, time [years], BMD [g/cm2] and T-score [SD].
+
+    See Also
+    --------
+    trajectory_frame : the same table as a DataFrame.
+    bmdsim.Trajectory.to_frame : the long (one row per site too) layout.
     """
     _check_trajectory(traj)
     n, m = traj.patient.n, traj.time.size
@@ -175,6 +184,42 @@ def trajectory_columns(traj: Trajectory) -> tuple[list[str], np.ndarray]:
         cols.append(np.asarray(traj.bmd(site), dtype=float).reshape(n * m))
         cols.append(np.asarray(traj.t_score(site), dtype=float).reshape(n * m))
     return header, np.column_stack(cols)
+
+
+#: Units of :func:`trajectory_frame`'s per-site columns.
+WIDE_UNITS: dict[str, str] = {
+    **{f"bmd_{site}_g_cm2": f"g/cm2 (areal BMD by DXA at {site})" for site in SITES},
+    **{f"t_score_{site}": f"SD against the young-adult reference (T-score at {site})" for site in SITES},
+}
+
+
+def trajectory_frame(traj: Trajectory) -> pd.DataFrame:
+    """:func:`trajectory_columns` as a DataFrame: one row per patient and output time.
+
+    Parameters
+    ----------
+    traj : Trajectory
+
+    Returns
+    -------
+    pandas.DataFrame
+        The header of :func:`trajectory_columns` as column names and its
+        rows as values: ``patient`` (int64), ``time_years`` [years], then
+        ``bmd_<site>_g_cm2`` [g/cm2] and ``t_score_<site>`` [SD] per
+        simulated site. Units in ``df.attrs["units"]``. For one row per
+        patient, site and time use :meth:`bmdsim.Trajectory.to_frame`.
+
+    Raises
+    ------
+    TypeError
+        If ``traj`` is not a Trajectory.
+    ValueError
+        If the table would exceed :data:`bmdsim.limits.MAX_ARRAY_BYTES`.
+    """
+    header, rows = trajectory_columns(traj)
+    columns = {name: rows[:, j] for j, name in enumerate(header)}
+    columns["patient"] = rows[:, 0].astype(np.int64)
+    return tables.frame(columns, "BMD and T-score over time (one row per patient and output time)", WIDE_UNITS)
 
 
 def citation_keys(traj: Trajectory) -> list[str]:

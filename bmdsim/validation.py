@@ -28,21 +28,52 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _data
+from . import _data, tables
 from .calibration import observation_label, observation_model
 from .cohort import LOWEST, Population, TruncatedNormal, default_population, simulate_cohort
 from .parameters import ParameterSet, available_parameter_sets, load_parameters
 from .regimen import Exposure, Regimen
 from .therapies import ExtrapolationWarning
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only; pandas is imported when a table is made
+    import pandas as pd
+
 #: Mean signed errors smaller than this [percentage points] are reported as "close".
 CLOSE_PCT_POINTS = 0.5
 #: Published shares of women moving between T-score categories (validation only).
 TRANSITIONS_FILE = "transitions.json"
+#: Row selections of :meth:`ValidationReport.mae` and :meth:`ValidationReport.mae_frame`.
+ROW_SELECTIONS: tuple[str, ...] = ("held_out", "validation", "all")
+#: Units of the validation tables' columns (the shared ones are in :data:`bmdsim.tables.UNITS`).
+VALIDATION_UNITS: dict[str, str] = {
+    "observation": "'<targets file>:<id>' of the published figure (data/targets)",
+    "trial": "targets file (data/targets/<trial>.json)",
+    "label": "site, arm(s) and period",
+    "citation": "key of data/citations.json",
+    "role": "calibration (fitted by at least one set) or validation (fitted by none)",
+    "n_women": "women behind the figure (NaN: not given)",
+    "fitted": "True: the parameter set was fitted to this row",
+    "published_pct": "published change of BMD, per cent (percentage points for a difference between arms)",
+    "model_pct": "the set's value, per cent (percentage points for a difference between arms)",
+    "error_pct_points": "model - published, percentage points (negative: too much loss or too little gain)",
+    "rows": "rows averaged: held_out (not fitted by the set), validation (fitted by no set) or all",
+    "n_rows": "number of rows averaged",
+    "mae_pct_points": "mean absolute error, percentage points",
+    "bias_pct_points": "mean of model - published, percentage points",
+    "transition": "id of the published transition (data/transitions.json)",
+    "description": "what the published share is",
+    "published_share_pct": "published share of women, per cent",
+    "model_share_pct": "the model's share of women as DXA scans show them, per cent",
+    "contrast": "published contrast: the first row minus the second (see bmdsim.validation.THERAPY_CHECKS)",
+    "published_pct_points": "published contrast, percentage points",
+    "model_pct_points": "the set's contrast, percentage points",
+    "source": "'published' or a parameter set",
+    "share_removed": "share of the AI's excess loss removed by risedronate (0: none, 1: all)",
+}
 
 
 def trial_files() -> tuple[str, ...]:
@@ -195,6 +226,62 @@ class ValidationReport:
             lines.append(f"  {trial:<18} {bias:+6.2f} pp over {count:>2d} rows: {verdict}")
         return "\n".join(lines)
 
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`table` as a tidy DataFrame: one row per published figure and parameter set.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``observation``, ``trial``, ``label``, ``citation``,
+            ``role``, ``n_women``, ``parameter_set``, ``fitted`` (bool),
+            ``published_pct``, ``model_pct`` and ``error_pct_points``; values
+            equal :attr:`observed`, :attr:`predicted` and :meth:`error`. Rows
+            ordered by set (as :attr:`sets`), then observation. Units in
+            ``df.attrs["units"]``.
+        """
+        m, k = len(self.keys), len(self.sets)
+        columns = {
+            "observation": list(self.keys) * k,
+            "trial": [key.split(":")[0] for key in self.keys] * k,
+            "label": list(self.labels) * k,
+            "citation": list(self.citations) * k,
+            "role": list(self.roles) * k,
+            "n_women": np.tile(np.asarray(self.n, dtype=float), k),
+            "parameter_set": np.repeat(np.array(self.sets, dtype=object), m),
+            "fitted": np.concatenate([np.asarray(self.fitted[s], dtype=bool) for s in self.sets]) if k else [],
+            "published_pct": np.tile(np.asarray(self.observed, dtype=float), k),
+            "model_pct": np.concatenate([np.asarray(self.predicted[s], dtype=float) for s in self.sets]) if k else [],
+            "error_pct_points": np.concatenate([self.error(s) for s in self.sets]) if k else [],
+        }
+        return tables.frame(columns, "Published trial figures against each parameter set", VALIDATION_UNITS)
+
+    def mae_frame(self) -> pd.DataFrame:
+        """:meth:`mae_table` as a tidy DataFrame: one row per parameter set and row selection.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``parameter_set``, ``rows`` (``held_out``, ``validation``,
+            ``all``), ``n_rows`` (int64), ``mae_pct_points`` and
+            ``bias_pct_points`` (as :meth:`mae` and :meth:`bias`).
+        """
+        pairs = [(s, rows) for s in self.sets for rows in ROW_SELECTIONS]
+        columns = {
+            "parameter_set": [s for s, _ in pairs],
+            "rows": [rows for _, rows in pairs],
+            "n_rows": np.array([int(self._mask(s, rows).sum()) for s, rows in pairs], dtype=np.int64),
+            "mae_pct_points": np.array([self.mae(s, rows) for s, rows in pairs], dtype=float),
+            "bias_pct_points": np.array([self.bias(s, rows) for s, rows in pairs], dtype=float),
+        }
+        return tables.frame(columns, "Mean absolute error and bias per parameter set", VALIDATION_UNITS)
+
+    def _repr_html_(self) -> str:
+        return tables.html_sections(
+            f"Validation report: {len(self.keys)} published figures, parameter sets {', '.join(self.sets)}",
+            [("Errors per set", self.mae_frame(), False), ("Every figure and set", self.to_frame(), False)],
+            notes=("Tables: .mae_frame(), .to_frame() (every row).",),
+        )
+
 
 def validation_report(sets: Sequence[str] | None = None) -> ValidationReport:
     """Compare every trial observation in ``data/targets`` with the model.
@@ -328,6 +415,37 @@ class TransitionReport:
         lines.append("mean absolute difference: " + ", ".join(f"{s} {self.mean_abs_error(s):.1f}" for s in self.sets))
         return "\n".join(lines)
 
+    def to_frame(self) -> pd.DataFrame:
+        """:meth:`table` as a tidy DataFrame: one row per published transition and parameter set.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``transition``, ``description``, ``citation``,
+            ``parameter_set``, ``published_share_pct``, ``model_share_pct``
+            and ``error_pct_points`` (NaN where the model has no woman in the
+            ``from`` categories); values equal :attr:`published`,
+            :attr:`predicted` and :meth:`error`.
+        """
+        m, k = len(self.ids), len(self.sets)
+        columns = {
+            "transition": list(self.ids) * k,
+            "description": list(self.descriptions) * k,
+            "citation": list(self.citations) * k,
+            "parameter_set": np.repeat(np.array(self.sets, dtype=object), m),
+            "published_share_pct": np.tile(np.asarray(self.published, dtype=float), k),
+            "model_share_pct": np.concatenate([np.asarray(self.predicted[s], dtype=float) for s in self.sets])
+            if k
+            else [],
+            "error_pct_points": np.concatenate([self.error(s) for s in self.sets]) if k else [],
+        }
+        return tables.frame(
+            columns, "Women moving between T-score categories: published against model", VALIDATION_UNITS
+        )
+
+    def _repr_html_(self) -> str:
+        return tables.html(self.to_frame())
+
 
 def transition_report(sets: Sequence[str] | None = None, n: int | None = None) -> TransitionReport:
     """Compare every published transition in ``data/transitions.json`` with the model of each set.
@@ -443,6 +561,55 @@ class TherapyCheck:
             "IBIS-II rows compare strata (III against I and II) and SABRE rows open-label strata: not randomised"
         )
         return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The contrasts as a tidy DataFrame: one row per contrast and parameter set.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``contrast``, ``parameter_set``, ``published_pct_points``,
+            ``model_pct_points`` and ``error_pct_points`` (model - published);
+            values equal :attr:`published` and :attr:`predicted`.
+        """
+        sets = tuple(self.predicted)
+        m, k = len(self.labels), len(sets)
+        model = np.concatenate([np.asarray(self.predicted[s], dtype=float) for s in sets]) if k else np.empty(0)
+        published = np.tile(np.asarray(self.published, dtype=float), k)
+        columns = {
+            "contrast": list(self.labels) * k,
+            "parameter_set": np.repeat(np.array(sets, dtype=object), m),
+            "published_pct_points": published,
+            "model_pct_points": model,
+            "error_pct_points": model - published,
+        }
+        return tables.frame(columns, "Therapy-model contrasts: published against each set", VALIDATION_UNITS)
+
+    def suppression_frame(self) -> pd.DataFrame:
+        """:meth:`suppression` of the published contrasts and of each set: one row per source and site.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``source`` (``published`` or a set), ``site`` and
+            ``share_removed`` (0: the drug adds its gain to an unchanged AI
+            loss, the model's rule; 1: it removes the AI's excess).
+        """
+        sources = {"published": self.published} | dict(self.predicted)
+        shares = {name: self.suppression(values) for name, values in sources.items()}
+        columns = {
+            "source": [name for name, by_site in shares.items() for _ in by_site],
+            "site": [site for by_site in shares.values() for site in by_site],
+            "share_removed": [v for by_site in shares.values() for v in by_site.values()],
+        }
+        return tables.frame(columns, "Share of the AI's excess loss removed by risedronate", VALIDATION_UNITS)
+
+    def _repr_html_(self) -> str:
+        return tables.html_sections(
+            "How a bisphosphonate combines with AI loss (published contrasts against each set)",
+            [("Contrasts", self.to_frame(), False), ("Share of the excess removed", self.suppression_frame(), False)],
+            notes=("IBIS-II rows compare strata and SABRE rows open-label strata: not randomised.",),
+        )
 
 
 def therapy_checks(sets: Sequence[str] | None = None) -> TherapyCheck:
