@@ -57,7 +57,7 @@ from .regimen import Exposure
 PCT = 100.0  # per cent per unit
 #: Width [years] of the age groups of natural loss with an age slope: a woman's natural-loss rate follows
 #: her baseline age rounded to the middle of its whole year. A modelling resolution, not a fitted value: half
-#: a year of age changes the rate by |k| / 2 (under 5 % for the slopes the sets allow, |k| <= 0.1).
+#: a year of age changes the rate by ``|k| / 2`` (under 5 % for the slopes the sets allow, ``|k| <= 0.1``).
 AGE_GROUP_YEARS = 1.0
 
 
