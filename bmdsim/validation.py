@@ -670,6 +670,11 @@ def main() -> int:
     print()
     print("How a bisphosphonate combines with AI loss, and whether its gain depends on baseline BMD")
     print(therapy_checks().table())
+    print()
+    print("Fracture rates: model against published (data/targets/fracture_rates.json)")
+    from .fracture_incidence import fracture_validation  # imports the cohort machinery only when printed
+
+    print(fracture_validation().to_text())
     return 0
 
 
