@@ -16,6 +16,25 @@ Subcommands:
 ``bmdsim figures``
     Write the educator figure set (:func:`bmdsim.figures.educator_figures`)
     with a caption file beside each figure.
+``bmdsim examples [--copy DIR [--force]]``
+    List the example scenarios that ship with bmdsim (in the wheel as
+    ``bmdsim/examples``), one line each; ``--copy DIR`` copies them into
+    ``DIR`` (created if missing; existing files are kept unless ``--force``).
+``bmdsim --version``
+    Print ``bmdsim <version>``.
+
+A ``[patient]`` or ``[cohort]`` scenario writes ``<stem>_trajectory.csv`` and
+``<stem>_crossings.csv``; a ``[population]`` scenario writes tidy summary
+tables, one row per site, threshold and time (or percentile), with units in the
+column names: ``<stem>_fraction_below.csv`` (``site, threshold_sd, time_years,
+fraction, fraction_low95, fraction_high95``), ``<stem>_crossing_percentiles.csv``
+(``site, threshold_sd, percentile, years_to_crossing``) and
+``<stem>_t_score_percentiles.csv`` (``site, time_years, percentile,
+t_score_sd``). Scenarios with ``[[policy]]`` blocks also write
+``<stem>_policies.csv``, one row per policy (:func:`bmdsim.compare_policies`,
+with ``_years`` added to the names of columns in years). Warnings of the model
+(e.g. a therapy beyond its calibrated range) are printed as one line each on
+stderr.
 
 Exit status: 0 on success, 2 on bad input (a one-line reason on stderr and
 nothing written), 1 if writing failed (no half-written file is left: every
@@ -38,6 +57,7 @@ matplotlib mathtext nested at most :data:`MAX_LABEL_NESTING` levels deep.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -45,12 +65,14 @@ import re
 import reprlib
 import string
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 
-from . import Exposure, Patient, Regimen, available_parameter_sets, simulate
+from . import Exposure, Patient, Regimen, __version__, available_parameter_sets, simulate
 from ._validation import as_finite_float, check_allocation, check_range, check_text
 from .export import DPI_RANGE  # --dpi [dots per inch]; the raster must also fit in limits.MAX_ARRAY_BYTES
 from .figures import SCALE_RANGE  # --scale [multiple of each figure's default size]
@@ -79,6 +101,13 @@ LABEL_FIELDS: dict[str, dict[str, str]] = {
     "parameter_band": {"count": ""},  # number of calibration draws
     "mean_relative_risk_fixed": {"reference": "g"},  # T-score [SD]
     "relative_risk_title": {"outcome": "", "site": ""},  # texts
+    "cohort_band": {"low": "g", "high": "g"},  # percentiles
+    "regimen:ai": {"years": "g"},  # years of the course
+    "regimen:ai+zoledronic_acid": {"years": "g"},
+    "regimen:ai+denosumab": {"years": "g"},
+    "regimen:ai+oral_bisphosphonate": {"years": "g"},
+    "policy:scan": {"interval": "g", "threshold": "g", "older": "g", "age": "g"},  # years, SD, SD, years
+    "policy_below_axis": {"site": "", "threshold": "g"},  # text, T-score [SD]
 }
 
 _SHORT = reprlib.Repr()
@@ -327,6 +356,8 @@ def _check_table_size(source: str, scenario: Any) -> None:
     The CSV has one row per patient and output time and ``2 + 2 x sites``
     columns; its text is the largest single object ``bmdsim run`` builds.
     """
+    if scenario.patient is None:  # a population: summary tables only, bounded by the scenario's limits
+        return
     n, columns = scenario.patient.n, 2 + 2 * len(scenario.patient.sites)
     times = math.floor(scenario.years / scenario.step) + 2  # at most, see bmdsim.simulation.output_times
     try:
@@ -340,6 +371,187 @@ def _check_table_size(source: str, scenario: Any) -> None:
         raise BadInput(f"{source}: {exc}") from None
 
 
+@contextlib.contextmanager
+def _one_line_warnings(prog: str) -> Iterator[None]:
+    """Print each warning raised inside (e.g. :class:`bmdsim.ExtrapolationWarning`) as one line on stderr.
+
+    Warnings that the filters turn into errors still raise; a message given
+    several times is printed once.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        yield
+    seen = []
+    for w in caught:
+        line = f"{prog}: warning: " + " ".join(str(w.message).split())
+        if line not in seen:
+            seen.append(line)
+            print(line, file=sys.stderr)
+
+
+#: Columns of the policy table that are in years get this suffix (units in the column names).
+_POLICY_YEAR_COLUMNS = ("scan_interval", "delay_")
+
+
+def _policy_table(table: dict[str, list]) -> tuple[list[str], list[list[Any]]]:
+    """:func:`bmdsim.compare_policies`' columns as a CSV header and rows, with ``_years`` on columns in years."""
+    keys = list(table)
+    header = [f"{k}_years" if k.startswith(_POLICY_YEAR_COLUMNS) and not k.endswith("_years") else k for k in keys]
+    rows = [[table[k][i] for k in keys] for i in range(len(table[keys[0]]))]
+    return header, rows
+
+
+def _population_tables(scenario: Any, result: Any) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The tidy tables of a ``[population]`` scenario: name -> (header, rows).
+
+    ``fraction_below``: one row per site, threshold and time (:meth:`bmdsim.CohortResult.fraction_below`);
+    ``crossing_percentiles``: per site, threshold and percentile (:meth:`~bmdsim.CohortResult.crossing_percentiles`);
+    ``t_score_percentiles``: per site, time and percentile (:meth:`~bmdsim.CohortResult.t_score_percentiles`).
+    """
+    fraction, crossing, t_score = [], [], []
+    q = list(scenario.percentiles)
+    for site in result.sites:
+        for thr in scenario.thresholds:
+            band = result.fraction_below(site, thr, list(scenario.times))
+            for j, t in enumerate(band["time"]):
+                fraction.append([site, thr, float(t), band["fraction"][j], band["low"][j], band["high"][j]])
+            for pct, years in result.crossing_percentiles(site, thr, q).items():
+                crossing.append([site, thr, pct, years])
+        scores = result.t_score_percentiles(site, list(scenario.times), q)
+        for j, t in enumerate(scores["time"]):
+            for i, pct in enumerate(scores["q"]):
+                t_score.append([site, float(t), float(pct), float(scores["t_score"][i, j])])
+    return {
+        "fraction_below": (
+            ["site", "threshold_sd", "time_years", "fraction", "fraction_low95", "fraction_high95"],
+            fraction,
+        ),
+        "crossing_percentiles": (["site", "threshold_sd", "percentile", "years_to_crossing"], crossing),
+        "t_score_percentiles": (["site", "time_years", "percentile", "t_score_sd"], t_score),
+    }
+
+
+def _population_figures(scenario: Any, result: Any, stem: str) -> list[Any]:
+    """The figures of a ``[population]`` scenario (``fraction_crossed``, ``regimen``), with captions."""
+    import matplotlib.pyplot as plt
+
+    from . import plot
+    from .figures import CaptionedFigure
+    from .summary import citation_keys, format_sources
+
+    # the sources of the numbers: those of one woman on the same regimen, parameter set and reference
+    age = min(max(result.population.age.mean, result.population.age.low), result.population.age.high)
+    with warnings.catch_warnings():  # the cohort's own warnings were printed already
+        warnings.simplefilter("ignore")
+        probe = simulate(
+            Patient(age=age, t_score=dict.fromkeys(result.sites, 0.0)),
+            scenario.regimen,
+            years=scenario.years,
+            step=scenario.years,
+            params=result.params,
+            reference=result.reference,
+        )
+    sources = format_sources(citation_keys(probe))
+    footnote = "Sources: " + sources
+    spread = "default estimated spread" if scenario.variability is None else repr(scenario.variability)
+    about = (
+        f"Population: {result.population.name}, {result.n} women drawn with seed {result.seed}; "
+        f"between-patient spread: {spread}."
+    )
+    model = (
+        f"Model: parameter set '{result.params.name}' ({result.params.title}). "
+        f"Validated range: {result.params.validated_range}"
+    )
+    out: list[Any] = []
+    fig = None
+    try:
+        with plot.house_style():
+            for kind in scenario.figures:
+                if kind == "fraction_crossed":
+                    width = 4.5 * len(result.sites)
+                    height = 4.5 + plot.footnote_inches(footnote, width)
+                    fig, axes = plt.subplots(
+                        1, len(result.sites), figsize=(width, height), layout="constrained", squeeze=False, sharey=True
+                    )
+                    for ax, site in zip(axes[0], result.sites, strict=True):
+                        plot.plot_fraction_crossed(result, site, thresholds=scenario.thresholds, ax=ax)
+                    what = (
+                        f"Per cent of the {result.n} women whose T-score has reached each threshold by each time "
+                        "(monthly), with 95 % Wilson bands."
+                    )
+                else:  # regimen
+                    height = 1.2 + 0.45 * max(len(scenario.regimen), 1) + plot.footnote_inches(footnote, 9.0)
+                    fig, axes = plt.subplots(figsize=(9.0, height), layout="constrained", squeeze=False)
+                    plot.plot_regimen(scenario.regimen, years=scenario.years, ax=axes[0][0])
+                    what = "The regimen: which agent is taken when."
+                    if any(e.is_event for e in scenario.regimen):
+                        what += " Courses that start on an event start at each woman's own time and are not drawn."
+                fig.suptitle(scenario.name, parse_math=False)
+                plot.add_footnote(fig, footnote)
+                lines = [what, "", f"Scenario: {scenario.name}. {scenario.description}.", about, "", model]
+                out.append(CaptionedFigure(f"{stem}_{kind}", fig, "\n".join([*lines, "", f"Sources: {sources}."])))
+                fig = None
+    except BaseException:
+        for f in out:
+            plt.close(f.figure)
+        if fig is not None:
+            plt.close(fig)
+        raise
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    """A table cell for JSON: inf and NaN as null, numpy numbers as Python numbers."""
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _records(header: list[str], rows: list[list[Any]]) -> list[dict[str, Any]]:
+    return [{k: _json_value(v) for k, v in zip(header, row, strict=True)} for row in rows]
+
+
+def _percent(value: float) -> str:
+    return f"{100.0 * value:.1f} %"
+
+
+def _population_lines(scenario: Any, result: Any) -> list[str]:
+    """The text summary of a population: per site and threshold, at baseline, by the horizon, median time."""
+    lines = [f"  {'site':<14}{'threshold':>10}{'at baseline':>13}{'by year ' + format(scenario.years, 'g'):>14}"]
+    lines[0] += f"{'median y':>10}"
+    for site in result.sites:
+        for thr in scenario.thresholds:
+            band = result.fraction_below(site, thr, [0.0, scenario.years])
+            median = result.crossing_percentiles(site, thr, (50.0,))[50.0]
+            shown = f"{median:10.2f}" if math.isfinite(median) else f"{'-':>10}"
+            lines.append(
+                f"  {SITE_LABELS[site]:<14}{thr:>10g}{_percent(band['fraction'][0]):>13}"
+                f"{_percent(band['fraction'][1]):>14}{shown}"
+            )
+    return lines
+
+
+def _policy_lines(table: dict[str, list], scenario: Any) -> list[str]:
+    options = scenario.policy_options
+    site = SITE_LABELS[options.get("site", "femoral_neck")].lower()
+    threshold = options.get("threshold", -2.5)
+    lines = [
+        f"Policies (fractions of all patients; patient-years with T <= {threshold:g} at the {site}):",
+        f"  {'policy':<32}{'treated':>9}{'false pos.':>11}{'crossers undetected':>21}{'patient-years below':>21}",
+    ]
+    for i, name in enumerate(table["policy"]):
+        undetected = table["fraction_crossers_undetected"][i]
+        lines.append(
+            f"  {name[:31]:<32}{_percent(table['fraction_treated'][i]):>9}"
+            f"{_percent(table['fraction_false_positive'][i]):>11}"
+            f"{(_percent(undetected) if math.isfinite(undetected) else '-'):>21}"
+            f"{_percent(table['fraction_patient_years_below'][i]):>21}"
+        )
+    return lines
+
+
 def _run(args: argparse.Namespace) -> int:
     from .scenario import ScenarioError, load_scenario
 
@@ -351,53 +563,125 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_figures:  # the name is every figure's title
         _check_drawable(f"{args.scenario}: name", scenario.name)
     _check_table_size(args.scenario, scenario)
-    try:
-        traj = scenario.run()
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"{args.scenario}: {exc}") from None
     formats = formats or scenario.formats
     stem = Path(args.scenario).stem
     out = Path(args.out)
 
     from .export import _replace_all, csv_text
-    from .summary import crossing_records, trajectory_columns
 
-    header, rows = trajectory_columns(traj)
-    records = crossing_records(traj, scenario.thresholds)
-    payloads: dict[Path, bytes] = {
-        out / f"{stem}_trajectory.csv": csv_text(header, rows, precision=8).encode("utf-8"),
-        out / f"{stem}_crossings.csv": csv_text(
-            ["patient", "site", "threshold", "years"],
-            [[r["patient"], r["site"], r["threshold"], np.inf if r["years"] is None else r["years"]] for r in records],
-            precision=10,
-        ).encode("utf-8"),
-    }
+    payloads: dict[Path, bytes] = {}
+    doc: dict[str, Any] = {"scenario": scenario.name, "params": scenario.params, "years": scenario.years}
+    with _one_line_warnings("bmdsim run"):
+        try:
+            result = scenario.run()
+            if scenario.population is not None:
+                tables = _population_tables(scenario, result)
+            else:
+                from .summary import crossing_records, trajectory_columns
+
+                header, rows = trajectory_columns(result)
+                records = crossing_records(result, scenario.thresholds)
+                tables = {
+                    "trajectory": (header, rows),
+                    "crossings": (
+                        ["patient", "site", "threshold", "years"],
+                        [
+                            [r["patient"], r["site"], r["threshold"], np.inf if r["years"] is None else r["years"]]
+                            for r in records
+                        ],
+                    ),
+                }
+            policies = scenario.compare_policies() if scenario.policies else None
+            if policies is not None:
+                tables["policies"] = _policy_table(policies)
+        except (TypeError, ValueError) as exc:
+            raise BadInput(f"{args.scenario}: {exc}") from None
+    for name, (header, rows) in tables.items():
+        precision = 8 if name == "trajectory" else 10
+        payloads[out / f"{stem}_{name}.csv"] = csv_text(header, rows, precision=precision).encode("utf-8")
     if not args.no_figures:
         _use_agg()
-        from .figures import scenario_figures
+        if scenario.population is not None:
+            figures = _population_figures(scenario, result, stem)
+        else:
+            from .figures import scenario_figures
 
-        payloads |= _render(scenario_figures(scenario, traj, stem=stem), out, formats, dpi=300)
+            figures = scenario_figures(scenario, result, stem=stem)
+        payloads |= _render(figures, out, formats, dpi=300)
     _replace_all(payloads)
 
-    if args.json:
-        doc = {
-            "scenario": scenario.name,
-            "params": scenario.params,
-            "years": scenario.years,
-            "patients": traj.patient.n,
+    if scenario.population is not None:
+        doc |= {
+            "patients": result.n,
+            "population": result.population.name,
+            "seed": scenario.seed,
             "thresholds": list(scenario.thresholds),
-            "crossings": records,
-            "files": [str(p) for p in payloads],
         }
+        doc |= {
+            name: _records(*tables[name]) for name in ("fraction_below", "crossing_percentiles", "t_score_percentiles")
+        }
+    else:
+        doc |= {"patients": result.patient.n, "thresholds": list(scenario.thresholds), "crossings": records}
+    if policies is not None:
+        doc["policies"] = _records(*tables["policies"])
+    doc["files"] = [str(p) for p in payloads]
+
+    if args.json:
         json.dump(doc, sys.stdout, indent=2)  # streamed: no second copy of a large group's crossings
         print()
+        return 0
+    if scenario.population is not None:
+        print(
+            f"{scenario.name}: {result.n} women from population '{result.population.name}' (seed {scenario.seed}), "
+            f"{scenario.years:g} years, parameter set '{scenario.params}'"
+        )
+        print("Share who have reached each threshold, and the median time to reach it:")
+        print("\n".join(_population_lines(scenario, result)))
     else:
         print(
-            f"{scenario.name}: {traj.patient.n} patient(s), {scenario.years:g} years, parameter set '{scenario.params}'"
+            f"{scenario.name}: {result.patient.n} patient(s), {scenario.years:g} years, "
+            f"parameter set '{scenario.params}'"
         )
         print("First time the T-score is at or below each threshold:")
-        print("\n".join(_crossing_lines(traj, scenario.thresholds)))
-        print(f"{len(payloads)} files written to {out}")
+        print("\n".join(_crossing_lines(result, scenario.thresholds)))
+    if policies is not None:
+        print("\n".join(_policy_lines(policies, scenario)))
+    print(f"{len(payloads)} files written to {out}")
+    return 0
+
+
+def _examples(args: argparse.Namespace) -> int:
+    from .scenario import ScenarioError, example_dir, example_scenarios
+
+    try:
+        folder = example_dir()
+        examples = example_scenarios()
+    except (FileNotFoundError, ScenarioError) as exc:  # a broken installation, not bad input
+        print(f"bmdsim examples: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    if args.copy is None:
+        print(f"Example scenarios in {folder}")
+        print("(run one: bmdsim run FILE; copy them all to edit: bmdsim examples --copy DIR)")
+        width = max(len(name) for name in examples)
+        for name, description in examples.items():
+            print(f"  {name:<{width}}  {description}")
+        return 0
+    from .export import _replace_all
+
+    target = Path(args.copy)
+    if target.exists() and not target.is_dir():
+        raise BadInput(f"--copy: {args.copy} exists and is not a folder")
+    existing = [name for name in examples if (target / name).exists()]
+    if existing and not args.force:
+        raise BadInput(
+            f"--copy: {target / existing[0]} already exists ({len(existing)} of the {len(examples)} files do); "
+            "nothing copied: use --force to overwrite, or another folder"
+        )
+    _replace_all({target / name: (folder / name).read_bytes() for name in examples})
+    for name in examples:
+        print(target / name)
+    first = next(iter(examples))
+    print(f"{len(examples)} example scenarios copied to {target}; run one with: bmdsim run {target / first}")
     return 0
 
 
@@ -469,7 +753,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--params", default=DEFAULT_PARAMETER_SET, choices=available_parameter_sets(), help="parameter set"
     )
     parser.add_argument("--no-figure", action="store_true", help="print the numbers only")
-    sub = parser.add_subparsers(dest="command", title="subcommands", metavar="{run,figures}")
+    parser.add_argument("--version", action="version", version=f"bmdsim {__version__}")
+    sub = parser.add_subparsers(dest="command", title="subcommands", metavar="{run,figures,examples}")
 
     run = sub.add_parser(
         "run",
@@ -477,9 +762,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate a scenario file (TOML); print the crossing times; write "
         "<stem>_trajectory.csv (long format: one row per patient and time; columns patient, time_years, "
         "bmd_<site>_g_cm2, t_score_<site>), <stem>_crossings.csv (patient, site, threshold, years; inf = not "
-        "reached) and the figures the scenario lists, each with a caption .txt.",
+        "reached) and the figures the scenario lists, each with a caption .txt. A [population] scenario writes "
+        "<stem>_fraction_below.csv, <stem>_crossing_percentiles.csv and <stem>_t_score_percentiles.csv instead; "
+        "[[policy]] blocks add <stem>_policies.csv. Start from the shipped examples: 'bmdsim examples' lists "
+        "them and 'bmdsim examples --copy DIR' copies them.",
+        epilog="To start: 'bmdsim examples --copy mine', then 'bmdsim run mine/ai_withdrawal.toml'.",
     )
-    run.add_argument("scenario", help="scenario file (.toml); examples in scenarios/")
+    run.add_argument(
+        "scenario", help="scenario file (.toml); 'bmdsim examples' lists the shipped examples, '--copy DIR' copies them"
+    )
     run.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     run.add_argument("--format", help="figure formats, comma-separated from png,svg,pdf (default: the scenario's)")
     run.add_argument("--json", action="store_true", help="print the crossing times as JSON instead of a table")
@@ -513,6 +804,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"{MAX_LABEL_CHARS} characters each; placeholders such as {{threshold}} only where the default text has "
         "them, written without a format spec",
     )
+    ex = sub.add_parser(
+        "examples",
+        help="list the example scenarios that ship with bmdsim, or copy them",
+        description="List the example scenario files that ship with bmdsim, one line each, or copy them into a "
+        "folder to edit and run (bmdsim run DIR/<file>).",
+    )
+    ex.add_argument("--copy", metavar="DIR", help="copy every example into DIR (created if missing)")
+    ex.add_argument("--force", action="store_true", help="with --copy: overwrite files of the same name in DIR")
     return parser
 
 
@@ -520,7 +819,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = {"run": _run, "figures": _figures}.get(args.command, _default)
+    handler = {"run": _run, "figures": _figures, "examples": _examples}.get(args.command, _default)
     prog = f"bmdsim {args.command}" if args.command else "bmdsim"
     try:
         return handler(args)

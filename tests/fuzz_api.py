@@ -361,7 +361,7 @@ def _toml_lines(path: Path) -> list[str]:
 
 def scenario_cases(rng: random.Random, per_value: int) -> Iterator[tuple[str, str]]:
     """``(label, toml text)``: an example scenario with one value replaced by hostile TOML."""
-    for name in ("ai_withdrawal.toml", "illustrative_group.toml"):
+    for name in ("ai_withdrawal.toml", "illustrative_group.toml", "cohort_event_start.toml", "policy_comparison.toml"):
         lines = _toml_lines(ROOT / "scenarios" / name)
         for i, line in enumerate(lines):
             code = line.split("#", 1)[0]

@@ -315,3 +315,71 @@ def test_a_figure_refusing_user_options_is_one_line_but_a_bug_is_not_hidden(tmp_
     with pytest.raises(ValueError, match="footnote too tall"):  # defaults failing is a bug: not turned into exit 2
         main(args)
     assert not (tmp_path / "out").exists()
+
+
+# --- implausible units and the new scenario keys: exit 2, one line naming the key and the reason ----------------
+
+AI = "[[exposure]]\nagent = 'aromatase_inhibitor'\nstop = 5\n"
+POPULATION = "[population]\nn = 100\nseed = 1\npreset = 'default'\n"
+EVENT = "[[exposure]]\nagent = 'zoledronic_acid'\nstart = { at_threshold = { site = 'femoral_neck', %s } }\n"
+AT = "exposure[0].start.at_threshold"
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "reason"),
+    [
+        (PATIENT + "[[exposure]]\nagent = 'aromatase_inhibitor'\nstop = 60\n", "exposure[0].stop", "not months"),
+        (PATIENT + "[[exposure]]\nagent = 'tamoxifen'\nduration = 120\n", "exposure[0].duration", "not months"),
+        (PATIENT + "[[exposure]]\nagent = 'tamoxifen'\nstart = 30\nstop = 32\n", "exposure[0].start", "horizon"),
+        (PATIENT + "[output]\nthresholds = [1.0, 2.0, 2.5]\n", "output.thresholds[0]", "minus sign"),
+        (PATIENT + "[simulation]\nyears = 180\n", "simulation.years", "not months"),
+        (PATIENT + EVENT % "threshold = 2", f"{AT}.threshold", "minus sign"),
+        (
+            PATIENT + EVENT % "threshold = -2, scan_interval = 24",
+            f"{AT}.scan_interval",
+            "months",
+        ),
+        (PATIENT + EVENT % "threshold = -2, delay = 3e6", f"{AT}.delay", "months"),
+        (PATIENT + AI + "[[policy]]\nname = 'p'\nscan_interval = 12\n", "policy[0].scan_interval", "months"),
+        (PATIENT + AI + "[[policy]]\nname = 'p'\nduration = 36\n", "policy[0].duration", "months"),
+        (
+            PATIENT + AI + "[[policy]]\nname = 'p'\n[compare_policies]\nthreshold = 2\n",
+            "compare_policies.threshold",
+            "sign",
+        ),
+        (POPULATION + "[output]\ntimes = [0, 120]\n", "output.times[1]", "months"),
+        (POPULATION.replace("n = 100", "n = 10000000"), "population.n", "[1, 1000000]"),
+        (POPULATION + "[output]\ntimes = [" + ", ".join(str(i / 100) for i in range(300)) + "]", "output.times", "200"),
+        (POPULATION + "[variability]\ncv = 1e308\n", "variability", "plausible range"),
+        (POPULATION + "[[policy]]\nname = '" + "p" * 300 + "'\n", "policy[0]", "200 characters"),
+    ],
+    ids=[
+        "ai-stop-60",
+        "duration-120",
+        "start-after-horizon",
+        "positive-thresholds",
+        "horizon-180",
+        "event-positive-threshold",
+        "event-scan-24",
+        "event-delay-huge",
+        "policy-scan-12",
+        "policy-duration-36",
+        "policy-positive-threshold",
+        "times-beyond-horizon",
+        "population-too-large",
+        "too-many-times",
+        "huge-cv",
+        "long-policy-name",
+    ],
+)
+def test_implausible_and_hostile_scenario_values_are_one_line(tmp_path, capsys, toml, key, reason):
+    path = write(tmp_path / "case.toml", toml)
+    line = refused_in_process(capsys, ["run", str(path), "--out", str(tmp_path / "out")], f"{path}: {key}: ", reason)
+    assert len(line) < 1000
+    assert not (tmp_path / "out").exists()
+
+
+def test_examples_copy_into_a_file_is_refused(tmp_path, capsys):
+    blocker = write(tmp_path / "not-a-folder", "x")
+    refused_in_process(capsys, ["examples", "--copy", str(blocker)], "--copy", "not a folder")
+    assert blocker.read_text() == "x"

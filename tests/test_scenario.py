@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -173,21 +174,33 @@ def test_builtin_scenarios_load_and_run():
         load_builtin_scenario("nope")
 
 
-def test_readme_scenario_example_is_valid_and_gallery_is_complete():
+def test_documented_scenario_example_is_valid_and_gallery_is_complete():
+    """The scenario file quoted in the README (or, since the docs split, in docs/scenarios.md) runs as the example."""
     import re
     from pathlib import Path
 
-    from bmdsim.figures import EDUCATOR_FIGURES
     from bmdsim.scenario import scenario_from_dict, tomllib
 
     root = Path(__file__).resolve().parents[1]
     readme = (root / "README.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
-    s = scenario_from_dict(tomllib.loads(block), source="README.md")
+    pages = [readme, *[p.read_text(encoding="utf-8") for p in [root / "docs" / "scenarios.md"] if p.is_file()]]
+    blocks = [b for page in pages for b in re.findall(r"```toml\n(.*?)```", page, flags=re.S)]
+    quoted = [b for b in blocks if 'name = "AI for 5 years, then withdrawal"' in b]
+    assert quoted, "the README or docs/scenarios.md quotes the ai_withdrawal example"
+    s = scenario_from_dict(tomllib.loads(quoted[0]), source="README.md")
     assert s.figures == ("trajectory", "crossings", "regimen") and s.formats == ("png", "pdf")
     assert s.run().crossing_time("femoral_neck", -2.5) == load_scenario(
         root / "scenarios" / "ai_withdrawal.toml"
     ).run().crossing_time("femoral_neck", -2.5)
+
+
+def test_gallery_is_complete():
+    from pathlib import Path
+
+    from bmdsim.figures import EDUCATOR_FIGURES
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
     for name in EDUCATOR_FIGURES:
         assert (root / "docs" / "gallery" / f"{name}.png").is_file(), name
         assert f"docs/gallery/{name}.png" in readme, name
@@ -307,3 +320,459 @@ def test_one_day_step_is_accepted_and_the_grid_of_a_group_is_bounded(tmp_path):
 )
 def test_hostile_values_are_one_short_line(tmp_path, text, key, needles):
     refused(tmp_path, text, key, *needles)
+
+
+# --- the whole API: durations, event starts, populations, variability, policies ----------------------------------
+
+AI = "[[exposure]]\nagent = 'aromatase_inhibitor'\nstart = 0\nstop = 5\n"
+POPULATION = "[population]\nn = 300\nseed = 4\npreset = 'default'\n"
+EVENT_ZA = (
+    "[[exposure]]\nagent = 'zoledronic_acid'\n"
+    "start = { at_threshold = { site = 'femoral_neck', threshold = -2.0, scan_interval = 1.0, delay = 0.25 } }\n"
+    "duration = 3\n"
+)
+
+
+def run_cli_tables(tmp_path, name, table):
+    """Run ``bmdsim run <name> --no-figures`` in-process; return the header and rows of ``<stem>_<table>.csv``."""
+    import csv
+
+    from bmdsim.__main__ import main
+
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / name), "--out", str(out), "--no-figures"]) == 0
+    with open(out / f"{name.removesuffix('.toml')}_{table}.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    return rows[0], rows[1:]
+
+
+def test_duration_maps_onto_exposure(tmp_path):
+    s = load_scenario(write(tmp_path, PATIENT + "[[exposure]]\nagent = 'denosumab'\nstart = 1\nduration = 2\n"))
+    assert s.regimen == bmdsim.Regimen([bmdsim.Exposure("denosumab", start=1, duration=2)])
+    assert s.regimen.exposures[0].stop == 3.0
+
+
+def test_event_start_maps_onto_at_threshold(tmp_path):
+    s = load_scenario(write(tmp_path, PATIENT + AI + EVENT_ZA + "[simulation]\nyears = 12\n"))
+    event = bmdsim.AtThreshold("femoral_neck", -2.0, scan_interval=1.0, delay=0.25)
+    regimen = bmdsim.Regimen(
+        [bmdsim.Exposure("aromatase_inhibitor", 0, 5), bmdsim.Exposure("zoledronic_acid", start=event, duration=3)]
+    )
+    assert s.regimen == regimen
+    direct = bmdsim.simulate(bmdsim.Patient(age=60, t_score={"femoral_neck": -1.0}), regimen, years=12)
+    assert s.run().crossing_time("femoral_neck", -2.5) == direct.crossing_time("femoral_neck", -2.5)
+    bare = load_scenario(write(tmp_path, PATIENT + EVENT_ZA.replace(", scan_interval = 1.0, delay = 0.25", "")))
+    assert bare.regimen.exposures[0].start == bmdsim.AtThreshold("femoral_neck", -2.0)
+    assert bare.regimen.exposures[0].duration == 3.0
+
+
+def test_default_population_runs_simulate_cohort(tmp_path):
+    from bmdsim.cohort import default_population
+
+    s = load_scenario(write(tmp_path, POPULATION + AI + "[simulation]\nyears = 8\n"))
+    assert s.patient is None and (s.n, s.seed) == (300, 4) and s.population == default_population()
+    assert s.variability is None and s.sites == default_population().sites
+    assert s.times == (0, 1, 2, 3, 4, 5, 6, 7, 8) and s.percentiles == (10, 25, 50, 75, 90)
+    assert s.figures == ("fraction_crossed", "regimen")
+    result = s.run()
+    direct = bmdsim.simulate_cohort(300, s.regimen, 8, seed=4)
+    assert isinstance(result, bmdsim.CohortResult)
+    assert np.array_equal(result.crossing_time("femoral_neck", -2.0), direct.crossing_time("femoral_neck", -2.0))
+
+
+def test_own_population_and_variability(tmp_path):
+    text = """
+        [population]
+        n = 200
+        seed = 9
+        name = "clinic"
+        age = { mean = 60, sd = 8, low = 45, high = 85 }
+        t_score.lumbar_spine = { mean = -1, sd = 1, low = -5, high = 3 }
+        t_score.total_hip = { mean = -0.5, sd = 0.8, low = -5, high = 3 }
+        correlation = [{ sites = ["lumbar_spine", "total_hip"], value = 0.6 }]
+        age_correlation = { total_hip = -0.2 }
+        [variability]
+        cv = { lumbar_spine = 0.8, total_hip = 0.5 }
+        correlation = 0.5
+        [simulation]
+        years = 6
+        [output]
+        times = [0, 2.5, 6]
+        percentiles = [5, 50, 95]
+        thresholds = [-2.0]
+        """
+    s = load_scenario(write(tmp_path, text + AI))
+    population = bmdsim.Population(
+        age=bmdsim.TruncatedNormal(60, 8, 45, 85),
+        t_score={
+            "lumbar_spine": bmdsim.TruncatedNormal(-1, 1, -5, 3),
+            "total_hip": bmdsim.TruncatedNormal(-0.5, 0.8, -5, 3),
+        },
+        correlation={("lumbar_spine", "total_hip"): 0.6},
+        name="clinic",
+        age_correlation={"total_hip": -0.2},
+    )
+    variability = bmdsim.Variability(cv={"lumbar_spine": 0.8, "total_hip": 0.5}, correlation=0.5)
+    assert s.population == population and s.variability == variability
+    assert s.times == (0.0, 2.5, 6.0) and s.percentiles == (5.0, 50.0, 95.0)
+    direct = bmdsim.simulate_cohort(200, s.regimen, 6, seed=9, population=population, variability=variability)
+    assert s.run().crossing_percentiles("total_hip", -2.0) == direct.crossing_percentiles("total_hip", -2.0)
+    # end to end through the command line: the tables hold the same numbers
+    header, rows = run_cli_tables(tmp_path, "s.toml", "t_score_percentiles")
+    assert header == ["site", "time_years", "percentile", "t_score_sd"] and len(rows) == 2 * 3 * 3
+    for site in ("lumbar_spine", "total_hip"):
+        want = direct.t_score_percentiles(site, [0, 2.5, 6], [5, 50, 95])["t_score"]  # (q, times)
+        got = [float(r[3]) for r in rows if r[0] == site]  # by time, then percentile
+        assert np.allclose(got, want.T.ravel(), rtol=1e-9, atol=0)
+    no_spread = load_scenario(write(tmp_path, POPULATION + "[variability]\ncv = 0\n", "flat.toml"))
+    assert no_spread.variability == bmdsim.Variability()
+
+
+def test_policies_map_onto_compare_policies(tmp_path):
+    text = (
+        POPULATION
+        + AI
+        + """
+        [[policy]]
+        name = "yearly"
+        [[policy]]
+        name = "every two years, spine"
+        scan_interval = 2
+        agent = "denosumab"
+        duration = 3
+        site = "lumbar_spine"
+        [[policy]]
+        name = "all"
+        rule = "treat_all"
+        scan_interval = "none"
+        [compare_policies]
+        site = "total_hip"
+        threshold = -2.0
+        measurement_error = { femoral_neck = 0.02, lumbar_spine = 0.01, total_hip = 0.015 }
+        grid_step = 0.1
+        risk_factors = { smoking = true }
+        [simulation]
+        years = 6
+        """
+    )
+    s = load_scenario(write(tmp_path, text))
+    policies = (
+        bmdsim.Policy("yearly"),
+        bmdsim.Policy(
+            "every two years, spine", scan_interval=2.0, agent="denosumab", duration=3.0, site="lumbar_spine"
+        ),
+        bmdsim.Policy("all", rule="treat_all", scan_interval=None),
+    )
+    assert s.policies == policies
+    error = {"femoral_neck": 0.02, "lumbar_spine": 0.01, "total_hip": 0.015}
+    assert s.policy_options == {
+        "site": "total_hip",
+        "threshold": -2.0,
+        "measurement_error": error,
+        "grid_step": 0.1,
+        "risk_factors": {"smoking": True},
+    }
+    from bmdsim.cohort import default_population
+
+    direct = bmdsim.compare_policies(
+        list(policies),
+        default_population(),
+        s.regimen,
+        6,
+        {"smoking": True},
+        n=300,
+        seed=4,
+        site="total_hip",
+        threshold=-2.0,
+        measurement_error=error,
+        grid_step=0.1,
+    )
+    table = s.compare_policies()
+    assert table.keys() == direct.keys()
+    header, rows = run_cli_tables(tmp_path, "s.toml", "policies")
+    assert [r[0] for r in rows] == [p.name for p in policies] and header[2] == "scan_interval_years"
+    assert [float(r[header.index("fraction_treated")]) for r in rows] == direct["fraction_treated"]
+    got = [float(r[header.index("delay_mean_years")]) for r in rows]
+    assert np.allclose(got, direct["delay_mean"], rtol=1e-9, atol=0, equal_nan=True)
+    for key, column in direct.items():
+        assert np.array_equal(np.asarray(table[key], dtype=object), np.asarray(column, dtype=object)) or np.allclose(
+            np.asarray(table[key], dtype=float), np.asarray(column, dtype=float), equal_nan=True, rtol=0, atol=0
+        ), key
+
+
+def test_policies_for_given_patients_take_a_seed_and_risk_factor_arrays(tmp_path):
+    text = """
+        [patient]
+        age = [55, 70, 62]
+        t_score = { femoral_neck = [-1.6, -1.9, -1.2] }
+        [[exposure]]
+        agent = "aromatase_inhibitor"
+        stop = 5
+        [[policy]]
+        name = "yearly"
+        [compare_policies]
+        seed = 11
+        measurement_error = "none"
+        risk_factors = { family_history_hip_fracture = [true, false, false] }
+        """
+    s = load_scenario(write(tmp_path, text))
+    assert s.policy_options["seed"] == 11 and s.policy_options["measurement_error"] is None
+    assert s.policy_options["risk_factors"]["family_history_hip_fracture"].tolist() == [True, False, False]
+    direct = bmdsim.compare_policies(
+        [bmdsim.Policy("yearly")],
+        s.patient,
+        s.regimen,
+        10,
+        {"family_history_hip_fracture": np.array([True, False, False])},
+        seed=11,
+        measurement_error=None,
+    )
+    assert s.compare_policies()["fraction_treated"] == direct["fraction_treated"]
+    cohort = COHORT + "[[exposure]]\nagent = 'aromatase_inhibitor'\nstop = 5\n[[policy]]\nname = 'yearly'\n"
+    assert load_scenario(write(tmp_path, cohort, "group.toml")).policy_options == {"seed": 1}
+
+
+def test_a_scenario_without_policies_cannot_compare_them(tmp_path):
+    with pytest.raises(ValueError, match="no \\[\\[policy\\]\\]"):
+        load_scenario(write(tmp_path, BASIC)).compare_policies()
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "needles"),
+    [
+        (
+            PATIENT + "[[exposure]]\nagent = 'tamoxifen'\nstop = 5\nduration = 5\n",
+            "exposure[0].duration",
+            ("not both",),
+        ),
+        (PATIENT + EVENT_ZA.replace("duration = 3", "stop = 3"), "exposure[0].stop", ("give duration",)),
+        (PATIENT + "[[exposure]]\nagent = 'tamoxifen'\nstart = 'soon'\n", "exposure[0].start", ("at_threshold",)),
+        (
+            PATIENT + "[[exposure]]\nagent = 'tamoxifen'\nstart = { when = 1 }\n",
+            "exposure[0].start.when",
+            ("at_threshold",),
+        ),
+        (
+            PATIENT + "[[exposure]]\nagent = 'denosumab'\nstart = { at_threshold = { site = 'femoral_neck' } }\n",
+            "exposure[0].start.at_threshold.threshold",
+            ("is required",),
+        ),
+        (
+            PATIENT
+            + "[[exposure]]\nagent = 'denosumab'\nstart = { at_threshold = { site = 'hip', threshold = -2 } }\n",
+            "exposure[0].start.at_threshold.site",
+            ("lumbar_spine, femoral_neck, total_hip",),
+        ),
+        (
+            PATIENT
+            + "[[exposure]]\nagent = 'denosumab'\nstart = { at_threshold = { site = 'total_hip', threshold = -2 } }\n",
+            "",
+            ("total_hip",),
+        ),
+        ("[population]\nn = 10\npreset = 'default'\n", "population.seed", ("is required",)),
+        ("[population]\nn = 0\nseed = 1\npreset = 'default'\n", "population.n", ("[1, 1000000]",)),
+        ("[population]\nn = 10\nseed = 1\npreset = 'mine'\n", "population.preset", ("allowed values are: default",)),
+        ("[population]\nn = 10\nseed = 1\n", "population.age", ('preset = "default"',)),
+        (
+            "[population]\nn = 10\nseed = 1\npreset = 'default'\nage_correlation = 0.1\n",
+            "population.age_correlation",
+            ("cannot be combined with preset",),
+        ),
+        (
+            "[population]\nn = 10\nseed = 1\nage = { mean = 60, sd = 5, low = 50 }\n"
+            "t_score = { femoral_neck = { mean = 0, sd = 1, low = -3, high = 3 } }\n",
+            "population.age.high",
+            ("is required",),
+        ),
+        (
+            "[population]\nn = 10\nseed = 1\nage = { mean = 60, sd = 5, low = 50, high = 70 }\n"
+            "t_score = { femoral_neck = { mean = 0, sd = 1, low = 3, high = -3 } }\n",
+            "population",
+            ("low must be below",),
+        ),
+        (
+            "[population]\nn = 10\nseed = 1\nage = { mean = 60, sd = 5, low = 50, high = 70 }\n"
+            "t_score = { femoral_neck = { mean = 0, sd = 1, low = -3, high = 3 } }\n"
+            "correlation = [{ sites = ['femoral_neck'], value = 0.5 }]\n",
+            "population.correlation[0].sites",
+            ("two site names",),
+        ),
+        (POPULATION + "[variability]\ncv = 99\n", "variability", ("plausible range",)),
+        (POPULATION + "[variability]\nspread = 1\n", "variability.spread", ("cv, correlation",)),
+        (POPULATION + "[simulation]\nstep = 0.5\n", "simulation.step", ("[output] times",)),
+        (POPULATION + "[output]\nfigures = ['trajectory']\n", "output.figures[0]", ("fraction_crossed, regimen",)),
+        (POPULATION + "[output]\ntimes = [0, 1, 1]\n", "output.times", ("twice",)),
+        (POPULATION + "[output]\npercentiles = [50, 101]\n", "output.percentiles[1]", ("[0, 100]",)),
+        (PATIENT + "[output]\npercentiles = [50]\n", "output.percentiles", ("[population]",)),
+        (PATIENT + "[variability]\ncv = 1\n", "variability", ("needs [population]",)),
+        (PATIENT + AI + "[[policy]]\nrule = 'none'\n", "policy[0].name", ("is required",)),
+        (PATIENT + AI + "[[policy]]\nname = 'a'\n[[policy]]\nname = 'a'\n", "policy[1].name", ("earlier policy",)),
+        (PATIENT + AI + "[[policy]]\nname = 'a'\nrule = 'always'\n", "policy[0].rule", ("threshold, treat_all, none",)),
+        (PATIENT + AI + "[[policy]]\nname = 'a'\nscan_interval = 'never'\n", "policy[0].scan_interval", ('"none"',)),
+        (
+            PATIENT + AI + "[[policy]]\nname = 'a'\nscan_interval = 'none'\n[compare_policies]\nseed = 1\n",
+            "policy[0]",
+            ("scan_interval must be a positive number",),
+        ),
+        (PATIENT + AI + "[[policy]]\nname = 'a'\nagent = 'tamoxifen'\n", "policy[0].agent", ("zoledronic_acid",)),
+        (
+            PATIENT + AI.replace("aromatase_inhibitor", "zoledronic_acid") + "[[policy]]\nname = 'a'\n",
+            "policy[0].agent",
+            ("already an [[exposure]]",),
+        ),
+        (PATIENT + AI + "[[policy]]\nname = 'a'\n", "compare_policies.seed", ("is required",)),
+        (
+            PATIENT + AI + EVENT_ZA.replace("zoledronic_acid", "denosumab") + "[[policy]]\nname = 'a'\n",
+            "exposure[1].start",
+            ("fixed-time courses",),
+        ),
+        (PATIENT + AI + "[compare_policies]\nseed = 1\n", "compare_policies", ("at least one [[policy]]",)),
+        (
+            POPULATION + AI + "[[policy]]\nname = 'a'\n[compare_policies]\nseed = 1\n",
+            "compare_policies.seed",
+            ("population.seed",),
+        ),
+        (
+            PATIENT
+            + AI
+            + "[[policy]]\nname = 'a'\n[compare_policies]\nseed = 1\nrisk_factors = { age_over_65 = true }\n",
+            "compare_policies.risk_factors.age_over_65",
+            ("unknown key", "smoking"),
+        ),
+        (
+            PATIENT + AI + "[[policy]]\nname = 'a'\n[compare_policies]\nseed = 1\nrisk_factors = { smoking = 1 }\n",
+            "compare_policies.risk_factors.smoking",
+            ("true or false",),
+        ),
+        (
+            PATIENT + AI + "[[policy]]\nname = 'a'\n[compare_policies]\nseed = 1\nmeasurement_error = 'typical'\n",
+            "compare_policies.measurement_error",
+            ("shipped, none",),
+        ),
+    ],
+)
+def test_new_keys_are_checked_and_named(tmp_path, text, key, needles):
+    if key:
+        refused(tmp_path, text, key, *needles)
+    else:  # refused by the API at run time, with the file and the reason
+        s = load_scenario(write(tmp_path, text, "late.toml"))
+        with pytest.raises(ValueError) as info, warnings.catch_warnings():
+            warnings.simplefilter("ignore", bmdsim.ExtrapolationWarning)
+            s.run()
+        for needle in needles:
+            assert needle in str(info.value)
+
+
+# --- implausible units: refused with the reason -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "needles"),
+    [
+        (
+            PATIENT + "[[exposure]]\nagent = 'aromatase_inhibitor'\nstop = 60\n",
+            "exposure[0].stop",
+            ("60 years", "longer than 15 years", "not months"),
+        ),
+        (
+            PATIENT + "[[exposure]]\nagent = 'aromatase_inhibitor'\nstart = -2\nduration = 24\n",
+            "exposure[0].duration",
+            ("24 years", "not months"),
+        ),
+        (
+            PATIENT + "[[exposure]]\nagent = 'tamoxifen'\nstart = 24\nstop = 26\n",
+            "exposure[0].start",
+            ("at or after the horizon", "not months"),
+        ),
+        (PATIENT + "[output]\nthresholds = [1.0, 2.0, 2.5]\n", "output.thresholds[0]", ("positive", "minus sign")),
+        (PATIENT + "[output]\nthresholds = [-1.0, 25]\n", "output.thresholds[1]", ("positive", "minus sign")),
+        (PATIENT + "[simulation]\nyears = 120\n", "simulation.years", ("(0, 60]", "not months")),
+        (
+            PATIENT + EVENT_ZA.replace("scan_interval = 1.0", "scan_interval = 12"),
+            "exposure[0].start.at_threshold.scan_interval",
+            ("12 years", "1-2 years", "not months"),
+        ),
+        (
+            PATIENT + EVENT_ZA.replace("delay = 0.25", "delay = 6"),
+            "exposure[0].start.at_threshold.delay",
+            ("6 years", "not months"),
+        ),
+        (
+            PATIENT + EVENT_ZA.replace("threshold = -2.0", "threshold = 2.0"),
+            "exposure[0].start.at_threshold.threshold",
+            ("minus sign",),
+        ),
+        (PATIENT + AI + "[[policy]]\nname = 'a'\nscan_interval = 24\n", "policy[0].scan_interval", ("not months",)),
+        (PATIENT + AI + "[[policy]]\nname = 'a'\nduration = 60\n", "policy[0].duration", ("not months",)),
+        (
+            PATIENT + AI + "[[policy]]\nname = 'a'\n[compare_policies]\nseed = 1\nthreshold = 2.5\n",
+            "compare_policies.threshold",
+            ("minus sign",),
+        ),
+        (POPULATION + "[simulation]\nyears = 10\n[output]\ntimes = [0, 60]\n", "output.times[1]", ("horizon",)),
+    ],
+    ids=[
+        "ai-60-years",
+        "duration-24",
+        "start-after-horizon",
+        "thresholds-sign-dropped",
+        "one-positive-threshold",
+        "horizon-120",
+        "scan-interval-12",
+        "delay-6",
+        "event-threshold-positive",
+        "policy-scan-24",
+        "policy-duration-60",
+        "policy-threshold-positive",
+        "times-beyond-horizon",
+    ],
+)
+def test_implausible_units_are_refused_with_the_reason(tmp_path, text, key, needles):
+    refused(tmp_path, text, key, *needles)
+
+
+def test_plausible_edges_are_accepted(tmp_path):
+    """The limits leave room: a 15-year course, a course that never stops, a threshold of 0, a 5-year interval."""
+    text = (
+        PATIENT
+        + "[[exposure]]\nagent = 'aromatase_inhibitor'\nstart = -5\nstop = 10\n"
+        + "[[exposure]]\nagent = 'tamoxifen'\nstart = 10\n"
+        + EVENT_ZA.replace("scan_interval = 1.0", "scan_interval = 5").replace("delay = 0.25", "delay = 5")
+        + "[simulation]\nyears = 60\n[output]\nthresholds = [0, -2.5]\n"
+    )
+    s = load_scenario(write(tmp_path, text))
+    assert s.thresholds == (0.0, -2.5) and s.years == 60.0
+
+
+# --- the shipped examples -----------------------------------------------------------------------------------------
+
+
+def test_examples_ship_with_descriptions_and_cover_the_new_keys():
+    from bmdsim.scenario import example_dir, example_scenarios
+
+    examples = example_scenarios()
+    assert {"ai_withdrawal.toml", "cohort_event_start.toml", "policy_comparison.toml"} <= set(examples)
+    assert all(d and "\n" not in d for d in examples.values())
+    cohort = load_scenario(example_dir() / "cohort_event_start.toml")
+    assert cohort.population is not None and any(e.is_event for e in cohort.regimen)
+    assert any(e.agent == "zoledronic_acid" for e in cohort.regimen)
+    policies = load_scenario(example_dir() / "policy_comparison.toml")
+    assert len(policies.policies) == 4 and policies.population is not None
+
+
+def test_example_dir_prefers_the_wheel_layout(tmp_path, monkeypatch):
+    """In a wheel the examples are bmdsim/examples (pyproject's force-include); in a checkout ../scenarios."""
+    from pathlib import Path
+
+    import bmdsim.scenario as module
+
+    assert module.example_dir() == Path(__file__).resolve().parents[1] / "scenarios"
+    package = tmp_path / "site-packages" / "bmdsim"
+    (package / "examples").mkdir(parents=True)
+    (package / "examples" / "one.toml").write_text('description = "One line"\n', encoding="utf-8")
+    monkeypatch.setattr(module, "__file__", str(package / "scenario.py"))
+    assert module.example_dir() == package / "examples"
+    assert module.example_scenarios() == {"one.toml": "One line"}
+    (package / "examples" / "one.toml").unlink()
+    with pytest.raises(FileNotFoundError, match="reinstall bmdsim"):
+        module.example_dir()
