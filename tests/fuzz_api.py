@@ -414,7 +414,7 @@ def _run_cli(argv: list[str], out: str) -> tuple[str, str]:
     return "other", f"exit code {code}: {text[:160]!r}"
 
 
-def run(seed: int = 20261130, per_argument: int = len(HOSTILE), per_value: int = 8) -> dict[str, Any]:
+def run(seed: int = 20261130, per_argument: int = len(HOSTILE), per_value: int = 5) -> dict[str, Any]:
     """Run every case; return counts per group and outcome, and the failing cases."""
     rng = random.Random(seed)
     counts: Counter[tuple[str, str]] = Counter()
