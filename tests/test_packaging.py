@@ -216,3 +216,12 @@ def test_every_notebook_is_committed_executed_and_draws_inline():
                 text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
                 assert "/tmp" not in text and str(ROOT) not in text, f"{path.name}: a file path in the output"
                 assert out.get("name") != "stderr", f"{path.name}: warnings on stderr break strict nbval"
+
+
+def test_notebooks_name_the_kernel_as_ipykernel_does():
+    """JupyterLab rewrites a kernelspec whose display name differs from ipykernel's, so the notebook opens modified."""
+    import json
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        spec = json.loads(path.read_text(encoding="utf-8"))["metadata"]["kernelspec"]
+        assert spec == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}, path.name
