@@ -1,12 +1,26 @@
 """Figure sets with captions: the educator set and the figures a scenario asks for.
 
-:func:`educator_figures` builds the standard teaching figures from the
-built-in scenarios (``data/scenarios/*.toml``); :func:`scenario_figures` draws
-the figures listed in a scenario's ``[output] figures``. Each comes back as a
-:class:`CaptionedFigure` (name, matplotlib figure, caption), ready for
-:func:`bmdsim.export.export_figure`. Sources in footnotes and captions are
-read from the parameter sets, the young-adult reference and
-``data/citations.json``, never written here.
+:func:`educator_figures` builds the teaching figures for a lecture (see
+:data:`EDUCATOR_FIGURES`): natural loss against an AI, endocrine therapies
+compared, bone-protective therapy on an AI (zoledronic acid, denosumab with its
+off-treatment course, an oral bisphosphonate), recovery after the AI stops
+against BREX, exact crossing times, a calibrated cohort's share below each
+threshold with its bands, relative fracture risk, monitoring policies compared,
+and an illustrative group. Single-patient figures come from the built-in
+scenarios (``data/scenarios/*.toml``); cohort figures from
+:func:`bmdsim.simulate_cohort`, :func:`bmdsim.fracture.cohort_relative_risk` and
+:func:`bmdsim.compare_policies` with the seed and size in :data:`COHORT`.
+:func:`scenario_figures` draws the figures listed in a scenario's
+``[output] figures``. Each comes back as a :class:`CaptionedFigure` (name,
+matplotlib figure, caption), ready for :func:`bmdsim.export.export_figure`.
+
+Every regimen has one colour and line style in every figure
+(:data:`bmdsim.plot.REGIMEN_STYLES`). Each figure carries a one-line source
+footer (short citations, and the caption file's name); the full sources, the
+scenario, the parameter set and the numbers drawn are in its caption, written
+to ``<name>.txt`` beside it. Sources are read from the parameter sets, the
+young-adult reference, the data files and ``data/citations.json``, never
+written here.
 
 To add a figure to the educator set, write a function
 ``(labels, size) -> CaptionedFigure`` and add it to :data:`EDUCATOR_FIGURES`.
@@ -18,10 +32,13 @@ is drawn (a :class:`TypeError` or :class:`ValueError` naming it).
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -33,22 +50,41 @@ from .simulation import Trajectory
 from .summary import citation_keys, format_sources
 
 #: Range of :func:`educator_figures`' ``scale`` [multiple of each figure's default size], the same as
-#: ``bmdsim figures --scale``: below 0.75 the fixed-size text and the source notes no longer fit (at
-#: 0.5 the footnotes take more than half of each figure, at 0.25 the layout fails); at 10 a figure
-#: is 100 inches wide, the largest :data:`bmdsim.plot.FIGURE_INCHES` allows.
+#: ``bmdsim figures --scale``: below 0.75 the fixed-size text no longer fits (at 0.5 the legends and
+#: titles take most of each figure, at 0.25 the layout fails); at 10 a figure is 100 inches wide, the
+#: largest :data:`bmdsim.plot.FIGURE_INCHES` allows.
 SCALE_RANGE: tuple[float, float] = (0.75, 10.0)
 
 #: Name of the manifest :func:`write_figures` writes last into the output folder.
 FIGURES_MANIFEST = "figures.sha256"
 
+#: Default size of every educator figure (width, height) [inches]: 16:9, a slide.
+SLIDE_INCHES: tuple[float, float] = (10.0, 5.625)
+
+#: The simulated cohort of the cohort figures (share below, fracture risk, policies): ``n`` women drawn
+#: with ``seed`` from :func:`bmdsim.cohort.default_population`, ``parameter_draws`` calibration draws for
+#: the parameter band, followed ``years`` years (0-5 on an AI and 5 after: the calibrated range).
+#: Design inputs of the figures, not data: 20,000 women keep the sampling band under about one
+#: percentage point, and the set draws in seconds.
+COHORT: dict[str, Any] = {"n": 20_000, "seed": 2026, "parameter_draws": 20, "years": 10.0, "ai_years": 5.0}
+
+#: Font size of the one-line source footer [points] and its characters per inch of figure width.
+_FOOTER_POINTS, _FOOTER_CHARS_PER_INCH = 7.5, 15
+
 #: Texts of the educator figures (titles, legend names); override with ``labels={...}``.
 FIGURE_LABELS: dict[str, str] = {
     "sources_prefix": "Sources: ",
+    "sources_full": "full references in",
+    "sources_caption": "full references in the caption file",
     "ai_vs_natural_title": "An aromatase inhibitor speeds up bone loss; part of it comes back after stopping",
     "therapies_title": "T-score under different endocrine therapies (same patient)",
+    "protection_title": "Bone-protective therapy on an AI; denosumab's gain is lost soon after it stops",
     "brex_title": "After the AI stops: model (brex parameter set) against the published BREX changes",
     "brex_published": "BREX, published (years 5-10)",
     "crossings_title": "When does each site first reach each threshold? (AI for 5 years, then stopped)",
+    "cohort_title": "Calibrated cohort on an AI for 5 years: share of women who have reached each threshold",
+    "fracture_title": "Fracture risk relative to baseline, from BMD alone (not FRAX, not an absolute risk)",
+    "policies_title": "Monitoring policies on an AI compared on the same simulated women",
     "group_title": "Illustrative synthetic group on an AI: share who have reached each threshold",
     "illustrative_note": (
         "Illustrative group: age and T-scores drawn from display distributions, not a calibrated population."
@@ -59,7 +95,28 @@ FIGURE_LABELS: dict[str, str] = {
     "scenario:tamoxifen_then_ai": "Tamoxifen 2.5 years, then AI 2.5 years",
     "scenario:brex_withdrawal": "AI stopped at year 5",
     "scenario:brex_no_withdrawal": "No AI in years 5-10",
+    "regimen:ai": "AI alone ({years:g} years)",
+    "regimen:ai+zoledronic_acid": "AI + zoledronic acid ({years:g} years)",
+    "regimen:ai+denosumab": "AI + denosumab ({years:g} years, then stopped)",
+    "regimen:ai+oral_bisphosphonate": "AI + oral bisphosphonate ({years:g} years)",
+    "policy:none": "No bone-protective therapy",
+    "policy:scan": "Scan every {interval:g} y; treat at T\u00a0≤\u00a0{threshold:g} ({older:g} if over {age:g})",
+    "policy:treat_all": "Therapy for every woman from baseline",
+    "policy_below_axis": "Patient-years at {site} T\u00a0≤\u00a0{threshold:g} [%]",
 }
+
+#: Format fields of the :data:`FIGURE_LABELS` that are templates, with an example value of each.
+FIGURE_LABEL_FIELDS: dict[str, dict[str, Any]] = {
+    "regimen:ai": {"years": 5.0},
+    "regimen:ai+zoledronic_acid": {"years": 5.0},
+    "regimen:ai+denosumab": {"years": 3.0},
+    "regimen:ai+oral_bisphosphonate": {"years": 2.0},
+    "policy:scan": {"interval": 2.0, "threshold": -2.0, "older": -1.5, "age": 65.0},
+    "policy_below_axis": {"site": "femoral neck", "threshold": -2.5},
+}
+
+#: Bone-protective therapies of :func:`bone_protection`, in legend order.
+PROTECTION_THERAPIES: tuple[str, ...] = ("zoledronic_acid", "denosumab", "oral_bisphosphonate")
 
 
 @dataclass
@@ -72,7 +129,7 @@ class CaptionedFigure:
         File name stem, e.g. ``"ai_vs_natural"``.
     figure : matplotlib Figure
     caption : str
-        What the figure shows, the scenario and the sources (plain text).
+        What the figure shows, the scenario, the numbers drawn and the full sources (plain text).
     """
 
     name: str
@@ -85,7 +142,8 @@ def _split_labels(labels: Mapping[str, str] | None) -> tuple[dict[str, str], dic
 
     Raises :class:`bmdsim.plot.LabelKeyError` (a KeyError and a ValueError) for
     an unknown key, and TypeError or ValueError for a value that is not a
-    drawable text (see :func:`bmdsim.plot.check_label`).
+    drawable text (see :func:`bmdsim.plot.check_label`); a template of
+    :data:`FIGURE_LABEL_FIELDS` may use only its own fields.
     """
     if labels is not None and not isinstance(labels, Mapping):
         raise TypeError(f"labels must be a mapping of label key -> text, got {_show(labels)}")
@@ -96,7 +154,11 @@ def _split_labels(labels: Mapping[str, str] | None) -> tuple[dict[str, str], dic
         valid = ", ".join(sorted(plot_keys | figure_keys))
         raise plot.LabelKeyError(f"unknown label key {unknown[0]}; valid keys are: {valid}")
     mine = {k: v for k, v in (labels or {}).items() if k in plot_keys}
-    theirs = {k: plot.check_label(k, v) for k, v in (labels or {}).items() if k in figure_keys}
+    theirs = {
+        k: plot.check_label(k, v, FIGURE_LABEL_FIELDS.get(k, {}) if k in FIGURE_LABEL_FIELDS else None)
+        for k, v in (labels or {}).items()
+        if k in figure_keys
+    }
     return plot.labels_for(mine) | FIGURE_LABELS | theirs, mine
 
 
@@ -117,38 +179,129 @@ def _figure(size: tuple[float, float], nrows: int = 1, ncols: int = 1, **kw: Any
     return plt.subplots(nrows, ncols, figsize=check_size(size), layout="constrained", squeeze=False, **kw)
 
 
-def _footnote(fig: Any, note: str, keys: tuple[str, ...]) -> None:
-    """:func:`bmdsim.plot.add_footnote`; a note too long names the labels it is made of (and closes the figure)."""
+# -- sources: one line on the figure, in full in the caption ---------------------------------------------------
+def _short_citation(key: str, citations: Mapping[str, Any]) -> str:
+    """Short citation of a ``data/citations.json`` entry: first author's surname and year.
+
+    Without authors, the start of the title; the key itself if the entry is unknown.
+    """
+    entry = citations.get(key)
+    if not isinstance(entry, Mapping):
+        return key
+    first = str(entry.get("authors", "")).split(",")[0].strip()
+    words = first.split()
+    if len(words) > 1 and words[-1].isupper() and words[-1].isalpha() and len(words[-1]) <= 3:
+        first = " ".join(words[:-1])  # "Coleman RE" -> "Coleman"
+    if not first:
+        first = str(entry.get("title", key)).split(":", 1)[0].strip()
+    if len(first) > 28:
+        first = first[:28].rsplit(" ", 1)[0] + "..."
+    year = entry.get("year")
+    return f"{first} {year}" if year else first
+
+
+def _footer(text: Mapping[str, str], keys: Sequence[str], name: str, width_inches: float) -> str:
+    """The one-line footer: the sources' short citations that fit, and the caption file with them all."""
+    citations = _data.read_json("citations.json")
+    room = max(40, int(width_inches * _FOOTER_CHARS_PER_INCH))
+    tail = f" ({text['sources_full']} {name}.txt)"
+    if len(text["sources_prefix"] + tail) > room:  # a long file name: say where, without it
+        tail = f" ({text['sources_caption']})"
+    short = list(dict.fromkeys(_short_citation(k, citations) for k in keys))
+    shown: list[str] = []
+    for k, cite in enumerate(short):
+        more = "; ..." if k + 1 < len(short) else ""
+        if len(text["sources_prefix"] + "; ".join([*shown, cite]) + more + tail) > room:
+            break
+        shown.append(cite)
+    body = "; ".join(shown) + ("; ..." if len(shown) < len(short) else "")
+    return " ".join((text["sources_prefix"] + body + tail).split())
+
+
+def _footnote(fig: Any, text: Mapping[str, str], keys: Sequence[str], name: str) -> None:
+    """Add the one-line source footer (:func:`_footer`); a label too long for one line names the labels."""
+    line = _footer(text, keys, name, fig.get_figwidth())
     try:
-        plot.add_footnote(fig, note)
+        plot.add_footnote(fig, line, fontsize=_FOOTER_POINTS, max_lines=1)
     except ValueError as exc:
         _close(fig)
-        made_of = ", ".join(f"labels[{k!r}]" for k in keys)
-        raise ValueError(f"{exc} (the footnote is {made_of} and the sources: shorten them or raise scale)") from None
+        raise ValueError(
+            f"{exc} (the footnote is labels['sources_prefix'], labels['sources_full'] and the sources: "
+            "shorten them or raise scale)"
+        ) from None
 
 
-def _sources(trajs: list[Trajectory], extra: tuple[str, ...] = ()) -> str:
+def _model_keys(params: Any, regimen: Any, sites: Sequence[str], reference: Any) -> list[str]:
+    """Citation keys behind a simulation: the parameter values its regimen uses and the young-adult reference.
+
+    As :func:`bmdsim.summary.citation_keys`, for cohorts and policies too.
+    """
+    agents = {"natural"} | {e.agent for e in regimen}
     keys: list[str] = []
-    for traj in trajs:
-        keys += [k for k in citation_keys(traj) if k not in keys]
+    for key in sorted(params.metadata):
+        if key.split(".", 1)[0] in agents:
+            ref = params.metadata[key].get("source")
+            if ref and ref != "user" and ref not in keys:
+                keys.append(ref)
+    for site in sites:
+        ref = str(reference.sources.get(site, "")).split(":", 1)[0].strip()
+        if ref and ref not in keys:
+            keys.append(ref)
+    return keys
+
+
+def _keys_of(source: Any) -> list[str]:
+    """Citation keys behind a trajectory's or cohort's numbers."""
+    if isinstance(source, Trajectory):
+        return citation_keys(source)
+    return _model_keys(source.params, source.regimen, source.sites, source.reference)
+
+
+def _file_sources(*files: str) -> list[str]:
+    """Citation keys named in data files (``citation``/``source`` fields that are keys of citations.json)."""
+    citations = _data.read_json("citations.json")
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                values = value if isinstance(value, list) else [value]
+                if key in ("citation", "source", "sources"):
+                    found.extend(v for v in values if isinstance(v, str) and v in citations and v not in found)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for file in files:
+        walk(_data.read_json(file))
+    return found
+
+
+def _sources(items: Sequence[Any], extra: Sequence[str] = ()) -> list[str]:
+    keys: list[str] = []
+    for item in items:
+        keys += [k for k in _keys_of(item) if k not in keys]
     keys += [k for k in extra if k not in keys]
-    return format_sources(keys)
+    return keys
 
 
-def _params_line(trajs: list[Trajectory]) -> str:
-    seen = dict.fromkeys((t.params.name, t.params.title) for t in trajs)
+def _params_line(items: Sequence[Any]) -> str:
+    seen = dict.fromkeys((t.params.name, t.params.title) for t in items)
     sets = "; ".join(f"parameter set '{n}' ({title})" for n, title in seen)
-    ranges = " ".join(dict.fromkeys(t.params.validated_range for t in trajs))
+    ranges = " ".join(dict.fromkeys(t.params.validated_range for t in items))
     return f"Model: {sets}. Validated range: {ranges}"
 
 
-def _caption(what: str, scenarios: list[Scenario], trajs: list[Trajectory], sources: str, note: str = "") -> str:
+def _caption(
+    what: str, scenarios: Sequence[Scenario | str], items: Sequence[Any], keys: Sequence[str], note: str = ""
+) -> str:
     lines = [what, ""]
-    lines += [f"Scenario: {s.name}. {s.description}." for s in scenarios]
-    lines += ["", _params_line(trajs)]
+    lines += [s if isinstance(s, str) else f"Scenario: {s.name}. {s.description}." for s in scenarios]
+    lines += ["", _params_line(items)]
     if note:
         lines += ["", note]
-    lines += ["", f"Sources: {sources}."]
+    lines += ["", f"Sources: {format_sources(keys)}."]
     return "\n".join(lines)
 
 
@@ -157,7 +310,51 @@ def _run(names: tuple[str, ...]) -> tuple[list[Scenario], list[Trajectory]]:
     return scenarios, [s.run() for s in scenarios]
 
 
-def ai_vs_natural(labels: Mapping[str, str] | None = None, size: tuple[float, float] = (10.0, 4.8)) -> CaptionedFigure:
+def _sharey_row(axes: Sequence[Any]) -> None:
+    """Panels side by side with one T-score axis: y label and margin names only where they are needed."""
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    for ax in axes[:-1]:
+        plot.remove_margin_labels(ax)
+
+
+def _wrap_xlabels(fig: Any) -> None:
+    """Wrap each axes' x label to the width of its panel (about 9 characters an inch at 12 points)."""
+    import textwrap
+
+    for ax in fig.axes:
+        label = ax.get_xlabel()
+        spec = ax.get_subplotspec()
+        if not label or spec is None:
+            continue
+        ratios = spec.get_gridspec().get_width_ratios() or [1.0] * spec.get_gridspec().ncols
+        share = sum(ratios[spec.colspan.start : spec.colspan.stop]) / sum(ratios)
+        inches = share * fig.get_figwidth() - 0.7  # less the tick labels' room
+        ax.set_xlabel(textwrap.fill(" ".join(label.split()), max(12, int(inches * 9)), break_on_hyphens=False))
+
+
+def _fit_share_axis(axes: Sequence[Any]) -> None:
+    """Share axes [%] from 0 to a round 10 above the highest curve or band, not to 100."""
+    top = max(ax.dataLim.y1 for ax in axes)
+    for ax in axes:
+        ax.set_ylim(0.0, min(100.0, 10.0 * math.ceil(top / 10.0 + 0.6)))
+
+
+def _finish(
+    fig: Any, title: str, text: Mapping[str, str], keys: Sequence[str], name: str, parse_math: bool = True
+) -> None:
+    """Title (wrapped), one legend for the figure (under the panels, never over data) and the one-line footer."""
+    import textwrap
+
+    _wrap_xlabels(fig)
+    chars = max(30, int(fig.get_figwidth() * 9.5))  # about 10 characters an inch at 13 points
+    fig.suptitle("\n".join(textwrap.fill(line, chars) for line in title.split("\n")), parse_math=parse_math)
+    _footnote(fig, text, keys, name)  # first: the legend goes above it
+    plot.figure_legend(fig)
+
+
+# -- the educator figures -----------------------------------------------------------------------------------------
+def ai_vs_natural(labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES) -> CaptionedFigure:
     """T-score at the spine and femoral neck: 5 years of an AI, then stopped, against natural loss alone."""
     text, plot_labels = _split_labels(labels)
     size = check_size(size)
@@ -168,22 +365,21 @@ def ai_vs_natural(labels: Mapping[str, str] | None = None, size: tuple[float, fl
         series = {text[f"scenario:{n}"]: t for n, t in zip(names, trajs, strict=True)}
         plot.plot_comparison(series, site, ax=ax, labels=plot_labels)
         plot._exposure_band(ax, plot._courses(trajs[0]), trajs[0].years, text)
-    axes[0][1].set_ylabel("")
-    fig.suptitle(text["ai_vs_natural_title"])
-    sources = _sources(trajs)
-    _footnote(fig, text["sources_prefix"] + sources, ("sources_prefix",))
+    _sharey_row(axes[0])
+    keys = _sources(trajs)
+    _finish(fig, text["ai_vs_natural_title"], text, keys, "ai_vs_natural")
     caption = _caption(
         "T-score [SD] over 15 years at the lumbar spine and femoral neck for one woman, with an aromatase "
         "inhibitor (AI) for years 0-5 and without endocrine therapy. Shaded: WHO zones; dashed: T = -1, -2, -2.5.",
         scenarios,
         trajs,
-        sources,
+        keys,
     )
     return CaptionedFigure("ai_vs_natural", fig, caption)
 
 
 def therapies_compared(
-    labels: Mapping[str, str] | None = None, size: tuple[float, float] = (10.0, 4.8)
+    labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
 ) -> CaptionedFigure:
     """T-score under natural loss, an AI, tamoxifen, and tamoxifen then an AI (same patient)."""
     text, plot_labels = _split_labels(labels)
@@ -194,24 +390,117 @@ def therapies_compared(
     for ax, site in zip(axes[0], ("lumbar_spine", "total_hip"), strict=True):
         series = {text[f"scenario:{n}"]: t for n, t in zip(names, trajs, strict=True)}
         plot.plot_comparison(series, site, ax=ax, labels=plot_labels)
-    axes[0][1].set_ylabel("")
-    axes[0][1].get_legend().remove()
-    fig.suptitle(text["therapies_title"])
-    sources = _sources(trajs)
-    _footnote(fig, text["sources_prefix"] + sources, ("sources_prefix",))
+    _sharey_row(axes[0])
+    keys = _sources(trajs)
+    _finish(fig, text["therapies_title"], text, keys, "therapies_compared")
     caption = _caption(
         "T-score [SD] over 15 years at the lumbar spine and total hip for the same woman under four regimens: "
         "no endocrine therapy, an aromatase inhibitor (AI) for 5 years, tamoxifen for 5 years, and tamoxifen "
         "for 2.5 years followed by an AI for 2.5 years.",
         scenarios,
         trajs,
-        sources,
+        keys,
     )
     return CaptionedFigure("therapies_compared", fig, caption)
 
 
+def _protection_scenarios() -> tuple[list[Scenario], dict[str, float]]:
+    """The AI-withdrawal patient on an AI alone and with each therapy of :data:`PROTECTION_THERAPIES`.
+
+    Each therapy runs from baseline for the longest course in its calibrating trials (the parameter
+    set's ``max_calibrated_years``, in whole years, at most the AI course), so that nothing is
+    extrapolated; returns the scenarios and each therapy's course [years].
+    """
+    from .parameters import load_parameters
+    from .regimen import Exposure, Regimen
+
+    base = load_builtin_scenario("ai_withdrawal")
+    params = load_parameters(base.params)
+    ai = [e for e in base.regimen if e.agent == "aromatase_inhibitor"]
+    ai_years = max(e.stop for e in ai)
+    years = min(base.years, COHORT["years"])
+    out = [
+        dataclasses.replace(
+            base,
+            name="AI alone",
+            description=f"{base.description.rsplit(', followed to year', 1)[0]}, followed to year {years:g}",
+            years=years,
+        )
+    ]
+    courses: dict[str, float] = {}
+    for agent in PROTECTION_THERAPIES:
+        course = min(float(math.floor(params.values[f"{agent}.max_calibrated_years"] + 1e-9)), ai_years)
+        courses[agent] = course
+        label = plot.labels_for()[agent].lower()
+        out.append(
+            dataclasses.replace(
+                base,
+                name=f"AI + {label}",
+                description=f"The same woman on the AI with {label} for years 0-{course:g} (the longest course "
+                f"in its calibrating trials, in whole years, at most the AI's), followed to year {years:g}",
+                regimen=Regimen([*base.regimen, Exposure(agent, 0.0, course)]),
+                years=years,
+            )
+        )
+    return out, courses
+
+
+def bone_protection(
+    labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
+) -> CaptionedFigure:
+    """BMD change on an AI alone and with zoledronic acid, denosumab (then stopped) or an oral bisphosphonate."""
+    from .parameters import load_parameters
+
+    text, plot_labels = _split_labels(labels)
+    size = check_size(size)
+    scenarios, courses = _protection_scenarios()
+    trajs = [s.run() for s in scenarios]
+    ai_years = max(e.stop for e in scenarios[0].regimen)
+    legend = [text["regimen:ai"].format(years=ai_years)]
+    legend += [text[f"regimen:ai+{a}"].format(years=courses[a]) for a in PROTECTION_THERAPIES]
+    fig, axes = _figure(size, 1, 2, sharey=True)
+    for ax, site in zip(axes[0], ("lumbar_spine", "total_hip"), strict=True):
+        plot.plot_comparison(
+            dict(zip(legend, trajs, strict=True)), site, kind="percent_change", ax=ax, labels=plot_labels
+        )
+    axes[0][1].set_ylabel("")
+    keys = _sources(trajs)
+    _finish(fig, text["protection_title"], text, keys, "bone_protection")
+    params = load_parameters(scenarios[0].params)
+    off = params.values["denosumab.offset_time_constant_years"]
+    stop = courses["denosumab"]
+    rows = []
+    for site in ("lumbar_spine", "total_hip"):
+        cells = [
+            f"{name} {t.percent_change(site, 0.0, ai_years):+.1f} %" for name, t in zip(legend, trajs, strict=True)
+        ]
+        dmab = trajs[1 + PROTECTION_THERAPIES.index("denosumab")]
+        rows.append(
+            f"{site.replace('_', ' ')} at year {ai_years:g}: " + "; ".join(cells) + f"; with denosumab at its stop "
+            f"(year {stop:g}) {dmab.percent_change(site, 0.0, stop):+.1f} %, one year later "
+            f"{dmab.percent_change(site, 0.0, min(stop + 1.0, dmab.years)):+.1f} %"
+        )
+    caption = _caption(
+        f"BMD change [%] from baseline over {trajs[0].years:g} years at the lumbar spine and total hip for one "
+        "woman on an "
+        f"aromatase inhibitor (AI) for years 0-{ai_years:g}, alone and with a bone-protective therapy from "
+        "baseline: zoledronic acid (4 mg IV every 6 months), denosumab (60 mg SC every 6 months) and an oral "
+        "bisphosphonate (weekly risedronate or monthly ibandronate), each for the longest course in its "
+        "calibrating trials (in whole years, at most the AI's), so that nothing is extrapolated. The gain of a "
+        "therapy wears off after it stops; denosumab's wears off with a "
+        f"time constant of {off:.2f} years, so {100 * (1 - math.exp(-1.0 / off)):.0f} % of it is lost within a "
+        f"year of stopping ({off * math.log(10):.1f} years for 90 %), while a bisphosphonate's gain lasts for "
+        f"years (time constant {params.values['oral_bisphosphonate.offset_time_constant_years']:.1f} years). "
+        "Values: " + ". ".join(rows) + ".",
+        scenarios,
+        trajs,
+        keys,
+    )
+    return CaptionedFigure("bone_protection", fig, caption)
+
+
 def brex_withdrawal(
-    labels: Mapping[str, str] | None = None, size: tuple[float, float] = (10.0, 4.5)
+    labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
 ) -> CaptionedFigure:
     """BMD change from year 5: the brex parameter set against the four published BREX numbers."""
     text, plot_labels = _split_labels(labels)
@@ -219,36 +508,31 @@ def brex_withdrawal(
     names = ("brex_withdrawal", "brex_no_withdrawal")
     scenarios, trajs = _run(names)
     target = _data.read_json("targets/brex_2024.json")
-    arm_of = {"withdrawal": 0, "no_withdrawal": 1}
+    arm_of = {"withdrawal": trajs[0], "no_withdrawal": trajs[1]}
     fig, axes = _figure(size, 1, 2, sharey=True)
     for ax, site in zip(axes[0], ("lumbar_spine", "femoral_neck"), strict=True):
         series = {text[f"scenario:{n}"]: t for n, t in zip(names, trajs, strict=True)}
         plot.plot_comparison(series, site, kind="percent_change", since=5.0, ax=ax, labels=plot_labels)
-        first = True
         for obs in target["observations"]:
             if obs["site"] != site:
                 continue
-            k = arm_of[obs["arm"]]
             ax.plot(
                 [obs["to_years"]],
                 [obs["pct_change"]],
                 marker="D",
                 ms=8,
                 ls="none",
-                color=plot.SERIES_COLOURS[k],
-                mec="white",
-                mew=1.0,
+                color=plot.regimen_style(arm_of[obs["arm"]])["color"],  # the arm's colour, as its line
+                mec="0.2",
+                mew=0.8,
                 clip_on=False,
                 zorder=5,
-                label=text["brex_published"] if first else None,
+                label=text["brex_published"],
                 gid=f"brex:{obs['id']}",
             )
-            first = False
-        ax.legend(loc="lower left", frameon=True)
     axes[0][1].set_ylabel("")
-    fig.suptitle(text["brex_title"])
-    sources = _sources(trajs, (target["citation"],))
-    _footnote(fig, text["sources_prefix"] + sources, ("sources_prefix",))
+    keys = _sources(trajs, (target["citation"],))
+    _finish(fig, text["brex_title"], text, keys, "brex_withdrawal")
     published = "; ".join(
         f"{o['site'].replace('_', ' ')} {o['arm'].replace('_', ' ')} {o['pct_change']:+.1f} %"
         for o in target["observations"]
@@ -262,24 +546,24 @@ def brex_withdrawal(
         "Why 'without withdrawal' is simulated as natural loss: data/targets/brex_2024.json.",
         scenarios,
         trajs,
-        sources,
+        keys,
     )
     return CaptionedFigure("brex_withdrawal", fig, caption)
 
 
-def crossing_times(labels: Mapping[str, str] | None = None, size: tuple[float, float] = (10.0, 5.0)) -> CaptionedFigure:
-    """Regimen strip and first-crossing times per site and threshold, for the default scenario."""
+def crossing_times(
+    labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
+) -> CaptionedFigure:
+    """T-score per site with its exact crossings, and the first-crossing times, for the default scenario."""
     text, plot_labels = _split_labels(labels)
     size = check_size(size)
     scenarios, trajs = _run(("ai_withdrawal",))
     traj = trajs[0]
-    fig, axes = _figure(size, 2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 4]})
-    plot.plot_regimen(traj, ax=axes[0][0], labels=plot_labels)
-    axes[0][0].set_xlabel("")
-    plot.plot_crossing_times(traj, ax=axes[1][0], labels=plot_labels)
-    fig.suptitle(text["crossings_title"])
-    sources = _sources(trajs)
-    _footnote(fig, text["sources_prefix"] + sources, ("sources_prefix",))
+    fig, axes = _figure(size, 1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    plot.plot_trajectory(traj, ax=axes[0][0], labels=plot_labels)
+    plot.plot_crossing_times(traj, ax=axes[0][1], labels=plot_labels)
+    keys = _sources(trajs)
+    _finish(fig, text["crossings_title"], text, keys, "crossing_times")
     table = "; ".join(
         f"{site.replace('_', ' ')} T <= {thr:g}: "
         + ("at baseline" if t == 0 else "not reached" if not np.isfinite(t) else f"{t:.2f} y")
@@ -287,18 +571,242 @@ def crossing_times(labels: Mapping[str, str] | None = None, size: tuple[float, f
         for thr, t in row.items()
     )
     caption = _caption(
-        "First time [years from baseline] at which each site's T-score is at or below -1.0, -2.0 and -2.5 "
-        "(exact, by root-finding on the closed-form model), with the regimen above. "
-        f"Crossing times: {table}.",
+        "Left: T-score [SD] at each site over 15 years, with WHO zones, the thresholds -1.0, -2.0 and -2.5 "
+        "(dashed) and each threshold crossing after baseline (one hollow marker shape per site). Right: the first "
+        "time [years from baseline] at which each site's T-score is at or below each threshold (exact, by "
+        f"root-finding on the closed-form model). Crossing times: {table}.",
         scenarios,
         trajs,
-        sources,
+        keys,
     )
     return CaptionedFigure("crossing_times", fig, caption)
 
 
+def _ai_regimen(years: float) -> Any:
+    from .regimen import Exposure, Regimen
+
+    return Regimen([Exposure("aromatase_inhibitor", 0.0, years)])
+
+
+def _cohort_text(result: Any) -> str:
+    pop = result.population
+    return (
+        f"Scenario: a simulated cohort on an AI. {result.n:,} women drawn with seed {result.seed} from the "
+        f"population '{pop.name}' "
+        "(bmdsim.cohort.default_population, data/cohort_default_population.json: age and baseline T-scores of "
+        "women starting an AI, with the default between-woman spread of the loss), followed "
+        f"{result.years:g} years."
+    )
+
+
+_COHORT_FILES = ("cohort_default_population.json", "between_patient_spread.json")
+
+
+def calibrated_cohort(
+    labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
+) -> CaptionedFigure:
+    """Share of a simulated cohort on an AI below -2.0 and -2.5 over time, with sampling and parameter bands."""
+    import bmdsim
+
+    text, plot_labels = _split_labels(labels)
+    size = check_size(size)
+    result = bmdsim.simulate_cohort(
+        COHORT["n"],
+        _ai_regimen(COHORT["ai_years"]),
+        COHORT["years"],
+        COHORT["seed"],
+        parameter_draws=COHORT["parameter_draws"],
+    )
+    sites, thresholds = ("lumbar_spine", "femoral_neck"), (-2.0, -2.5)
+    fig, axes = _figure(size, 1, 2, sharey=True)
+    for ax, site in zip(axes[0], sites, strict=True):
+        plot.plot_fraction_crossed(result, site, thresholds=thresholds, ax=ax, labels=plot_labels)
+        plot._exposure_band(ax, plot._courses(result.regimen), result.years, text)
+    axes[0][1].set_ylabel("")
+    _fit_share_axis(axes[0])
+    keys = _sources([result], (*_file_sources(*_COHORT_FILES),))
+    _finish(fig, text["cohort_title"], text, keys, "calibrated_cohort")
+    at = np.array([COHORT["ai_years"], COHORT["years"]])
+    rows = []
+    for site in sites:
+        for thr in thresholds:
+            f = result.fraction_below(site, thr, at)
+            cells = ", ".join(
+                f"year {t:g}: {100 * f['fraction'][i]:.1f} % (sampling {100 * f['low'][i]:.1f}-"
+                f"{100 * f['high'][i]:.1f}; parameters {100 * f['param_low'][i]:.1f}-{100 * f['param_high'][i]:.1f})"
+                for i, t in enumerate(at)
+            )
+            rows.append(f"{site.replace('_', ' ')} T <= {thr:g}: {cells}")
+    caption = _caption(
+        f"Per cent of {result.n:,} simulated women on an aromatase inhibitor for years 0-{COHORT['ai_years']:g} "
+        "whose T-score has reached -2.0 and -2.5 by each time (first crossing; a woman keeps counting if her "
+        "T-score later recovers), at the lumbar spine and femoral neck. Shaded: 95 % Wilson interval for a "
+        f"cohort of this size (sampling only). Hatched: 2.5th-97.5th percentile across {COHORT['parameter_draws']} "
+        "calibration draws of the parameter set simulated on the same women (parameter uncertainty: the set "
+        "refitted to re-drawn published targets, data/parameter_draws and data/calibration_uncertainty.json; "
+        f"not the model's structure). Values: {'; '.join(rows)}.",
+        [_cohort_text(result)],
+        [result],
+        keys,
+    )
+    return CaptionedFigure("calibrated_cohort", fig, caption)
+
+
+def fracture_risk(labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES) -> CaptionedFigure:
+    """Relative hip and vertebral fracture risk of a cohort on an AI, with and without zoledronic acid."""
+    import bmdsim
+
+    from .fracture import cohort_relative_risk
+    from .regimen import Exposure, Regimen
+
+    text, plot_labels = _split_labels(labels)
+    size = check_size(size)
+    ai_years, years = COHORT["ai_years"], COHORT["years"]
+    ai = _ai_regimen(ai_years)
+    regimens = {
+        text["regimen:ai"].format(years=ai_years): ai,
+        text["regimen:ai+zoledronic_acid"].format(years=ai_years): Regimen(
+            [*ai, Exposure("zoledronic_acid", 0.0, ai_years)]
+        ),
+    }
+    cohorts = {k: bmdsim.simulate_cohort(COHORT["n"], r, years, COHORT["seed"]) for k, r in regimens.items()}
+    times = np.linspace(0.0, years, int(round(4 * years)) + 1)  # every 3 months
+    outcomes = (("hip", "femoral_neck"), ("vertebral", "lumbar_spine"))
+    fig, axes = _figure(size, 1, 2, sharey=True)
+    risks = {}
+    for ax, (outcome, site) in zip(axes[0], outcomes, strict=True):
+        risks[outcome] = {k: cohort_relative_risk(c, site, times, outcome) for k, c in cohorts.items()}
+        plot.plot_relative_risk(risks[outcome], ax=ax, labels=plot_labels, styles=regimens, note=False)
+        plot._exposure_band(ax, plot._courses(ai), years, text)
+    axes[0][1].set_ylabel("")
+    keys = _sources(list(cohorts.values()), (*_file_sources("fracture_risk.json", *_COHORT_FILES),))
+    _finish(fig, text["fracture_title"], text, keys, "fracture_risk")
+    rows = []
+    for outcome, site in outcomes:
+        for name, r in risks[outcome].items():
+            cells = ", ".join(
+                f"year {t:g}: {r['relative_incidence'][i]:.2f} "
+                f"({min(r['relative_incidence_ci'][:, i]):.2f}-{max(r['relative_incidence_ci'][:, i]):.2f})"
+                for i, t in enumerate(times)
+                if t in (ai_years, years)
+            )
+            rows.append(f"{outcome} ({site.replace('_', ' ')} BMD), {name}: {cells}")
+    g = {o: r for o, r in ((o, next(iter(risks[o].values()))) for o, _ in outcomes)}
+    caption = _caption(
+        f"Expected fractures relative to the same women at their baseline BMD [ratio], over {years:g} years, for hip "
+        "fractures (from femoral-neck BMD) and vertebral fractures (from lumbar-spine BMD), in a simulated "
+        f"cohort on an aromatase inhibitor (AI) for years 0-{ai_years:g}, alone and with zoledronic acid for the "
+        "same 5 years (the same women). Risk per SD of BMD lost (Marshall 1996): "
+        + "; ".join(
+            f"{o} x{g[o]['gradient']:g} (95 % CI {g[o]['gradient_ci'][0]:g}-{g[o]['gradient_ci'][1]:g})" for o in g
+        )
+        + "; the band uses the CI's ends. Relative risk from BMD alone: not FRAX, not an absolute risk; "
+        f"the AI's own fracture risk beyond its BMD loss is not added. Values: {'; '.join(rows)}.",
+        [_cohort_text(next(iter(cohorts.values())))],
+        list(cohorts.values()),
+        keys,
+    )
+    return CaptionedFigure("fracture_risk", fig, caption)
+
+
+def monitoring_policies(
+    labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
+) -> CaptionedFigure:
+    """Monitoring policies on the same women: time below -2.5, women treated and scans per woman."""
+    import bmdsim
+
+    from .cohort import default_population
+    from .parameters import DEFAULT_PARAMETER_SET, resolve_parameters
+    from .policy import OSTEOPOROSIS_T_SCORE, hadji_2017
+    from .reference import load_reference
+    from .regimen import Exposure, Regimen
+    from .spread import default_variability
+
+    text, plot_labels = _split_labels(labels)
+    size = check_size(size)
+    rule = hadji_2017()
+    ai_years, years = COHORT["ai_years"], COHORT["years"]
+    agent = "zoledronic_acid"
+    scan = text["policy:scan"]
+    thresholds = {"threshold": rule.threshold_by_count[0], "older": rule.threshold_by_count[1], "age": rule.age_above}
+
+    def policy(key: str, name: str, **kw: Any) -> Any:
+        try:
+            return bmdsim.Policy(name, agent=agent, **kw)
+        except ValueError as exc:  # a translated name too long or blank for a policy
+            raise ValueError(f"labels[{key!r}]: {exc}") from None
+
+    policies = [
+        policy("policy:none", text["policy:none"], rule="none", scan_interval=None),
+        *(
+            policy("policy:scan", scan.format(interval=every, **thresholds), scan_interval=every)
+            for every in sorted(set(rule.monitoring_interval), reverse=True)
+        ),
+        policy("policy:treat_all", text["policy:treat_all"], rule="treat_all", scan_interval=None),
+    ]
+    names = [p.name for p in policies]
+    if len(set(names)) != len(names):
+        raise ValueError("labels['policy:none'], labels['policy:scan'] and labels['policy:treat_all'] must differ")
+    population = default_population()
+    site = "femoral_neck"
+    table = bmdsim.compare_policies(
+        policies,
+        population,
+        _ai_regimen(ai_years),
+        years,
+        n=COHORT["n"],
+        seed=COHORT["seed"],
+        variability=default_variability(population.sites),
+        site=site,
+        threshold=OSTEOPOROSIS_T_SCORE,
+    )
+    styles = {p.name: "ai" if p.rule == "none" else f"ai+{p.agent}" for p in policies}
+    axis = text["policy_below_axis"].format(site=text[site].lower(), threshold=OSTEOPOROSIS_T_SCORE)
+    columns = ("fraction_patient_years_below", "fraction_treated", "scans_per_patient")
+    fig, axes = _figure(size, 1, len(columns), sharey=True)
+    for ax, column in zip(axes[0], columns, strict=True):
+        extra = {"policy:fraction_patient_years_below": axis} if column == "fraction_patient_years_below" else {}
+        plot.plot_policy_comparison(table, column, ax=ax, labels=plot_labels | extra, styles=styles)
+    params = resolve_parameters(DEFAULT_PARAMETER_SET)
+    therapy = Regimen([*_ai_regimen(ai_years), Exposure(agent, 0.0, 1.0)])
+    keys = _model_keys(params, therapy, population.sites, load_reference())
+    keys += [k for k in _file_sources("guidelines.json", "dxa_precision.json", *_COHORT_FILES) if k not in keys]
+    _finish(fig, text["policies_title"], text, keys, "monitoring_policies")
+    rows = [
+        f"{name}: {100 * below:.2f} % of patient-years at or below T = {OSTEOPOROSIS_T_SCORE:g}, "
+        f"{100 * treated:.1f} % treated ({100 * fp:.1f} % on a falsely low scan), {scans} scans per woman"
+        for name, below, treated, fp, scans in zip(
+            table["policy"],
+            table["fraction_patient_years_below"],
+            table["fraction_treated"],
+            table["fraction_false_positive"],
+            table["scans_per_patient"],
+            strict=True,
+        )
+    ]
+    caption = _caption(
+        f"Monitoring and treatment policies applied to the same {COHORT['n']:,} simulated women on an aromatase "
+        f"inhibitor (AI) for years 0-{ai_years:g}, followed {years:g} years (bmdsim.compare_policies). Left: "
+        f"share of patient-years with the {text[site].lower()} T-score at or below {OSTEOPOROSIS_T_SCORE:g}; "
+        "middle: women given zoledronic acid (5 years from the scan that triggers it); right: DXA scans per "
+        "woman. The scanning policies follow the Hadji 2017 position statement: therapy from the first scan "
+        f"showing T <= {rule.threshold_by_count[0]:g} at any site, or T <= {rule.threshold_by_count[1]:g} with "
+        f"one risk factor (here only age over {rule.age_above:g}; no other risk factors simulated), or at "
+        f"baseline with {rule.treat_all_count} or more; scans show the true BMD with the shipped DXA precision "
+        f"error, so some women are treated on a falsely low scan. Values: {'; '.join(rows)}.",
+        [
+            f"Scenario: monitoring policies on a simulated cohort. {COHORT['n']:,} women drawn with seed "
+            f"{COHORT['seed']} from the population '{population.name}' (data/cohort_default_population.json), with "
+            "the default between-woman spread of the loss: the same women as in the cohort figures."
+        ],
+        [SimpleNamespace(params=params)],
+        keys,
+    )
+    return CaptionedFigure("monitoring_policies", fig, caption)
+
+
 def illustrative_group(
-    labels: Mapping[str, str] | None = None, size: tuple[float, float] = (10.0, 4.8)
+    labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
 ) -> CaptionedFigure:
     """Share of a seeded synthetic group who have reached each threshold over time (illustrative)."""
     text, plot_labels = _split_labels(labels)
@@ -310,11 +818,10 @@ def illustrative_group(
         plot.plot_fraction_crossed(traj, site, thresholds=(-2.0, -2.5), ax=ax, labels=plot_labels)
         plot._exposure_band(ax, plot._courses(traj), traj.years, text)
     axes[0][1].set_ylabel("")
-    fig.suptitle(text["group_title"])
-    sources = _sources(trajs)
-    _footnote(
-        fig, text["illustrative_note"] + " " + text["sources_prefix"] + sources, ("illustrative_note", "sources_prefix")
-    )
+    _fit_share_axis(axes[0])
+    keys = _sources(trajs)
+    # The warning goes under the title, where it is read first; the footer stays one line.
+    _finish(fig, text["group_title"] + "\n" + text["illustrative_note"], text, keys, "illustrative_group")
     spec = scenarios[0].cohort
     caption = _caption(
         f"Per cent of {traj.patient.n} synthetic women whose T-score has reached -2.0 and -2.5 by each time "
@@ -323,7 +830,7 @@ def illustrative_group(
         "this size (sampling only, not model uncertainty).",
         scenarios,
         trajs,
-        sources,
+        keys,
         note=(
             "ILLUSTRATIVE, NOT A CALIBRATED POPULATION: ages and baseline T-scores are drawn with seed "
             f"{spec['seed']} from normal distributions whose parameters are display inputs "
@@ -333,12 +840,16 @@ def illustrative_group(
     return CaptionedFigure("illustrative_group", fig, caption)
 
 
-#: The educator figure set, in order: file stem -> builder.
+#: The educator figure set, in lecture order: file stem -> builder.
 EDUCATOR_FIGURES: dict[str, Callable[..., CaptionedFigure]] = {
     "ai_vs_natural": ai_vs_natural,
     "therapies_compared": therapies_compared,
+    "bone_protection": bone_protection,
     "brex_withdrawal": brex_withdrawal,
     "crossing_times": crossing_times,
+    "calibrated_cohort": calibrated_cohort,
+    "fracture_risk": fracture_risk,
+    "monitoring_policies": monitoring_policies,
     "illustrative_group": illustrative_group,
 }
 
@@ -462,13 +973,13 @@ def scenario_figures(
     _split_labels(labels)
     traj = scenario.run() if traj is None else traj
     text, plot_labels = _split_labels(labels)
-    sources = _sources([traj])
+    keys = _sources([traj])
     if stem is None:
         stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in scenario.name.lower()).strip("_") or "scenario"
     who = "the first patient of the group" if traj.patient.n > 1 else "the patient"
-    note = text["illustrative_note"] + " " if scenario.illustrative else ""
-    footnote = note + text["sources_prefix"] + sources
-    room = plot.footnote_inches(footnote, 9.0)  # each figure is made taller by its footnote's height
+    note = text["illustrative_note"] if scenario.illustrative else ""
+    # Each figure is made taller by its one-line footer and, for an illustrative group, the note under its title.
+    room = plot.footnote_inches("x", 9.0, fontsize=_FOOTER_POINTS) + 0.4 + (0.3 if note else 0.0)
     sites = len(traj.sites)
     out: list[CaptionedFigure] = []
     fig = None
@@ -490,8 +1001,8 @@ def scenario_figures(
                     plot.plot_regimen(traj, ax=axes[0][0], labels=plot_labels)
                     what = "The regimen: which agent is taken when."
                 else:  # fraction_crossed
-                    width = 4.5 * sites
-                    fig, axes = _figure((width, 4.5 + plot.footnote_inches(footnote, width)), 1, sites, sharey=True)
+                    width = max(4.5 * sites, 6.0)
+                    fig, axes = _figure((width, 4.5 + room), 1, sites, sharey=True)
                     for ax, site in zip(axes[0], traj.sites, strict=True):
                         plot.plot_fraction_crossed(
                             traj, site, thresholds=scenario.thresholds, ax=ax, labels=plot_labels
@@ -500,9 +1011,12 @@ def scenario_figures(
                         f"Per cent of the {traj.patient.n} patients whose T-score has reached each threshold "
                         "by each time."
                     )
-                fig.suptitle(scenario.name, parse_math=False)  # a name is plain text, whatever its $ signs
-                _footnote(fig, footnote, ("illustrative_note", "sources_prefix"))
-                caption = _caption(what, [scenario], [traj], sources, note=note.strip())
+                for ax in axes[0][1:]:
+                    ax.set_ylabel("")
+                title = scenario.name + ("\n" + note if note else "")
+                # a name is plain text, whatever its $ signs
+                _finish(fig, title, text, keys, f"{stem}_{kind}", parse_math=False)
+                caption = _caption(what, [scenario], [traj], keys, note=note)
                 out.append(CaptionedFigure(f"{stem}_{kind}", fig, caption))
     except BaseException:
         for f in out:  # no half set left open

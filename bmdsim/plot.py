@@ -10,6 +10,19 @@ slide and in print (:data:`HOUSE_STYLE`, applied with :func:`house_style`),
 units on every axis. Every text drawn comes from :data:`LABELS`; pass
 ``labels={...}`` to any function to change wording or language.
 
+One style per regimen: :data:`REGIMEN_STYLES` maps each regimen (see
+:func:`regimen_key`: natural loss, an AI, tamoxifen, tamoxifen then an AI, an
+AI with each bone-protective therapy) to one colour and line style, used by
+every function that draws regimens (:func:`plot_comparison`,
+:func:`plot_fraction_crossed`, :func:`plot_relative_risk`,
+:func:`plot_policy_comparison`), so a regimen looks the same in every figure.
+Labels never sit on the data: the WHO zone and threshold names go in the right
+margin (:func:`remove_margin_labels` drops them from all but the last of panels
+side by side), crossing markers of different sites are hollow with one shape
+per site (:data:`SITE_MARKERS`), identical legend entries are shown once, and
+:func:`figure_legend` puts one legend under a figure's panels. Footnotes
+(:func:`add_footnote`) can be held to one line (``max_lines=1``) for slides.
+
 Every argument is checked before anything is drawn, and bad input raises a
 :class:`TypeError` or :class:`ValueError` naming the argument, the value and
 what is allowed. ``thresholds`` may be one T-score or a sequence of them, in
@@ -62,24 +75,49 @@ AGENT_COLOURS = {
     "denosumab": "#0072B2",
     "vibration": "#F0E442",
 }
-#: Colours and line styles for scenarios compared on one axes, in order (black first, then the palette).
+#: Colours and line styles for series whose regimen has no entry in :data:`REGIMEN_STYLES`, in order.
 SERIES_COLOURS = ("#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 SERIES_STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))
-#: Marker per threshold, in the order thresholds are given.
+#: Marker per threshold, in the order thresholds are given (crossing-time charts).
 THRESHOLD_MARKERS = ("o", "s", "D", "^", "v", "P")
+#: Line style per threshold, in the order thresholds are given (share-crossed curves).
+THRESHOLD_STYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+#: Hatch per threshold of the parameter-uncertainty band, in the order thresholds are given.
+THRESHOLD_HATCHES = ("////", "\\\\\\\\", "xxxx", "----", "||||", "....")
+#: Marker per site for threshold crossings on a trajectory: distinct shapes, so that two sites crossing
+#: at the same time and T-score stay visible (drawn hollow).
+SITE_MARKERS = {"lumbar_spine": "o", "femoral_neck": "s", "total_hip": "D"}
+
+#: One colour and line style per regimen, the same in every figure: regimen key (see
+#: :func:`regimen_key`) -> matplotlib line properties. The colours are the Okabe-Ito ones of
+#: :data:`AGENT_COLOURS` (a bone-protective therapy added to an AI takes the therapy's colour);
+#: natural loss is black. The line styles differ too, for grey-scale print.
+REGIMEN_STYLES: dict[str, dict[str, Any]] = {
+    "natural_loss": {"color": "#000000", "linestyle": "--"},
+    "ai": {"color": "#CC79A7", "linestyle": "-"},
+    "tamoxifen": {"color": "#56B4E9", "linestyle": "-."},
+    "tamoxifen_then_ai": {"color": "#D55E00", "linestyle": ":"},
+    "ai+zoledronic_acid": {"color": "#009E73", "linestyle": (0, (7, 2))},
+    "ai+denosumab": {"color": "#0072B2", "linestyle": (0, (4, 1.5, 1, 1.5, 1, 1.5))},
+    "ai+oral_bisphosphonate": {"color": "#E69F00", "linestyle": (0, (1, 1))},
+}
+#: Line styles of further series of one regimen on one axes (e.g. two parameter sets): same colour.
+_VARIANT_STYLES = ("--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), "-")
+#: Colour of a share-crossed curve whose regimen has no entry in :data:`REGIMEN_STYLES`.
+_UNKNOWN_REGIMEN_COLOUR = "#404040"
 
 #: matplotlib settings of the house style: readable at slide and print sizes.
 HOUSE_STYLE: dict[str, Any] = {
-    "font.size": 11,
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
-    "xtick.labelsize": 10,
-    "ytick.labelsize": 10,
-    "legend.fontsize": 9,
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 10.5,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": False,
-    "lines.linewidth": 2.0,
+    "lines.linewidth": 2.2,
     "figure.dpi": 100,
     "savefig.dpi": 300,
     "svg.fonttype": "path",
@@ -93,17 +131,32 @@ LABELS: dict[str, str] = {
     "t_score": "T-score [SD]",
     "bmd": "BMD [g/cm$^2$]",
     "percent_change": "BMD change since year {since:g} [%]",
+    "percent_change_baseline": "BMD change from baseline [%]",
     "normal": "normal",
     "osteopenia": "osteopenia",
     "osteoporosis": "osteoporosis",
     "threshold": "T = {threshold:g}",
     "crossing_time": "First time at or below the threshold [years from baseline]",
     "not_reached": "not reached",
+    "at_baseline": "at baseline",
+    "years_unit": "y",
     "fraction_crossed": "Patients who have reached the threshold [%]",
     "band": "95 % interval (group size)",
     "parameter_band": "95 % interval (parameter uncertainty, {count} calibration draws)",
     "natural_only": "natural loss only",
     "sources": "Sources",
+    "cohort_band": "{low:g}th-{high:g}th percentile of women",
+    "policy:fraction_patient_years_below": "Patient-years at or below the threshold [%]",
+    "policy:fraction_treated": "Women given bone-protective therapy [%]",
+    "policy:fraction_treated_at_baseline": "Women treated from baseline [%]",
+    "policy:fraction_false_positive": "Women treated on a falsely low scan [%]",
+    "policy:fraction_crossers_undetected": "Women crossing the threshold, never treated [%]",
+    "policy:scans_per_patient": "DXA scans per woman [count]",
+    "policy:delay_p50": "Median delay from crossing to treatment [years]",
+    "rule:none": "no bone-protective therapy",
+    "rule:threshold": "therapy from the first scan at the threshold",
+    "rule:treat_all": "therapy for every woman from baseline",
+    "no_data": "no data",
 }
 
 
@@ -122,6 +175,7 @@ _LABEL_FIELDS: dict[str, dict[str, Any]] = {
     "percent_change": {"since": 5.0},
     "threshold": {"threshold": -2.5},
     "parameter_band": {"count": 100},
+    "cohort_band": {"low": 25.0, "high": 75.0},
     "mean_relative_risk_fixed": {"reference": 0.0},
     "relative_risk_title": {"outcome": "Hip", "site": "Total hip"},
 }
@@ -161,17 +215,27 @@ def check_drawable_text(name: str, value: object, max_chars: int = limits.MAX_TE
     return value  # type: ignore[return-value]
 
 
-def check_label(key: str, value: object) -> str:
+def check_label(key: str, value: object, fields: Mapping[str, Any] | None = None) -> str:
     """Return label ``value`` for ``key`` if it is a string bmdsim can draw; otherwise raise naming it.
 
     A label is at most :data:`bmdsim.limits.MAX_TEXT_CHARS` characters; labels
     that are formatted (e.g. ``"threshold"``: ``"T = {threshold:g}"``) may use
     only their own fields with short format specs; text between ``$`` signs
     must be valid matplotlib mathtext.
+
+    Parameters
+    ----------
+    key : str
+        The label key.
+    value : object
+        The text to check.
+    fields : mapping of str -> example value, optional
+        The format fields the label may use, with an example value of each;
+        by default those of a formatted key of :data:`LABELS` (none for others).
     """
     name = f"labels[{key!r}]"
     check_drawable_text(name, value)
-    fields = _LABEL_FIELDS.get(key)
+    fields = _LABEL_FIELDS.get(key) if fields is None else fields
     if fields is not None:
         allowed = ", ".join("{" + f + "}" for f in fields)
         try:
@@ -435,6 +499,294 @@ def _check_series_names(name: str, mapping: object, kind: str) -> Mapping[str, A
     return mapping
 
 
+def regimen_key(regimen: object) -> str | None:
+    """The key of ``regimen`` in :data:`REGIMEN_STYLES`, or None if it has no style of its own.
+
+    Durations do not matter (an AI for 2.5 or 5 years is ``"ai"``): no exposure
+    is ``"natural_loss"``; an AI alone ``"ai"``; tamoxifen alone
+    ``"tamoxifen"``; tamoxifen courses all before the AI courses
+    ``"tamoxifen_then_ai"``; an AI with one bone-protective therapy
+    ``"ai+<therapy>"``.
+
+    Parameters
+    ----------
+    regimen : Regimen, Trajectory, CohortResult or None
+        A regimen, or a simulation whose regimen is used; None is natural loss.
+
+    Returns
+    -------
+    str or None
+        A key of :data:`REGIMEN_STYLES` when the regimen has one.
+
+    Raises
+    ------
+    TypeError
+        If ``regimen`` is none of those.
+    """
+    from .cohort import CohortResult
+
+    if isinstance(regimen, (Trajectory, CohortResult)):
+        regimen = regimen.regimen
+    if regimen is None:
+        return "natural_loss"
+    if not isinstance(regimen, Regimen):
+        raise TypeError(
+            f"regimen must be a bmdsim.Regimen, Trajectory, CohortResult or None, got {type(regimen).__name__}"
+        )
+    agents = set(e.agent for e in regimen)
+    ai, tam = "aromatase_inhibitor", "tamoxifen"
+    if not agents:
+        key = "natural_loss"
+    elif agents == {ai}:
+        key = "ai"
+    elif agents == {tam}:
+        key = "tamoxifen"
+    elif agents == {ai, tam}:
+        courses = [e for e in regimen if not e.is_event]
+        if len(courses) != len(regimen):
+            return None
+        last_tam = max(e.stop for e in courses if e.agent == tam)
+        first_ai = min(e.start for e in courses if e.agent == ai)
+        key = "tamoxifen_then_ai" if last_tam <= first_ai else None
+    elif ai in agents and len(agents) == 2:
+        key = f"ai+{next(a for a in agents if a != ai)}"
+    else:
+        key = None
+    return key if key in REGIMEN_STYLES else None
+
+
+def regimen_style(regimen: object) -> dict[str, Any] | None:
+    """Line properties (``color``, ``linestyle``) of a regimen: its entry in :data:`REGIMEN_STYLES`.
+
+    Parameters
+    ----------
+    regimen : str, Regimen, Trajectory, CohortResult or None
+        A key of :data:`REGIMEN_STYLES`, or what :func:`regimen_key` takes.
+
+    Returns
+    -------
+    dict or None
+        A copy of the style, or None if the regimen has none of its own.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For an argument of another type or a key that is not in :data:`REGIMEN_STYLES`.
+    """
+    if isinstance(regimen, str):
+        if regimen not in REGIMEN_STYLES:
+            raise ValueError(f"unknown regimen style {_short(regimen)}; valid keys are: {', '.join(REGIMEN_STYLES)}")
+        return dict(REGIMEN_STYLES[regimen])
+    key = regimen_key(regimen)
+    return None if key is None else dict(REGIMEN_STYLES[key])
+
+
+def _assign_styles(keys: Sequence[str | None]) -> list[dict[str, Any]]:
+    """Line properties for series of the given regimen keys, in order.
+
+    The first series of a regimen takes its :data:`REGIMEN_STYLES` entry; further series of the same
+    regimen keep its colour with another line style; series without a regimen style take the
+    :data:`SERIES_COLOURS` not used by the others.
+    """
+    out: list[dict[str, Any] | None] = [None] * len(keys)
+    used_colours = {REGIMEN_STYLES[k]["color"] for k in keys if k is not None}
+    seen: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if key is None:
+            continue
+        count = seen.get(key, 0)
+        seen[key] = count + 1
+        style = dict(REGIMEN_STYLES[key])
+        if count:
+            variants = [v for v in _VARIANT_STYLES if v != style["linestyle"]]
+            style["linestyle"] = variants[(count - 1) % len(variants)]
+        out[i] = style
+    free = [(c, ls) for c, ls in zip(SERIES_COLOURS, SERIES_STYLES, strict=True) if c not in used_colours]
+    free = free or list(zip(SERIES_COLOURS, SERIES_STYLES, strict=True))
+    k = 0
+    for i, style in enumerate(out):
+        if style is None:
+            colour, ls = free[k % len(free)]
+            out[i] = {"color": colour, "linestyle": ls}
+            k += 1
+    return out  # type: ignore[return-value]
+
+
+def _check_styles(styles: object, names: Iterable[str], what: str) -> dict[str, str | None]:
+    """``styles`` (label -> regimen key, Regimen, Trajectory or CohortResult) as label -> regimen key."""
+    if styles is None:
+        return {}
+    if not isinstance(styles, Mapping):
+        raise TypeError(
+            f"styles must map {what} labels to regimen keys ({', '.join(REGIMEN_STYLES)}) or regimens, "
+            f"got {_show(styles)}"
+        )
+    names = list(names)
+    out: dict[str, str | None] = {}
+    for label, value in styles.items():
+        if not isinstance(label, str) or label not in names:
+            raise ValueError(f"styles has the label {_short(label)}, which is not one of the {what} drawn")
+        if isinstance(value, str):
+            regimen_style(value)  # raises naming the key
+            out[label] = value
+        else:
+            try:
+                out[label] = regimen_key(value)
+            except TypeError:
+                raise TypeError(
+                    f"styles[{label!r}] must be a regimen key ({', '.join(REGIMEN_STYLES)}) or a bmdsim.Regimen, "
+                    f"got {_show(value)}"
+                ) from None
+    return out
+
+
+def _legend(ax: Axes, **kw: Any) -> Any:
+    """``ax.legend`` with one entry per label: the first artist drawn with each label."""
+    entries: dict[str, Any] = {}
+    for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+        entries.setdefault(label, handle)
+    if not entries:
+        return None
+    return ax.legend(list(entries.values()), list(entries), **kw)
+
+
+def figure_legend(fig: Figure, ncols: int | None = None, fontsize: float | None = None) -> Any:
+    """One legend for a whole figure, in place of its axes' legends, under the axes.
+
+    Collects the entries of every axes, one per label (the first artist drawn
+    with each label; an axes' own legend's entries if it has one, e.g. a
+    trajectory's markers), removes the axes' own legends and puts the figure's
+    legend under the axes, above a footnote (:func:`add_footnote`, added
+    first), so that it never covers data. A constrained-layout figure keeps
+    room for it; it takes as many columns (at most ``ncols``) as fit the
+    figure's width.
+
+    Parameters
+    ----------
+    fig : matplotlib Figure
+    ncols : int, optional
+        Most columns, 1 to 10; 4 by default.
+    fontsize : float, optional
+        Font size [points], 1 to 72; the ``legend.fontsize`` rcParam by default.
+
+    Returns
+    -------
+    matplotlib Legend or None
+        None if no axes has a labelled artist.
+    """
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {_show(fig)} of type {type(fig).__name__}")
+    ncols = 4 if ncols is None else as_int("ncols", ncols, 1, 10)
+    if fontsize is not None:
+        fontsize = as_finite_float("fontsize", fontsize)
+        check_range("fontsize", np.array(fontsize), 1.0, 72.0, unit="points")
+    entries: dict[str, Any] = {}
+    for ax in fig.axes:
+        own = ax.get_legend()
+        if own is not None:
+            pairs = zip(own.legend_handles, [t.get_text() for t in own.get_texts()], strict=True)
+            own.remove()
+        else:
+            pairs = zip(*ax.get_legend_handles_labels(), strict=True)
+        for handle, label in pairs:
+            entries.setdefault(label, handle)
+    if not entries:
+        return None
+    engine = fig.get_layout_engine()
+    rect = list(getattr(engine, "get", dict)().get("rect") or (0.0, 0.0, 1.0, 1.0))
+    bottom = rect[1]
+    renderer = fig._get_renderer()
+    legend = None
+    for columns in range(min(ncols, len(entries)), 0, -1):  # as many columns as fit the width
+        if legend is not None:
+            legend.remove()
+        legend = fig.legend(
+            list(entries.values()),
+            list(entries),
+            loc="lower center",
+            bbox_to_anchor=(0.5, bottom),
+            bbox_transform=fig.transFigure,
+            ncols=columns,
+            frameon=False,
+            fontsize=fontsize,
+            borderaxespad=0.2,
+        )
+        if legend.get_window_extent(renderer).width <= 0.98 * fig.bbox.width:
+            break
+    height = legend.get_window_extent(renderer).height / fig.bbox.height
+    if engine is not None and hasattr(engine, "set") and "rect" in getattr(engine, "get", dict)():
+        top = rect[1] + rect[3]
+        engine.set(rect=(rect[0], bottom + height, rect[2], max(top - bottom - height, 0.05)))
+    return legend
+
+
+def _margin_label(ax: Axes, y: float, text: str, gid: str, **kw: Any) -> Any:
+    """A label in the right margin of ``ax`` at height ``y`` [data], outside the data area."""
+    return ax.annotate(
+        text,
+        xy=(1.0, y),
+        xycoords=("axes fraction", "data"),
+        xytext=(5, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        annotation_clip=False,
+        gid=gid,
+        **kw,
+    )
+
+
+def _zone_label_y(low: float, high: float, thresholds: Sequence[float]) -> float:
+    """Middle of the widest stretch of ``[low, high]`` without a threshold line (where its label goes)."""
+    cuts = sorted({low, high, *(t for t in thresholds if low < t < high)})
+    a, b = max(zip(cuts, cuts[1:], strict=False), key=lambda ab: ab[1] - ab[0])
+    return 0.5 * (a + b)
+
+
+def _zones_and_thresholds(
+    ax: Axes, bottom: float, top: float, thresholds: Sequence[float], zones: bool, text: Mapping[str, str]
+) -> None:
+    """WHO zones and dashed threshold lines, their names in the right margin (never under the data)."""
+    if zones:
+        for (lo, hi), colour, name in zip(
+            ((-1.0, top), (-2.5, -1.0), (bottom, -2.5)),
+            ZONE_COLOURS,
+            ("normal", "osteopenia", "osteoporosis"),
+            strict=True,
+        ):
+            ax.axhspan(lo, hi, color=colour, zorder=0, lw=0, gid=f"zone:{name}")
+            lo, hi = max(lo, bottom), min(hi, top)
+            if hi > lo:
+                y = _zone_label_y(lo, hi, thresholds)
+                _margin_label(ax, y, text[name], f"zone_label:{name}", fontsize=9, color="0.35", style="italic")
+    for thr in thresholds:
+        ax.axhline(thr, color="0.3", lw=0.8, ls="--", zorder=1)
+        if bottom <= thr <= top:
+            _margin_label(
+                ax, thr, text["threshold"].format(threshold=thr), f"threshold_label:{thr:g}", fontsize=8, color="0.2"
+            )
+
+
+def remove_margin_labels(ax: Axes) -> None:
+    """Remove the zone and threshold names from the right margin of ``ax``.
+
+    For panels side by side with a shared T-score axis: keep the names on the
+    rightmost panel only.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    """
+    _check_ax(ax)
+    if ax is None:
+        raise TypeError("ax must be a matplotlib Axes, got None")
+    for t in list(ax.texts):
+        if (t.get_gid() or "").startswith(("zone_label:", "threshold_label:")):
+            t.remove()
+
+
 def plot_trajectory(
     traj: Trajectory,
     sites: Sequence[str] | None = None,
@@ -500,46 +852,40 @@ def plot_trajectory(
 
     t = traj.time
     lows = []
+    handles = []
     for site in sites:
         y = row(traj.t_score(site) if kind == "t_score" else traj.bmd(site))
         lows.append(y.min())
-        ax.plot(t, y, color=SITE_COLOURS.get(site), lw=2, label=text[site], gid=f"trajectory:{site}")
-        if crossings and kind == "t_score":
+        colour = SITE_COLOURS.get(site)
+        marker = SITE_MARKERS.get(site, "o")
+        marked = crossings and kind == "t_score" and bool(thresholds)
+        line = ax.plot(t, y, color=colour, lw=2, label=text[site], gid=f"trajectory:{site}")[0]
+        if marked:  # the legend shows the site's crossing marker with its line
+            from matplotlib.lines import Line2D
+
+            line = Line2D([], [], color=colour, lw=2, marker=marker, ms=7, mfc="white", mec=colour, mew=1.8)
+        handles.append((line, text[site]))
+        if marked:
             for thr in thresholds:
                 tc = float(row(np.atleast_1d(traj.crossing_time(site, thr)))[0])
                 if 0 < tc < np.inf:  # a threshold already reached at baseline is not a crossing to mark
+                    # Hollow, one shape per site: two sites crossing together both stay visible.
                     ax.plot(
                         [tc],
                         [thr],
-                        marker="o",
-                        ms=6,
-                        mfc="white",
-                        mec=SITE_COLOURS.get(site),
+                        marker=marker,
+                        ms=8,
+                        mfc="none",
+                        mec=colour,
                         mew=1.8,
+                        ls="none",
+                        zorder=4,
                         gid=f"crossing:{site}:{thr:g}",
                     )
     if kind == "t_score":
         top = max(-0.5, max(row(traj.t_score(s)).max() for s in sites) + 0.5)
         bottom = min(min(thresholds, default=-2.5) - 0.5, min(lows) - 0.3)
-        if zones:
-            normal, osteoporosis = -1.0, -2.5
-            for (lo, hi), colour, name in zip(
-                ((normal, top), (osteoporosis, normal), (bottom, osteoporosis)),
-                ZONE_COLOURS,
-                ("normal", "osteopenia", "osteoporosis"),
-                strict=True,
-            ):
-                ax.axhspan(lo, hi, color=colour, zorder=0, lw=0, gid=f"zone:{name}")
-                ax.text(t[-1], hi - 0.05, text[name], ha="right", va="top", fontsize=8, color="0.35")
-        for thr in thresholds:
-            ax.axhline(thr, color="0.3", lw=0.8, ls="--", zorder=1)
-            ax.annotate(
-                text["threshold"].format(threshold=thr),
-                (t[0], thr),
-                xytext=(2, 2),
-                textcoords="offset points",
-                fontsize=8,
-            )
+        _zones_and_thresholds(ax, bottom, top, thresholds, zones, text)
         ax.set_ylim(bottom, top)
         ax.set_ylabel(text["t_score"])
     else:
@@ -548,7 +894,7 @@ def plot_trajectory(
         _exposure_band(ax, _courses(traj, patient), traj.years, text)
     ax.set_xlim(t[0], t[-1])
     ax.set_xlabel(text["time"])
-    ax.legend(loc="lower left", fontsize=8, frameon=True)
+    ax.legend([h for h, _ in handles], [n for _, n in handles], loc="best", fontsize=9, frameon=True)
     return ax
 
 
@@ -605,10 +951,13 @@ def plot_crossing_times(
 ) -> Axes:
     """Mark the first time each site reaches each T-score threshold.
 
-    One row per site; one marker per threshold at the exact crossing time
-    (:meth:`Trajectory.crossing_time`), on a bar from baseline to it. A
-    threshold already reached at baseline is marked at 0; one not reached
-    within the horizon is written as "not reached" at the right edge.
+    One row per site, one line in it per threshold: a marker at the exact
+    crossing time (:meth:`Trajectory.crossing_time`) on a bar from baseline,
+    in the site's colour and marker shape (:data:`SITE_COLOURS`,
+    :data:`SITE_MARKERS`, as on :func:`plot_trajectory`), and beside it the
+    threshold and the time, e.g. "T = -2: 4.98 y". A threshold already reached
+    at baseline is marked at 0 ("at baseline"); one not reached within the
+    horizon is written as "not reached", without a marker.
 
     Parameters
     ----------
@@ -621,12 +970,15 @@ def plot_crossing_times(
         Which patient of a many-patient trajectory to draw.
     ax : matplotlib Axes, optional
     labels : mapping, optional
-        Text overrides, see :data:`LABELS`.
+        Text overrides, see :data:`LABELS` (``"threshold"``, ``"at_baseline"``,
+        ``"years_unit"``, ``"not_reached"``).
 
     Returns
     -------
     matplotlib Axes
-        Markers carry ``gid="crossing:<site>:<threshold>"``.
+        Markers carry ``gid="crossing:<site>:<threshold>"`` and their texts
+        ``gid="crossing_label:<site>:<threshold>"``; the legend has one entry
+        per site (its marker).
 
     Raises
     ------
@@ -643,10 +995,11 @@ def plot_crossing_times(
     height = 0.8 / max(len(thresholds), 1)
     for row, site in enumerate(sites):
         colour = SITE_COLOURS.get(site, "0.3")
+        marker = SITE_MARKERS.get(site, "o")
         for k, thr in enumerate(thresholds):
             y = row - 0.4 + height * (k + 0.5)
             tc = float(_row(np.atleast_1d(traj.crossing_time(site, thr)), patient)[0])
-            marker = THRESHOLD_MARKERS[k % len(THRESHOLD_MARKERS)]
+            name = text["threshold"].format(threshold=thr)
             if np.isfinite(tc):
                 ax.barh(y, tc, height=height * 0.35, left=0.0, color=colour, alpha=0.25, lw=0)
                 ax.plot(
@@ -654,27 +1007,34 @@ def plot_crossing_times(
                     [y],
                     marker=marker,
                     ms=7,
-                    color=colour,
+                    mfc=colour,
+                    mec=colour,
                     ls="none",
                     clip_on=False,
+                    zorder=4,
                     gid=f"crossing:{site}:{thr:g}",
                 )
+                when = text["at_baseline"] if tc == 0 else f"{tc:.2f} {text['years_unit']}"
+                colour_text = "0.1"
             else:
-                ax.text(traj.years, y, text["not_reached"], ha="right", va="center", fontsize=8, color="0.35")
-    for k, thr in enumerate(thresholds):  # legend entries for the marker shapes
-        ax.plot(
-            [],
-            [],
-            marker=THRESHOLD_MARKERS[k % len(THRESHOLD_MARKERS)],
-            color="0.3",
-            ls="none",
-            label=text["threshold"].format(threshold=thr),
-        )
+                tc, when, colour_text = 0.0, text["not_reached"], "0.45"
+            ax.annotate(
+                f"{name}: {when}",
+                xy=(tc, y),
+                xytext=(8, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=9,
+                color=colour_text,
+                annotation_clip=False,
+                gid=f"crossing_label:{site}:{thr:g}",
+            )
+        ax.plot([], [], marker=marker, ms=7, color=colour, ls="none", label=text[site])
     ax.set_yticks(range(len(sites)), [text[s] for s in sites])
     ax.set_ylim(len(sites) - 0.5, -0.5)
     ax.set_xlim(0.0, traj.years)
     ax.set_xlabel(text["crossing_time"])
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return ax
 
 
@@ -770,8 +1130,31 @@ def _series(traj: Trajectory, site: str, kind: str, patient: int, since: float) 
     return t[keep], 100.0 * (bmd[keep] / base - 1.0)
 
 
+def _check_percentiles(value: object) -> tuple[float, float]:
+    """``percentiles``: (low, high), two percentiles in [0, 100] with low < high."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Sequence, np.ndarray)) or len(value) != 2:
+        raise TypeError(f"percentiles must be (low, high), two percentiles in [0, 100], got {_show(value)}")
+    low = as_finite_float("percentiles[0]", value[0])
+    high = as_finite_float("percentiles[1]", value[1])
+    check_range("percentiles", np.array([low, high]), 0.0, 100.0)
+    if not low < high:
+        raise ValueError(f"percentiles must be (low, high) with low < high, got ({low:g}, {high:g})")
+    return low, high
+
+
+def _cohort_series(
+    cohort: CohortResult, site: str, kind: str, percentiles: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Monthly times, median and band (the two percentiles) of T-score or BMD at ``site`` across the cohort."""
+    grid = np.linspace(0.0, cohort.years, int(round(12 * cohort.years)) + 1)
+    pct = cohort.t_score_percentiles(site, grid, q=(percentiles[0], 50.0, percentiles[1]))["t_score"]
+    if kind == "bmd":  # BMD rises with the T-score, so its percentiles are the T-scores' percentiles in BMD
+        pct = np.asarray(cohort.reference.bmd(site, pct), dtype=float)
+    return grid, pct[1], pct[0], pct[2]
+
+
 def plot_comparison(
-    trajectories: Mapping[str, Trajectory],
+    trajectories: Mapping[str, Trajectory | CohortResult],
     site: str,
     kind: str = "t_score",
     thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
@@ -780,18 +1163,28 @@ def plot_comparison(
     ax: Axes | None = None,
     zones: bool = True,
     labels: Mapping[str, str] | None = None,
+    percentiles: tuple[float, float] = (25.0, 75.0),
 ) -> Axes:
     """Compare several scenarios (regimens or parameter sets) at one site.
 
+    Each regimen is drawn in its own colour and line style from
+    :data:`REGIMEN_STYLES` (see :func:`regimen_key`), the same in every
+    figure; a second series of the same regimen keeps its colour with another
+    line style, and regimens without a style of their own take the other
+    colours of :data:`SERIES_COLOURS`.
+
     Parameters
     ----------
-    trajectories : mapping of str -> Trajectory
-        Legend label -> trajectory, drawn in this order, each in its own colour
-        and line style; 1 to :data:`MAX_SERIES` entries.
+    trajectories : mapping of str -> Trajectory or CohortResult
+        Legend label -> trajectory or cohort, drawn in this order; 1 to
+        :data:`MAX_SERIES` entries. A cohort (:func:`bmdsim.simulate_cohort`)
+        is drawn as its median over time with a band between two percentiles
+        of its women (``percentiles``), at monthly times.
     site : str
         Site to draw (simulated in every trajectory).
     kind : {"t_score", "bmd", "percent_change"}
-        T-score [SD], areal BMD [g/cm2], or BMD change [%] since year ``since``.
+        T-score [SD], areal BMD [g/cm2], or BMD change [%] since year ``since``
+        (trajectories only).
     thresholds : float or sequence of float
         T-score thresholds [SD] drawn as dashed lines (T-score only); empty for none.
     patient : int
@@ -801,25 +1194,42 @@ def plot_comparison(
         ``[0, years)`` of the shortest trajectory.
     ax : matplotlib Axes, optional
     zones : bool
-        Shade the WHO zones (T-score only).
+        Shade the WHO zones (T-score only); their names and the thresholds'
+        are written in the right margin, never over the data.
     labels : mapping, optional
-        Text overrides, see :data:`LABELS`.
+        Text overrides, see :data:`LABELS` (``"cohort_band"`` names a cohort's band).
+    percentiles : (float, float)
+        Percentiles of women [0-100] bounding a cohort's band, low < high.
 
     Returns
     -------
     matplotlib Axes
-        One line per trajectory, ``gid="series:<label>"``.
+        One line per entry, ``gid="series:<label>"``; a cohort's band has
+        ``gid="series_band:<label>"``.
 
     Raises
     ------
     TypeError, ValueError
         For any bad argument, naming it, before anything is drawn.
     """
+    from .cohort import CohortResult
+
     kind = _check_kind(kind, ("t_score", "bmd", "percent_change"))
-    _check_series_names("trajectories", trajectories, "bmdsim.Trajectory objects")
+    _check_series_names("trajectories", trajectories, "bmdsim.Trajectory or CohortResult objects")
     check_site(site)
     for name, traj in trajectories.items():
-        _check_traj(traj, f"trajectories[{name!r}]")
+        if isinstance(traj, CohortResult):
+            if kind == "percent_change":
+                raise ValueError(
+                    f"kind 'percent_change' needs trajectories; trajectories[{name!r}] is a cohort: "
+                    "use kind 't_score' or 'bmd'"
+                )
+            _check_site_in(site, traj.sites, where=f"trajectories[{name!r}]")
+            continue
+        if not isinstance(traj, Trajectory):
+            raise TypeError(
+                f"trajectories[{name!r}] must be a bmdsim.Trajectory or CohortResult, got {type(traj).__name__}"
+            )
         _check_site_in(site, traj.sites, where=f"trajectories[{name!r}]")
         _check_patient(traj, patient)
     thresholds = check_thresholds(thresholds)
@@ -828,20 +1238,30 @@ def plot_comparison(
     if not 0.0 <= since < shortest:
         raise ValueError(f"since must lie in [0, {shortest:g}) years (the shortest horizon), got {since:g}")
     zones = _check_flag("zones", zones)
+    percentiles = _check_percentiles(percentiles)
     _check_ax(ax)
     text = labels_for(labels)
     ax = _axes(ax)
+    styles = _assign_styles([regimen_key(traj) for traj in trajectories.values()])
     lows, highs, end = [], [], 0.0
-    for k, (name, traj) in enumerate(trajectories.items()):
-        t, y = _series(traj, site, kind, patient, since)
-        ax.plot(
-            t,
-            y,
-            color=SERIES_COLOURS[k % len(SERIES_COLOURS)],
-            ls=SERIES_STYLES[k % len(SERIES_STYLES)],
-            label=name,
-            gid=f"series:{name}",
-        )
+    for style, (name, traj) in zip(styles, trajectories.items(), strict=True):
+        if isinstance(traj, CohortResult):
+            t, y, low, high = _cohort_series(traj, site, kind, percentiles)
+            ax.fill_between(
+                t,
+                low,
+                high,
+                color=style["color"],
+                alpha=0.15,
+                lw=0,
+                label=text["cohort_band"].format(low=percentiles[0], high=percentiles[1]),
+                gid=f"series_band:{name}",
+            )
+            lows.append(low.min())
+            highs.append(high.max())
+        else:
+            t, y = _series(traj, site, kind, patient, since)
+        ax.plot(t, y, **style, label=name, gid=f"series:{name}")
         lows.append(y.min())
         highs.append(y.max())
         end = max(end, traj.years)
@@ -849,28 +1269,18 @@ def plot_comparison(
     if kind == "t_score":
         top = max(-0.5, max(highs) + 0.5)
         bottom = min(min(thresholds, default=-2.5) - 0.5, min(lows) - 0.3)
-        if zones:
-            for (lo, hi), colour, zone in zip(
-                ((-1.0, top), (-2.5, -1.0), (bottom, -2.5)),
-                ZONE_COLOURS,
-                ("normal", "osteopenia", "osteoporosis"),
-                strict=True,
-            ):
-                ax.axhspan(lo, hi, color=colour, zorder=0, lw=0, gid=f"zone:{zone}")
-                ax.text(end, hi - 0.05, text[zone], ha="right", va="top", fontsize=8, color="0.35")
-        for thr in thresholds:
-            ax.axhline(thr, color="0.3", lw=0.8, ls="--", zorder=1)
+        _zones_and_thresholds(ax, bottom, top, thresholds, zones, text)
         ax.set_ylim(bottom, top)
         ax.set_ylabel(text["t_score"])
     elif kind == "bmd":
         ax.set_ylabel(text["bmd"])
     else:
         ax.axhline(0.0, color="0.5", lw=0.8, zorder=1)
-        ax.set_ylabel(text["percent_change"].format(since=since))
+        ax.set_ylabel(text["percent_change"].format(since=since) if since else text["percent_change_baseline"])
     ax.set_xlim(start, end)
     ax.set_xlabel(text["time"])
     ax.set_title(text[site], loc="left")
-    ax.legend(loc="best", frameon=True)
+    _legend(ax, loc="best", frameon=True)
     return ax
 
 
@@ -883,6 +1293,7 @@ def plot_fraction_crossed(
     labels: Mapping[str, str] | None = None,
     parameter_band: bool = True,
     times: Sequence[float] | np.ndarray | None = None,
+    name: str | None = None,
 ) -> Axes:
     """Per cent of a group who have reached each threshold, over time.
 
@@ -894,6 +1305,11 @@ def plot_fraction_crossed(
     if the cohort was simulated with parameter draws, the interval across
     them as a second, hatched band (outlined, labelled separately from the
     sampling band).
+
+    The curves take the colour of the group's regimen
+    (:data:`REGIMEN_STYLES`, the same as in every other figure); thresholds
+    differ by line style (:data:`THRESHOLD_STYLES`) and hatch. Two groups may
+    share an axes: give each a ``name``; identical legend entries are shown once.
 
     Parameters
     ----------
@@ -916,12 +1332,16 @@ def plot_fraction_crossed(
         For a cohort: two or more strictly increasing times [years] to
         evaluate, in ``[0, years]``; monthly if None. Ignored for a trajectory (its output
         times are used).
+    name : str, optional
+        The group's name, put before each threshold in the legend
+        (``"<name>: T = -2.5"``) and after the gids; at most 1000 characters.
 
     Returns
     -------
     matplotlib Axes
         One step line per threshold, ``gid="fraction:<site>:<threshold>"``;
-        parameter bands have ``gid="parameter_band:<site>:<threshold>"``.
+        parameter bands have ``gid="parameter_band:<site>:<threshold>"``
+        (with ``":<name>"`` appended when a name is given).
 
     Raises
     ------
@@ -937,6 +1357,9 @@ def plot_fraction_crossed(
     thresholds = check_thresholds(thresholds, allow_empty=False)
     bands = _check_flag("bands", bands)
     parameter_band = _check_flag("parameter_band", parameter_band)
+    if name is not None:
+        check_drawable_text("name", name, max_chars=1000)
+        _check_mathtext("name", name)
     _check_ax(ax)
     text = labels_for(labels)
     if cohort:
@@ -960,8 +1383,10 @@ def plot_fraction_crossed(
         grid, n, draws = traj.time, traj.patient.n, 0
     ax = _axes(ax)
     time = np.asarray(grid, dtype=float)
+    style = regimen_style(traj)
+    colour = _UNKNOWN_REGIMEN_COLOUR if style is None else style["color"]
+    prefix, suffix = ("", "") if name is None else (f"{name}: ", f":{name}")
     for k, thr in enumerate(thresholds):
-        colour = SERIES_COLOURS[(k + 1) % len(SERIES_COLOURS)]
         if cohort:
             curve = traj.fraction_below(site, thr, time)
             frac = curve["fraction"]
@@ -972,9 +1397,9 @@ def plot_fraction_crossed(
             100.0 * frac,
             where="post",
             color=colour,
-            ls=SERIES_STYLES[k % len(SERIES_STYLES)],
-            label=text["threshold"].format(threshold=thr),
-            gid=f"fraction:{site}:{float(thr):g}",
+            ls=THRESHOLD_STYLES[k % len(THRESHOLD_STYLES)],
+            label=prefix + text["threshold"].format(threshold=thr),
+            gid=f"fraction:{site}:{float(thr):g}{suffix}",
         )
         if bands:
             lo, hi = wilson_interval(frac, n)
@@ -987,10 +1412,10 @@ def plot_fraction_crossed(
                 step="post",
                 facecolor="none",
                 edgecolor=colour,
-                hatch="////",
+                hatch=THRESHOLD_HATCHES[k % len(THRESHOLD_HATCHES)],
                 lw=0.6,
                 alpha=0.6,
-                gid=f"parameter_band:{site}:{float(thr):g}",
+                gid=f"parameter_band:{site}:{float(thr):g}{suffix}",
             )
     if bands:
         ax.fill_between([], [], [], color="0.6", alpha=0.3, lw=0, label=text["band"])
@@ -1001,7 +1426,7 @@ def plot_fraction_crossed(
             [],
             facecolor="none",
             edgecolor="0.4",
-            hatch="////",
+            hatch=THRESHOLD_HATCHES[0],
             lw=0.6,
             label=text["parameter_band"].format(count=draws),
         )
@@ -1010,7 +1435,7 @@ def plot_fraction_crossed(
     ax.set_xlabel(text["time"])
     ax.set_ylabel(text["fraction_crossed"])
     ax.set_title(text[site], loc="left")
-    ax.legend(loc="lower right", frameon=True)
+    _legend(ax, loc="upper left", frameon=True)
     return ax
 
 
@@ -1024,10 +1449,14 @@ def footnote_inches(note: str, fig_width: float, width: int | None = None, fonts
     return (lines * fontsize * 1.35 + 6) / 72.0
 
 
-def add_footnote(fig: Figure, note: str, width: int | None = None, fontsize: float = 7.5) -> Any:
+def add_footnote(
+    fig: Figure, note: str, width: int | None = None, fontsize: float = 7.5, max_lines: int | None = None
+) -> Any:
     """Write ``note`` (e.g. the sources) under the axes of ``fig``, wrapped.
 
-    A constrained-layout figure keeps room for it at the bottom.
+    A constrained-layout figure keeps room for it at the bottom. On a slide a
+    footnote should be one line (``max_lines=1``), with the full sources in
+    the caption file beside the figure.
 
     Parameters
     ----------
@@ -1040,6 +1469,9 @@ def add_footnote(fig: Figure, note: str, width: int | None = None, fontsize: flo
         Characters per line, 10 to 1000; about 15 per inch of figure width by default.
     fontsize : float
         Font size [points], 1 to 72.
+    max_lines : int, optional
+        Most lines the wrapped note may take, 1 to 1000 (a longer note is
+        refused); no limit but the height by default.
 
     Returns
     -------
@@ -1055,8 +1487,15 @@ def add_footnote(fig: Figure, note: str, width: int | None = None, fontsize: flo
         width = as_int("width", width, 10, 1000)
     fontsize = as_finite_float("fontsize", fontsize)
     check_range("fontsize", np.array(fontsize), 1.0, 72.0, unit="points")
+    if max_lines is not None:
+        max_lines = as_int("max_lines", max_lines, 1, 1000)
     wrapped = _wrap_footnote(note, fig.get_figwidth(), width)
     lines = wrapped.count("\n") + 1
+    if max_lines is not None and lines > max_lines:
+        raise ValueError(
+            f"note ({len(note)} characters) needs {lines} lines at {fig.get_figwidth():.3g} in wide, more than "
+            f"max_lines = {max_lines}: shorten the note or make the figure wider"
+        )
     inches = footnote_inches(note, fig.get_figwidth(), width, fontsize)
     height = inches / fig.get_figheight()
     if height > MAX_FOOTNOTE_FRACTION:  # the layout would collapse, or fail with an unsatisfiable constraint
@@ -1149,6 +1588,7 @@ def plot_relative_risk(
     note: bool = True,
     ax: Axes | None = None,
     labels: Mapping[str, str] | None = None,
+    styles: Mapping[str, Any] | None = None,
 ) -> Axes:
     """Relative fracture risk of cohorts over time, one line per regimen, with the gradient-CI band.
 
@@ -1170,6 +1610,11 @@ def plot_relative_risk(
     ax : matplotlib Axes, optional
     labels : mapping, optional
         Text overrides, see :data:`LABELS`.
+    styles : mapping of str -> str or Regimen, optional
+        Legend label -> its regimen (a :data:`REGIMEN_STYLES` key, or a
+        Regimen or CohortResult, see :func:`regimen_key`), so that each line has
+        its regimen's colour and line style, as in every other figure. Labels
+        left out are drawn in the other colours of :data:`SERIES_COLOURS`.
 
     Returns
     -------
@@ -1196,6 +1641,7 @@ def plot_relative_risk(
         _check_risk(name, risk, kind)
     band = _check_flag("band", band)
     note = _check_flag("note", note)
+    keys = _check_styles(styles, risks, "risks")
     _check_ax(ax)
     first = next(iter(risks.values()))
     for name, risk in risks.items():
@@ -1206,20 +1652,13 @@ def plot_relative_risk(
             )
     text = labels_for(labels)
     ax = _axes(ax)
-    for k, (name, risk) in enumerate(risks.items()):
-        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+    line_styles = _assign_styles([keys.get(name) for name in risks])
+    for style, (name, risk) in zip(line_styles, risks.items(), strict=True):
         t = np.asarray(risk["time"], dtype=float)
-        ax.plot(
-            t,
-            risk[kind],
-            color=colour,
-            ls=SERIES_STYLES[k % len(SERIES_STYLES)],
-            label=name,
-            gid=f"relative_risk:{name}",
-        )
+        ax.plot(t, risk[kind], **style, label=name, gid=f"relative_risk:{name}")
         if band:
             low, high = np.asarray(risk[f"{kind}_ci"], dtype=float)
-            ax.fill_between(t, low, high, color=colour, alpha=0.15, lw=0, gid=f"relative_risk_band:{name}")
+            ax.fill_between(t, low, high, color=style["color"], alpha=0.15, lw=0, gid=f"relative_risk_band:{name}")
     if band:
         ax.fill_between([], [], [], color="0.6", alpha=0.3, lw=0, label=text["gradient_band"])
     ax.axhline(1.0, color="0.5", lw=0.8, ls=":", zorder=1)
@@ -1248,5 +1687,154 @@ def plot_relative_risk(
             color="0.35",
         )
     # Curves start at 1 and mostly rise: the upper left stays free, under the note.
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.93 if note else 1.0), frameon=True)
+    _legend(ax, loc="upper left", bbox_to_anchor=(0.0, 0.93 if note else 1.0), frameon=True)
+    return ax
+
+
+#: Columns of a :func:`bmdsim.compare_policies` table that :func:`plot_policy_comparison` draws, with
+#: the factor to the unit of the axis (fractions are drawn in per cent).
+POLICY_COLUMNS: dict[str, float] = {
+    "fraction_patient_years_below": 100.0,
+    "fraction_treated": 100.0,
+    "fraction_treated_at_baseline": 100.0,
+    "fraction_false_positive": 100.0,
+    "fraction_crossers_undetected": 100.0,
+    "scans_per_patient": 1.0,
+    "delay_p50": 1.0,
+}
+#: Hatch of a policy's bar, by rule: a threshold policy treats only some women.
+_RULE_HATCHES = {"none": "", "threshold": "//", "treat_all": ""}
+#: Bar colour of a policy without a regimen style, by rule.
+_RULE_COLOURS = {"none": REGIMEN_STYLES["ai"]["color"], "threshold": "0.55", "treat_all": "0.3"}
+
+
+def _check_policy_table(table: object, column: object) -> tuple[list[str], list[str], np.ndarray]:
+    """Policy names, rules and the ``column`` values of a :func:`bmdsim.compare_policies` table."""
+    if not isinstance(table, Mapping):
+        raise TypeError(f"table must be the dict of columns bmdsim.compare_policies returns, got {_show(table)}")
+    if not isinstance(column, str) or column not in POLICY_COLUMNS:
+        raise (TypeError if not isinstance(column, str) else ValueError)(
+            f"column must be one of {', '.join(POLICY_COLUMNS)}, got {_short(column)}"
+        )
+    missing = [k for k in ("policy", "rule", column) if k not in table]
+    if missing:
+        raise ValueError(f"table is missing the column(s) {', '.join(missing)}: pass compare_policies' output")
+    names, rules = table["policy"], table["rule"]
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence) or not names:
+        raise TypeError("table['policy'] must be a non-empty list of policy names")
+    if len(names) > MAX_SERIES:
+        raise ValueError(f"table must hold at most {MAX_SERIES} policies (one chart), got {len(names)}")
+    for label in names:
+        check_drawable_text("table['policy'] name", label, max_chars=1000)
+        _check_mathtext("table['policy'] name", label)
+    if len(set(names)) != len(names):
+        raise ValueError("table['policy'] must name each policy once")
+    if isinstance(rules, (str, bytes)) or not isinstance(rules, Sequence) or len(rules) != len(names):
+        raise ValueError(f"table['rule'] must hold one rule per policy ({len(names)})")
+    for rule in rules:
+        if not isinstance(rule, str) or rule not in _RULE_HATCHES:
+            raise ValueError(f"table['rule'] must hold rules from {', '.join(_RULE_HATCHES)}, got {_short(rule)}")
+    values = table[column]
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)) or len(values) != len(names):
+        raise ValueError(f"table[{column!r}] must hold one number per policy ({len(names)})")
+    out = np.empty(len(names))
+    for i, v in enumerate(values):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (Real, np.integer, np.floating)):
+            raise TypeError(f"table[{column!r}][{i}] must be a number, got {_show(v)}")
+        out[i] = float(v)
+    finite = out[np.isfinite(out)]
+    if np.any(np.isinf(out)) or (finite.size and np.max(np.abs(finite)) * POLICY_COLUMNS[column] > 1e9):
+        raise ValueError(f"table[{column!r}] must hold finite numbers (NaN for none) of at most 1e9")
+    return list(names), list(rules), out
+
+
+def plot_policy_comparison(
+    table: Mapping[str, Sequence[Any]],
+    column: str = "fraction_patient_years_below",
+    ax: Axes | None = None,
+    labels: Mapping[str, str] | None = None,
+    styles: Mapping[str, Any] | None = None,
+) -> Axes:
+    """One horizontal bar per monitoring policy: a column of a :func:`bmdsim.compare_policies` table.
+
+    Draws the table's numbers (fractions in per cent), each written beside
+    its bar, in the free space to its right. Bars are coloured by the regimen
+    a policy gives (``styles``, from :data:`REGIMEN_STYLES`, as in every
+    other figure) or else by rule; a policy acting on scans (rule
+    ``"threshold"``), which treats only some women, is hatched.
+
+    Parameters
+    ----------
+    table : mapping of str -> list
+        :func:`bmdsim.compare_policies` output: ``policy``, ``rule`` and ``column``.
+    column : str
+        One of :data:`POLICY_COLUMNS`; its axis label is ``labels["policy:<column>"]``.
+    ax : matplotlib Axes, optional
+    labels : mapping, optional
+        Text overrides, see :data:`LABELS`.
+    styles : mapping of str -> str or Regimen, optional
+        Policy name -> the regimen it gives (a :data:`REGIMEN_STYLES` key or a
+        Regimen), for the bar's colour.
+
+    Returns
+    -------
+    matplotlib Axes
+        One bar per policy (``gid="policy:<name>"``), top to bottom in the
+        table's order, and its value (``gid="policy_value:<name>"``); a NaN
+        value (e.g. no delay without detections) draws no bar and is written
+        as ``labels["no_data"]``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For any bad argument, naming it, before anything is drawn.
+    """
+    names, rules, values = _check_policy_table(table, column)
+    keys = _check_styles(styles, names, "policies")
+    _check_ax(ax)
+    text = labels_for(labels)
+    ax = _axes(ax, figsize=(8.0, 1.2 + 0.6 * len(names)))
+    factor = POLICY_COLUMNS[column]
+    shown = values * factor
+    finite = shown[np.isfinite(shown)]
+    high = max(float(finite.max()) if finite.size else 1.0, 0.0)
+    low = min(float(finite.min()) if finite.size else 0.0, 0.0)
+    span = (high - low) or 1.0
+    unit = " %" if factor == 100.0 else ""
+    for row, (name, rule, value) in enumerate(zip(names, rules, shown, strict=True)):
+        key = keys.get(name)
+        colour = REGIMEN_STYLES[key]["color"] if key is not None else _RULE_COLOURS[rule]
+        if np.isfinite(value):
+            ax.barh(
+                row,
+                value,
+                height=0.65,
+                color=colour,
+                edgecolor="white" if _RULE_HATCHES[rule] else colour,
+                hatch=_RULE_HATCHES[rule],
+                lw=0,
+                label=text[f"rule:{rule}"],
+                gid=f"policy:{name}",
+            )
+            digits = 1 if unit or value != round(value) else 0
+            written = f"{value:.{digits}f}{unit}"
+        else:
+            written = text["no_data"]
+            value = 0.0
+        ax.annotate(
+            written,
+            xy=(max(value, 0.0), row),
+            xytext=(4, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=9,
+            gid=f"policy_value:{name}",
+        )
+    ax.set_yticks(range(len(names)), [textwrap.fill(n, 28) for n in names])
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlim(low, high + 0.3 * span)  # room for the values right of the bars
+    ax.set_xlabel(text[f"policy:{column}"])
+    ax.axvline(0.0, color="0.3", lw=0.8)
+    _legend(ax, loc="best", frameon=True)
     return ax

@@ -82,13 +82,24 @@ def risks(cohort):
     return {"AI": fracture.cohort_relative_risk(cohort, "total_hip", np.linspace(0, 10, 11), "hip")}
 
 
+@pytest.fixture(scope="module")
+def policy_table():
+    policies = [
+        bmdsim.Policy("none", rule="none", scan_interval=None),
+        bmdsim.Policy("scan", scan_interval=2.0),
+        bmdsim.Policy("all", rule="treat_all", scan_interval=None),
+    ]
+    r = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
+    return bmdsim.compare_policies(policies, bmdsim.cohort.default_population(), r, 10, n=200, seed=1)
+
+
 def _small_figure():
     fig, ax = plt.subplots(figsize=(2, 2))
     ax.plot([0, 1], [0, 1])
     return fig
 
 
-def _targets(traj, cohort, risks, tmp_path):
+def _targets(traj, cohort, risks, policy_table, tmp_path):
     """``(label, function, valid keyword arguments, arguments to fuzz)``."""
     reg = traj.regimen
     return [
@@ -109,25 +120,41 @@ def _targets(traj, cohort, risks, tmp_path):
             "plot_comparison",
             plot.plot_comparison,
             {"trajectories": {"a": traj}, "site": "femoral_neck"},
-            ("trajectories", "site", "kind", "thresholds", "patient", "since", "ax", "zones", "labels"),
+            ("trajectories", "site", "kind", "thresholds", "patient", "since", "ax", "zones", "labels", "percentiles"),
+        ),
+        (
+            "plot_comparison (cohort)",
+            plot.plot_comparison,
+            {"trajectories": {"a": cohort, "b": traj}, "site": "femoral_neck"},
+            ("kind", "percentiles"),
         ),
         (
             "plot_fraction_crossed",
             plot.plot_fraction_crossed,
             {"traj": cohort, "site": "femoral_neck", "times": [0.0, 5.0, 10.0]},
-            ("traj", "site", "thresholds", "bands", "ax", "labels", "parameter_band", "times"),
+            ("traj", "site", "thresholds", "bands", "ax", "labels", "parameter_band", "times", "name"),
         ),
         (
             "plot_relative_risk",
             plot.plot_relative_risk,
             {"risks": risks},
-            ("risks", "kind", "band", "note", "ax", "labels"),
+            ("risks", "kind", "band", "note", "ax", "labels", "styles"),
         ),
+        (
+            "plot_policy_comparison",
+            plot.plot_policy_comparison,
+            {"table": policy_table},
+            ("table", "column", "ax", "labels", "styles"),
+        ),
+        ("regimen_key", plot.regimen_key, {"regimen": reg}, ("regimen",)),
+        ("regimen_style", plot.regimen_style, {"regimen": "ai"}, ("regimen",)),
+        ("figure_legend", plot.figure_legend, {"fig": _small_figure()}, ("fig", "ncols", "fontsize")),
+        ("remove_margin_labels", plot.remove_margin_labels, {"ax": _small_figure().axes[0]}, ("ax",)),
         (
             "add_footnote",
             plot.add_footnote,
             {"fig": _small_figure(), "note": "x"},
-            ("fig", "note", "width", "fontsize"),
+            ("fig", "note", "width", "fontsize", "max_lines"),
         ),
         ("labels_for", plot.labels_for, {}, ("labels",)),
         ("house_style", lambda **kw: plot.house_style(**kw).__enter__(), {}, ("rc",)),
@@ -179,16 +206,18 @@ ALIASES = {
     "formats": ("format",),
     "risks": ("risk",),
     "figures": ("CaptionedFigure",),
+    "table": ("compare_policies", "policy", "rule"),
+    "styles": ("regimen",),
     "header": ("column",),
     "out": ("folder", "path"),
 }
 
 
-def test_every_hostile_argument_is_refused_clearly_or_drawn(traj, cohort, risks, tmp_path, monkeypatch):
+def test_every_hostile_argument_is_refused_clearly_or_drawn(traj, cohort, risks, policy_table, tmp_path, monkeypatch):
     """Replace one argument at a time by each hostile value: the call works, or raises naming the argument."""
     monkeypatch.chdir(tmp_path)  # a hostile string is also a valid relative path: files land here
     failures, cases = [], 0
-    for label, func, base, fuzzed in _targets(traj, cohort, risks, tmp_path):
+    for label, func, base, fuzzed in _targets(traj, cohort, risks, policy_table, tmp_path):
         for arg in fuzzed:
             for value in HOSTILE:
                 cases += 1
@@ -214,7 +243,8 @@ def test_a_single_threshold_is_one_threshold(traj):
     ax = plot.plot_trajectory(traj, thresholds=-2.5)
     assert "T = -2.5" in [t.get_text() for t in ax.texts]
     ax = plot.plot_crossing_times(traj, thresholds=-2.0)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["T = -2"]
+    labels = [t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("crossing_label:")]
+    assert len(labels) == len(traj.sites) and all(t.startswith("T = -2: ") for t in labels)
     assert plot.check_thresholds(np.float32(-1.5)) == (-1.5,)
 
 
@@ -507,7 +537,7 @@ def test_a_footnote_taller_than_half_the_figure_is_refused():
 
 
 def test_a_long_source_label_names_the_label_and_leaves_no_figure_open():
-    with pytest.raises(ValueError, match=r"the footnote is labels\['sources_prefix'\] and the sources"):
+    with pytest.raises(ValueError, match=r"the footnote is labels\['sources_prefix'\], labels\['sources_full'\]"):
         figures.educator_figures(labels={"sources_prefix": "Quellen " * 1200}, names=("crossing_times",))
     assert not plt.get_fignums()
 
@@ -553,3 +583,29 @@ def test_mathtext_is_checked_line_by_line_as_matplotlib_draws_it(traj):
         plot.plot_trajectory(traj, labels={"time": "$\\frac$\nyears $"})
     ax = plot.plot_trajectory(traj, labels={"time": "costs $5\nor $\\frac{1}{2}$ of it"})
     ax.figure.canvas.draw()
+
+
+def test_policy_tables_are_checked(policy_table):
+    with pytest.raises(TypeError, match="table must be the dict of columns bmdsim.compare_policies returns"):
+        plot.plot_policy_comparison([1, 2])
+    with pytest.raises(ValueError, match=r"table is missing the column\(s\) rule"):
+        plot.plot_policy_comparison({k: v for k, v in policy_table.items() if k != "rule"})
+    bad = dict(policy_table, fraction_treated=[0.5, "x", 1.0])
+    with pytest.raises(TypeError, match=r"table\['fraction_treated'\]\[1\] must be a number"):
+        plot.plot_policy_comparison(bad, "fraction_treated")
+    bad = dict(policy_table, fraction_treated=[0.5, math.inf, 1.0])
+    with pytest.raises(ValueError, match=r"table\['fraction_treated'\] must hold finite numbers"):
+        plot.plot_policy_comparison(bad, "fraction_treated")
+    with pytest.raises(ValueError, match=r"table\['policy'\] must name each policy once"):
+        plot.plot_policy_comparison(dict(policy_table, policy=["a", "a", "b"]))
+    with pytest.raises(ValueError, match="unknown regimen style 'x'"):
+        plot.plot_policy_comparison(policy_table, styles={"none": "x"})
+    assert not plt.get_fignums()
+
+
+def test_a_figure_label_template_may_use_only_its_fields():
+    with pytest.raises(ValueError, match=r"labels\['regimen:ai'\] may use only the fields \{years\}"):
+        figures.educator_figures(labels={"regimen:ai": "AI {n}"}, names=("bone_protection",))
+    with pytest.raises(ValueError, match=r"labels\['policy:scan'\] may use only the fields"):
+        figures.educator_figures(labels={"policy:scan": "{interval.__class__}"}, names=("monitoring_policies",))
+    assert not plt.get_fignums()
