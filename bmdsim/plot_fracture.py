@@ -29,7 +29,11 @@ def _axes(ax: Any) -> Any:
 
 
 def plot_cumulative_incidence(
-    results: Mapping[str, CohortIncidence], outcome: str, ax: Any = None, band: str = "parameter"
+    results: Mapping[str, CohortIncidence],
+    outcome: str,
+    ax: Any = None,
+    band: str = "parameter",
+    styles: Mapping[str, Any] | None = None,
 ) -> Any:
     """Cumulative incidence per 1,000 women over time, one line per strategy, with its band.
 
@@ -42,6 +46,10 @@ def plot_cumulative_incidence(
     ax : matplotlib Axes, optional
     band : {"parameter", "gradient", "none"}
         Shade the parameter-draw interval, the gradient's 95 % CI, or nothing.
+    styles : mapping of str -> Regimen, CohortResult or style key, optional
+        Strategy name -> what sets its line style through
+        :func:`bmdsim.plot.regimen_style` (the figure set's one style per
+        regimen); strategies without one take the colours in order.
 
     Returns
     -------
@@ -57,14 +65,19 @@ def plot_cumulative_incidence(
             raise TypeError(f"results[{name!r}] must be a CohortIncidence, got {type(res).__name__}")
         if outcome not in res["outcomes"]:
             raise ValueError(f"results[{name!r}] has no outcome {outcome!r} (it has {', '.join(res['outcomes'])})")
-        colour = _COLOURS[i % len(_COLOURS)]
+        line = {"color": _COLOURS[i % len(_COLOURS)], "linestyle": "-"}
+        if styles is not None and name in styles:
+            from .plot import regimen_style
+
+            line = regimen_style(styles[name]) or line
+        colour = line["color"]
         t = np.asarray(res["time"])
-        ax.plot(t, res["per_1000"][outcome], color=colour, lw=2, label=name)
+        ax.plot(t, res["per_1000"][outcome], lw=2, label=name, **line)
         shade = res[f"{band}_band"].get(outcome) if band != "none" else None
         if shade is not None:
             ax.fill_between(t, 1000 * shade[0], 1000 * shade[1], color=colour, alpha=0.2, lw=0)
-    ax.set_xlabel("Years since starting the aromatase inhibitor")
-    ax.set_ylabel("Women with a fracture per 1,000")
+    ax.set_xlabel("Time since starting the aromatase inhibitor [years]")
+    ax.set_ylabel("Women with a first fracture [per 1,000]")
     ax.set_title(f"Cumulative incidence: {outcomes()[outcome].split(':')[0].split('(')[0].strip().lower()}")
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, loc="upper left")

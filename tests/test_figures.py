@@ -54,6 +54,7 @@ LECTURE_SET = (
     "crossing_times",
     "calibrated_cohort",
     "fracture_risk",
+    "fracture_incidence",
     "monitoring_policies",
     "illustrative_group",
 )
