@@ -27,18 +27,22 @@ correlated draws are formed without BLAS, whose rounding changes with the
 number of rows, and the shared loss curve her crossing is read from is chosen
 and evaluated from her own age, see :func:`bmdsim.crossing.canonical_state`).
 ``chunk_size`` only bounds memory: the work is done chunk by chunk, each chunk
-independent of the others. A distributed engine would map :meth:`CohortResult.chunk_crossing_times`
-over ``result.chunks()`` (e.g. ``dask.delayed`` or ``ray.remote`` around it,
-each task receiving the picklable inputs and its ``(start, stop)``) and
-concatenate the pieces in chunk order; nothing else is shared between chunks.
+independent of the others. A :class:`CohortResult` pickles as its inputs (a
+few kilobytes), so a distributed engine maps :meth:`CohortResult.chunk_crossing_times`
+over ``result.chunks()`` and concatenates the pieces in chunk order; nothing
+else is shared between chunks. :func:`bmdsim.distributed.crossing_times_dask`
+does that on a Dask cluster, bit-identical to :meth:`CohortResult.crossing_times`.
 
 Parameter uncertainty
 ---------------------
 ``simulate_cohort(..., parameter_draws=K)`` adds the first ``K`` calibration
 draws of the parameter set (:func:`bmdsim.parameter_draws`). The same patients
-(same ages, T-scores and multipliers: common random numbers) are then
-simulated once per draw, one draw at a time and chunk by chunk, so memory
-holds at most one draw's ``n`` crossing times, never ``n x K``.
+(same ages, T-scores and multipliers: common random numbers, drawn once per
+result, see :class:`CohortResult`) are then simulated once per draw, chunk by
+chunk, one draw per worker thread at a time. A draw's crossing times are kept
+for the next query while they fit in :data:`KEPT_DRAW_BYTES` (256 MiB);
+beyond that, memory holds at most ``workers`` draws' ``n`` crossing times,
+never ``n x K``.
 :meth:`CohortResult.fraction_below` adds the interval of the fraction across
 draws (:data:`PARAMETER_INTERVAL` percentiles) and the per-draw curves,
 :meth:`CohortResult.crossing_percentile_interval` the same for percentiles of
@@ -65,6 +69,7 @@ from scipy.special import ndtr, ndtri
 
 from . import _data, limits, tables
 from ._validation import as_finite_float, as_float_array, check_allocation, check_range, check_text
+from .crossing import first_crossing
 from .measurement import SHIPPED_PRECISION, check_precision, check_seed, measured_bmd
 from .model import SiteModel
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
@@ -114,6 +119,12 @@ MAX_THRESHOLDS = 100
 MAX_CHUNKS = 100_000
 #: Most threads working on chunks at once.
 MAX_WORKERS = 64
+#: Most bytes of drawn patients a :class:`CohortResult` keeps for later queries and parameter draws (256 MiB:
+#: about 3.3 million patients with three sites). A memory budget, not a model number; 0 keeps none.
+KEPT_PATIENT_BYTES = 256 * 2**20
+#: Most bytes of parameter draws' crossing times a :class:`CohortResult` keeps (256 MiB: 100 draws of 335,000
+#: patients at one site and threshold), within the :data:`bmdsim.limits.MAX_ARRAY_BYTES` of all kept crossing times.
+KEPT_DRAW_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -476,6 +487,7 @@ class _CohortTrajectory(Trajectory):
     ) -> None:
         super().__init__(patient, *args, loss_multiplier=multiplier)
         self._models = dict(models)  # shared across chunks, so each site's crossing table is built once
+        self.multiplier = dict(multiplier)  # a kept chunk's patients are re-used under each parameter draw
 
     def scaled_bmd(self, site: str, times: np.ndarray) -> np.ndarray:
         """True BMD [g/cm2] at ``times``, shape (n, len(times)), with each patient's multiplier."""
@@ -484,6 +496,12 @@ class _CohortTrajectory(Trajectory):
     def scaled_t_score(self, site: str, times: np.ndarray) -> np.ndarray:
         """T-score [SD] at ``times``, shape (n, len(times)), with each patient's multiplier."""
         return self.reference.t_score(site, self.scaled_bmd(site, times))
+
+    def crossing_time(self, site: str, threshold: float) -> np.ndarray:
+        """As :meth:`Trajectory.crossing_time`, but not kept here: a chunk may be kept, its answers are the cohort's."""
+        site = self._site(site)
+        target = self._target(site, as_finite_float("threshold", threshold))
+        return first_crossing(self._models[site], self._state, target, self.years)
 
 
 _INTERVAL_TEXT = f"{PARAMETER_INTERVAL[0]:g}th-{PARAMETER_INTERVAL[1]:g}th percentile across parameter draws"
@@ -775,8 +793,8 @@ class CohortResult:
     """A simulated cohort: exact crossing times and summaries, computed chunk by chunk.
 
     Made by :func:`simulate_cohort`. Nothing per patient and time is stored;
-    each query streams over the chunks, and crossing times, once computed, are
-    kept (``8 n`` bytes per site and threshold).
+    each query streams over the chunks. What a query has drawn or solved is
+    kept for the next one, within two bounds (see Notes).
 
     Attributes
     ----------
@@ -802,6 +820,28 @@ class CohortResult:
     ``.to_frame()``, a tidy :class:`pandas.DataFrame` of the same numbers
     (see :mod:`bmdsim.tables`); :meth:`to_frame` gives the per-patient
     crossing times.
+
+    What a result keeps between queries (answers are the same to the last
+    bit with or without it):
+
+    * **Drawn patients.** Each whole chunk's patients (ages, T-scores, loss
+      multipliers, baseline BMD and per-patient exposure times under the
+      set's own parameters), drawn by the first query that needs them and
+      reused by every later query and by every parameter draw: ``8 (1 + 3 s
+      + 2 e)`` bytes per patient for ``s`` sites and ``e`` event-started
+      exposures (80 bytes with three sites). Only the chunks that fit in the
+      first :data:`KEPT_PATIENT_BYTES` (256 MiB, about 3.3 million patients
+      with three sites) are kept; later chunks are drawn again by each query.
+    * **Crossing times.** Every ``(site, threshold)`` asked for, and every
+      parameter draw's, as read-only arrays of ``n`` floats, at most
+      :data:`bmdsim.limits.MAX_ARRAY_BYTES` (1 GiB) of them in all: a new
+      query for the set's own parameters drops the oldest; a draw's crossing
+      times are kept only while there is room, and only within
+      :data:`KEPT_DRAW_BYTES` (256 MiB) for all draws together.
+
+    A result pickles (e.g. to send it to Dask workers, see
+    :mod:`bmdsim.distributed`) as its inputs only: a few kilobytes, whatever
+    ``n``; the copy draws and solves again when asked, with the same answers.
     """
 
     def __init__(
@@ -826,12 +866,39 @@ class CohortResult:
         self._t_root = _square_root(population._corr - np.outer(population._age_corr, population._age_corr))
         self._m_sigma = variability.sigma(self.sites)
         self._m_root = _square_root(_correlation_matrix("variability.correlation", self.sites, variability.correlation))
-        self._crossings: dict[tuple[str, float], np.ndarray] = {}
         self.workers = workers
-        self._local = threading.local()
-        self._models = {s: SiteModel(params, regimen, s) for s in self.sites}
         self.parameter_draws = tuple(parameter_draws)
+        events = sum(1 for e in regimen if e.is_event)
+        #: Patients whose chunks may be kept: a chunk is kept if it ends within the first ``_kept_rows`` patients.
+        self._kept_rows = KEPT_PATIENT_BYTES // (8 * (1 + 3 * len(self.sites) + 2 * events))
+        self._start_caches()
+
+    def _start_caches(self) -> None:
+        """Empty caches and per-thread state (also after unpickling)."""
+        #: Kept crossing times, oldest first: ``(site, threshold)`` for the set's own parameters,
+        #: ``(site, threshold, draw)`` for a parameter draw.
+        self._crossings: dict[tuple, np.ndarray] = {}
+        self._kept: dict[int, _CohortTrajectory] = {}  # chunk index -> its patients under the point parameters
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._models = {s: SiteModel(self.params, self.regimen, s) for s in self.sites}
         self._draw_models: dict[int, dict[str, SiteModel]] = {}  # built once per draw, kept for its crossing tables
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The inputs only: caches, models and per-thread state are made again where the result is unpickled."""
+        transient = ("_crossings", "_kept", "_lock", "_local", "_models", "_draw_models")
+        state = {k: v for k, v in self.__dict__.items() if k not in transient}
+        ref = self.reference  # its read-only views do not pickle: rebuilt from plain dicts
+        state["reference"] = (dict(ref.mean), dict(ref.sd), ref.name, dict(ref.sources))
+        return state
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Restore the inputs (see :meth:`__getstate__`), with empty caches."""
+        state = dict(state)
+        mean, sd, name, sources = state.pop("reference")
+        self.__dict__.update(state)
+        self.reference = YoungAdultReference(mean=mean, sd=sd, name=name, sources=sources)
+        self._start_caches()
 
     def __repr__(self) -> str:
         draws = f", {len(self.parameter_draws)} parameter draws" if self.parameter_draws else ""
@@ -866,9 +933,9 @@ class CohortResult:
             ),
         )
 
-    def _map(self, func: Any) -> None:
+    def _map(self, func: Any, serial: bool = False) -> None:
         """Apply ``func`` to every chunk, on ``workers`` threads (numpy releases the GIL in its loops)."""
-        if self.workers == 1 or len(self.chunks()) == 1:
+        if serial or self.workers == 1 or len(self.chunks()) == 1:
             for span in self.chunks():
                 func(span)
             return
@@ -937,9 +1004,26 @@ class CohortResult:
             raise ValueError(f"{what}: need 0 <= start < stop <= n = {self.n}, got start={start}, stop={stop}")
         return int(start), int(stop)
 
-    def _chunk(self, start: int, stop: int, draw: int | None = None) -> _CohortTrajectory:
-        """Patients ``start..stop-1`` as a trajectory, with the point parameters or those of ``draw``."""
-        patient, multiplier = self.patients(start, stop)
+    def _kept_chunk(self, start: int, stop: int, keep: bool = True) -> _CohortTrajectory | None:
+        """The kept trajectory of the chunk holding patients ``start..stop-1``, or None (not kept).
+
+        With ``keep``, a request for a whole chunk within the first
+        ``_kept_rows`` patients draws it and keeps it; part of a chunk is
+        served only from a chunk kept already.
+        """
+        index = start // self.chunk_size
+        first, last = index * self.chunk_size, min((index + 1) * self.chunk_size, self.n)
+        if stop > last or last > self._kept_rows:
+            return None
+        kept = self._kept.get(index)
+        if kept is None and keep and (start, stop) == (first, last):
+            patient, multiplier = self.patients(start, stop)
+            kept = self._kept.setdefault(index, self._trajectory(patient, multiplier))
+        return kept
+
+    def _trajectory(
+        self, patient: Patient, multiplier: Mapping[str, np.ndarray], draw: int | None = None
+    ) -> _CohortTrajectory:
         if draw is None:
             params, models = self.params, self._models
         else:
@@ -947,6 +1031,26 @@ class CohortResult:
         return _CohortTrajectory(
             patient, multiplier, models, self.regimen, self.years, self.years, params, self.reference
         )
+
+    def _chunk(self, start: int, stop: int, draw: int | None = None, keep: bool = True) -> _CohortTrajectory:
+        """Patients ``start..stop-1`` as a trajectory, with the point parameters or those of ``draw``.
+
+        Reuses the patients of a kept chunk (see the class notes), the same
+        values to the last bit as drawing them again; ``keep=False`` keeps
+        no new chunk.
+        """
+        kept = self._kept_chunk(start, stop, keep)
+        if kept is None:
+            patient, multiplier = self.patients(start, stop)
+        elif draw is None and kept.patient.n == stop - start:
+            return kept
+        elif kept.patient.n == stop - start:
+            patient, multiplier = kept.patient, kept.multiplier
+        else:
+            a, b = start % self.chunk_size, start % self.chunk_size + stop - start
+            patient = Patient(age=kept.patient.age[a:b], t_score={s: v[a:b] for s, v in kept.patient.t_score.items()})
+            multiplier = {s: m[a:b] for s, m in kept.multiplier.items()}
+        return self._trajectory(patient, multiplier, draw)
 
     # -- parameter draws -------------------------------------------------------------------------------
     def _need_draws(self, what: str) -> None:
@@ -959,9 +1063,14 @@ class CohortResult:
     def draw_crossing_time(self, draw: int, site: str, threshold: float) -> np.ndarray:
         """Crossing times [years] of every patient, shape ``(n,)``, under parameter draw ``draw``.
 
-        The same patients as :meth:`crossing_time`, simulated with
-        ``parameter_draws[draw]``; computed chunk by chunk and not kept.
+        The same patients as :meth:`crossing_time` (drawn once, see the class
+        notes), simulated with ``parameter_draws[draw]``; computed chunk by
+        chunk and kept while there is room. A read-only array.
         """
+        return self._draw_crossing_time(draw, site, threshold)
+
+    def _draw_crossing_time(self, draw: int, site: str, threshold: float, serial: bool = False) -> np.ndarray:
+        """:meth:`draw_crossing_time`; ``serial``: this draw's chunks on the calling thread only."""
         self._need_draws("draw_crossing_time")
         if isinstance(draw, (bool, np.bool_)) or not isinstance(draw, (int, np.integer)):
             raise TypeError(f"draw must be an integer index of parameter_draws, got {draw!r}")
@@ -970,25 +1079,65 @@ class CohortResult:
         site = self._site(site)
         threshold = as_finite_float("threshold", threshold)
         draw = int(draw)
-        if draw not in self._draw_models:  # built here, before the threads start
-            p = self.parameter_draws[draw]
-            self._draw_models[draw] = {s: SiteModel(p, self.regimen, s) for s in self.sites}
+        key = (site, threshold, draw)
+        with self._lock:
+            kept = self._crossings.get(key)
+        if kept is not None:
+            return kept
+        models = self._draw_models.get(draw)
+        if models is None:  # built here, before the threads start
+            models = {s: SiteModel(self.parameter_draws[draw], self.regimen, s) for s in self.sites}
+            self._draw_models[draw] = models
         out = np.empty(self.n)
 
         def run(span: tuple[int, int]) -> None:
             start, stop = span
             out[start:stop] = self._chunk(start, stop, draw).crossing_time(site, threshold)
 
-        self._map(run)
-        if any(m.natural.grouped for m in self._draw_models[draw].values()):
+        self._map(run, serial)
+        if any(m.natural.grouped for m in models.values()) and self._draw_models.get(draw) is models:
             # Natural loss smooth in age keeps one crossing table per year of age and site on each model
             # (tens of MB); a draw's tables are not kept past its pass, so K draws never hold K sets of them.
             del self._draw_models[draw]
+        self._keep({key: out}, evict=False)
         return out
 
     def _over_draws(self, site: str, threshold: float, reduce: Any) -> np.ndarray:
-        """``reduce(crossing times of draw k)`` for every draw, stacked: shape ``(K, ...)``; one draw at a time."""
-        return np.stack([reduce(self.draw_crossing_time(k, site, threshold)) for k in range(len(self.parameter_draws))])
+        """``reduce(crossing times of draw k)`` for every draw, stacked: shape ``(K, ...)``.
+
+        With several workers, draws run side by side (each draw's chunks on
+        one thread), at most ``workers`` draws' crossing times in memory.
+        """
+        draws = range(len(self.parameter_draws))
+        if self.workers == 1 or len(draws) == 1:
+            return np.stack([reduce(self._draw_crossing_time(k, site, threshold)) for k in draws])
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return np.stack(list(pool.map(lambda k: reduce(self._draw_crossing_time(k, site, threshold, True)), draws)))
+
+    def _keep(self, found: Mapping[tuple, np.ndarray], wanted: Sequence[tuple] = (), evict: bool = True) -> None:
+        """Keep crossing times for later queries: at most ``limits.MAX_ARRAY_BYTES`` of them in all.
+
+        Each array is made read-only. With ``evict``, the oldest kept arrays
+        (other than ``wanted``) are dropped to make room for ``found``;
+        without (a parameter draw's), an array is kept only if there is room
+        left, and draws' arrays only within :data:`KEPT_DRAW_BYTES`.
+        """
+        for arr in found.values():
+            arr.flags.writeable = False
+        cap = limits.MAX_ARRAY_BYTES // (8 * self.n)
+        with self._lock:
+            if evict:
+                room = max(0, cap - len(set(wanted) | set(found)))
+                others = [k for k in self._crossings if k not in wanted and k not in found]
+                for key in others[: max(0, len(others) - room)]:
+                    del self._crossings[key]
+                self._crossings.update(found)
+            else:
+                draws = sum(1 for k in self._crossings if len(k) == 3)
+                for key, arr in found.items():
+                    if len(self._crossings) < cap and draws < KEPT_DRAW_BYTES // (8 * self.n):
+                        self._crossings[key] = arr
+                        draws += 1
 
     @staticmethod
     def _interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1012,12 +1161,41 @@ class CohortResult:
     ) -> dict[tuple[str, float], np.ndarray]:
         """Exact crossing times [years] of patients ``start..stop-1``: ``{(site, threshold): array}``.
 
-        The unit of work a distributed engine would map over :meth:`chunks`.
+        The unit of work a distributed engine maps over :meth:`chunks` (see
+        :func:`bmdsim.distributed.crossing_times_dask`); the pieces, in chunk
+        order, are :meth:`crossing_times` to the last bit. Neither these
+        answers nor the chunk's patients are kept (a chunk kept already is
+        reused).
         """
         sites, thresholds = self._sites_thresholds(sites, thresholds)
         start, stop = self._span("chunk_crossing_times", start, stop)
-        traj = self._chunk(start, stop)
+        traj = self._chunk(start, stop, keep=False)  # a task's copy on a worker is used once
         return {(s, t): traj.crossing_time(s, t) for s in sites for t in thresholds}
+
+    def pairs(
+        self, thresholds: Iterable[float] = DEFAULT_THRESHOLDS, sites: Iterable[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``(site, threshold)`` keys of :meth:`crossing_times` for these arguments, checked, in its order.
+
+        Parameters
+        ----------
+        thresholds : float or sequence of float
+            T-score thresholds [SD] (at most :data:`MAX_THRESHOLDS`; repeats are dropped).
+        sites : str or sequence of str, optional
+            Simulated sites; every one if None.
+
+        Returns
+        -------
+        list of (str, float)
+            One ``(site, threshold)`` per pair, sites outermost.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As :meth:`crossing_times`, for unknown sites or bad thresholds.
+        """
+        sites, thresholds = self._sites_thresholds(sites, thresholds)
+        return [(s, t) for s in sites for t in thresholds]
 
     def _sites_thresholds(self, sites: object, thresholds: object) -> tuple[tuple[str, ...], tuple[float, ...]]:
         """Checked sites (default: every simulated one) and thresholds [SD], at most MAX_THRESHOLDS of each."""
@@ -1032,22 +1210,21 @@ class CohortResult:
     ) -> dict[tuple[str, float], np.ndarray]:
         """Exact crossing times [years] of every patient: ``{(site, threshold): (n,) array}``.
 
-        One pass over the chunks for all sites and thresholds asked for.
+        One pass over the chunks for the sites and thresholds not asked for
+        before; the arrays are read-only and kept for later queries (see the
+        class notes).
         """
-        sites, thresholds = self._sites_thresholds(sites, thresholds)
-        wanted = [(s, t) for s in sites for t in thresholds]
-        todo = [key for key in wanted if key not in self._crossings]
+        wanted = self.pairs(thresholds, sites)
+        with self._lock:
+            found = {key: self._crossings.pop(key) for key in wanted if key in self._crossings}
+            self._crossings.update(found)  # now the most recently used
+        todo = [key for key in wanted if key not in found]
         if todo:
             check_allocation(
                 f"crossing times of n = {self.n} patients x {len(wanted)} (site, threshold) pairs",
                 self.n * len(wanted),
                 hint="ask for fewer sites and thresholds at once",
             )
-            # Keep earlier results only while all of them fit in one array's worth of memory (oldest dropped first).
-            room = max(0, limits.MAX_ARRAY_BYTES // (8 * self.n) - len(wanted))
-            others = [k for k in self._crossings if k not in wanted]
-            for key in others[: max(0, len(others) - room)]:
-                del self._crossings[key]
             out = {key: np.empty(self.n) for key in todo}
 
             def run(span: tuple[int, int]) -> None:
@@ -1057,14 +1234,18 @@ class CohortResult:
                     out[s, t][start:stop] = traj.crossing_time(s, t)
 
             self._map(run)
-            self._crossings.update(out)
-        return {(s, t): self._crossings[s, t] for s in sites for t in thresholds}
+            self._keep(out, wanted)  # earlier results stay while all fit in one array's worth (oldest dropped)
+            found |= out
+        return {key: found[key] for key in wanted}
 
     def crossing_time(self, site: str, threshold: float) -> np.ndarray:
         """First time [years] each patient's T-score is at or below ``threshold``, shape ``(n,)``.
 
         ``0.0`` if at or below at baseline, ``inf`` if not reached within the
-        horizon; exact to 1e-10 years (:mod:`bmdsim.crossing`).
+        horizon; exact to 1e-10 years (:mod:`bmdsim.crossing`). A read-only
+        array, kept for later queries: single calls for several thresholds
+        cost about one :meth:`crossing_times` call for all of them, since the
+        patients are drawn once (see the class notes).
         """
         site = self._site(site)
         threshold = as_finite_float("threshold", threshold)
@@ -1153,7 +1334,9 @@ class CohortResult:
         The parameter interval is uncertainty from the calibration (every draw
         on the same patients); it does not include the sampling band, the
         model's structure or its fixed values. It costs one pass over the
-        cohort per draw and is recomputed on each call.
+        cohort per draw the first time (on the patients already drawn); a
+        later call at the same site and threshold reuses the draws' kept
+        crossing times (see :class:`CohortResult`).
         """
         tt = self._times(times)
         ordered = np.sort(self.crossing_time(site, threshold))
@@ -1542,6 +1725,8 @@ def simulate_cohort(
         ``Variability()`` gives every woman the mean loss.
     params : str or ParameterSet
         Parameter set name or set (default :data:`bmdsim.parameters.DEFAULT_PARAMETER_SET`, ``"trials"``).
+        It, and each of ``parameter_draws``, must hold the parameters of
+        every agent the regimen uses (:meth:`bmdsim.ParameterSet.require_agents`).
     reference : YoungAdultReference, optional
         Young-adult reference for T-scores; the shipped default if None.
     workers : int, optional
@@ -1553,8 +1738,9 @@ def simulate_cohort(
         most the 100 shipped; ``params`` must be an unmodified shipped set,
         see :func:`bmdsim.parameter_draws`), or the draws themselves (e.g. a
         modified set's: ``[d.with_values({...}) for d in
-        bmdsim.parameter_draws("consensus")]``). Each query then costs one
-        pass over the cohort per draw.
+        bmdsim.parameter_draws("consensus")]``). A query at a new site or
+        threshold then costs one pass over the cohort per draw; the patients
+        are drawn once.
     measurement_error : "shipped", mapping of site -> float, or None
         DXA precision error behind the ``measured=True`` outputs
         (:meth:`CohortResult.t_scores`, :meth:`~CohortResult.category_shares`,
@@ -1615,6 +1801,8 @@ def simulate_cohort(
         raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
     workers = min(2, os.cpu_count() or 1) if workers is None else _as_count("workers", workers, MAX_WORKERS)
     draws = _resolve_draws(params, parameter_draws)
+    for p in (params, *draws):  # now, not when a draw's pass starts
+        p.require_agents(e.agent for e in regimen)
     precision = check_precision(measurement_error, population.sites)
     warn_if_extrapolating(regimen, params.values, years)
     return CohortResult(

@@ -43,7 +43,7 @@ from __future__ import annotations
 import difflib
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from types import MappingProxyType
@@ -73,17 +73,23 @@ DEFAULT_PARAMETER_SET = "trials"
 MAX_LIST_ITEMS = 100
 
 
-def _specs() -> dict[str, ParameterSpec]:
-    """Every parameter key the registered components need, with its spec."""
+def _component_specs(component: str, specs: tuple[ParameterSpec, ...]) -> dict[str, ParameterSpec]:
+    """The parameter keys of one component (natural loss or an agent), with their specs."""
     out: dict[str, ParameterSpec] = {}
-    components = [(NaturalLoss.name, NaturalLoss.SPECS)] + [(a.name, a.SPECS) for a in AGENTS.values()]
-    for comp, specs in components:
-        for spec in specs:
-            if spec.per_site:
-                for site in SITES:
-                    out[f"{comp}.{site}.{spec.name}"] = spec
-            else:
-                out[f"{comp}.{spec.name}"] = spec
+    for spec in specs:
+        if spec.per_site:
+            for site in SITES:
+                out[f"{component}.{site}.{spec.name}"] = spec
+        else:
+            out[f"{component}.{spec.name}"] = spec
+    return out
+
+
+def _specs() -> dict[str, ParameterSpec]:
+    """Every parameter key the registered components may have, with its spec."""
+    out = _component_specs(NaturalLoss.name, NaturalLoss.SPECS)
+    for agent in AGENTS.values():
+        out |= _component_specs(agent.name, agent.SPECS)
     return out
 
 
@@ -124,6 +130,16 @@ class ParameterSet:
     metadata : mapping
         Parameter key -> dict with ``unit``, ``role`` (fixed/fitted),
         ``source`` and ``note``.
+
+    Notes
+    -----
+    A set holds natural loss at every site and, for each registered agent,
+    either every parameter of that agent or none of them: it *carries* the
+    agents listed in :attr:`agents`. A set without an agent's parameters
+    stays valid (registering a new agent breaks no existing set); using that
+    agent in a regimen with it raises a ValueError naming the agent and the
+    missing keys (:meth:`require_agents`), and :meth:`with_values` adds them.
+    Sets pickle (for worker processes) without being checked again.
     """
 
     name: str
@@ -143,16 +159,24 @@ class ParameterSet:
                 f"parameter set metadata must be a mapping of key to dict, got {type(self.metadata).__name__}"
             )
         specs = _specs()
-        missing = sorted(set(specs) - set(self.values))
+        # Natural loss is always needed; an agent's parameters all or none (none: the set does not carry it).
+        needed = _component_specs(NaturalLoss.name, NaturalLoss.SPECS)
+        carried = []
+        for agent in AGENTS.values():
+            keys = _component_specs(agent.name, agent.SPECS)
+            if not keys or not keys.keys().isdisjoint(self.values):
+                needed |= keys
+                carried.append(agent)
+        missing = sorted(set(needed) - set(self.values))
         if missing:
             raise ValueError(f"parameter set {self.name!r} lacks parameters: {', '.join(missing)}")
         unknown = sorted(map(str, set(self.values) - set(specs)))
         if unknown:
             raise ValueError(f"parameter set {self.name!r} has unknown parameters: {', '.join(unknown)}")
-        checked = {k: _check_value(k, self.values[k], specs[k]) for k in sorted(specs)}
+        checked = {k: _check_value(k, self.values[k], specs[k]) for k in sorted(self.values)}
         for site in SITES:
             self._natural(checked, site)  # checks the band structure (and a slope without bands)
-        for agent in AGENTS.values():
+        for agent in carried:
             for spec in agent.SPECS:
                 if spec.optional and checked[f"{agent.name}.{spec.name}"] is None:
                     needing = [
@@ -166,6 +190,56 @@ class ParameterSet:
                         )
         object.__setattr__(self, "values", MappingProxyType(checked))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Plain dicts for pickling (the read-only views cannot be pickled)."""
+        state = dict(self.__dict__)
+        state["values"] = dict(self.values)
+        state["metadata"] = {k: dict(v) for k, v in self.metadata.items()}
+        return state
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Restore a pickled set as it was checked when made (not checked again against this process's agents)."""
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "values", MappingProxyType(dict(state["values"])))
+        object.__setattr__(self, "metadata", MappingProxyType(dict(state["metadata"])))
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """Names of the registered agents whose parameters this set holds, in registration order."""
+        return tuple(name for name in AGENTS if not self._missing(name))
+
+    def _missing(self, agent: str) -> list[str]:
+        """The keys of registered ``agent`` that this set lacks (empty if it carries the agent)."""
+        return sorted(set(_component_specs(agent, AGENTS[agent].SPECS)) - set(self.values))
+
+    def require_agents(self, agents: Iterable[str]) -> None:
+        """Check that this set has the parameters of every agent in ``agents`` (e.g. those of a regimen).
+
+        Parameters
+        ----------
+        agents : iterable of str
+            Registered agent names (:data:`bmdsim.AGENTS`).
+
+        Raises
+        ------
+        ValueError
+            For the first agent whose parameters the set lacks, naming the
+            agent, the set and the missing keys, and how to add them with
+            :meth:`with_values`.
+        """
+        for agent in dict.fromkeys(agents):
+            if agent not in AGENTS:
+                raise ValueError(f"unknown agent {agent!r}; registered agents: {', '.join(AGENTS)}")
+            missing = self._missing(agent)
+            if missing:
+                example = ", ".join(f"{key!r}: ..." for key in missing[:3]) + (", ..." if len(missing) > 3 else "")
+                raise ValueError(
+                    f"agent {agent!r} needs parameters that parameter set {self.name!r} lacks: {', '.join(missing)}. "
+                    f"Add them with params.with_values({{{example}}}) (units and ranges: "
+                    f"bmdsim.AGENTS[{agent!r}].SPECS), or use a set that has them"
+                )
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.values:
@@ -188,7 +262,14 @@ class ParameterSet:
         return self._natural(self.values, site)
 
     def agent_values(self, agent: str, site: str) -> dict[str, Any]:
-        """Parameters of ``agent`` at ``site`` keyed by their short names (site-wide ones included)."""
+        """Parameters of ``agent`` at ``site`` keyed by their short names (site-wide ones included).
+
+        Raises
+        ------
+        ValueError
+            If the set lacks the agent's parameters (see :meth:`require_agents`).
+        """
+        self.require_agents((agent,))
         out = {}
         for spec in AGENTS[agent].SPECS:
             key = f"{agent}.{site}.{spec.name}" if spec.per_site else f"{agent}.{spec.name}"
@@ -201,7 +282,9 @@ class ParameterSet:
         Parameters
         ----------
         overrides : mapping, optional
-            Parameter key -> new value. Keys are dotted names; see :attr:`values`.
+            Parameter key -> new value. Keys are dotted names; see
+            :attr:`values`. Keys of a registered agent the set does not carry
+            yet add that agent (all of its parameters at once).
 
         Examples
         --------
@@ -213,13 +296,17 @@ class ParameterSet:
         if overrides is not None and not isinstance(overrides, Mapping):
             raise TypeError(f"overrides must be a mapping of parameter key to value, got {type(overrides).__name__}")
         changes = dict(overrides or {}) | kwargs
+        specs = _specs()
         for key in changes:
-            if key not in self.values:
-                self[key]  # raises a KeyError with suggestions
+            if key not in self.values and key not in specs:
+                close = difflib.get_close_matches(str(key), sorted(set(self.values) | set(specs)), n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise KeyError(f"no parameter {key!r} in set {self.name!r}{hint}")
         values = dict(self.values) | changes
         meta = {k: dict(v) for k, v in self.metadata.items()}
         for key in changes:
-            meta[key] = dict(meta.get(key, {})) | {"role": "user override", "source": "user"}
+            unit = {"unit": specs[key].unit} if key in specs else {}
+            meta[key] = unit | dict(meta.get(key, {})) | {"role": "user override", "source": "user"}
         return ParameterSet(
             name=f"{self.name} (modified)",
             title=self.title,

@@ -9,7 +9,7 @@ import pytest
 from scipy.integrate import quad
 
 import bmdsim
-from bmdsim.agents import AGENTS, AgentModel, NaturalLoss, SiteContext, register_agent
+from bmdsim.agents import AGENTS, AgentModel, NaturalLoss, ParameterSpec, SiteContext, register_agent
 from bmdsim.model import SiteModel
 from bmdsim.regimen import Exposure, Regimen
 
@@ -199,3 +199,54 @@ def test_register_agent_refuses_bad_models():
     with pytest.raises(ValueError, match=r"agent name must be a non-empty identifier, got 'not an identifier'"):
         register_agent(Nameless())
     assert "not an identifier" not in AGENTS
+
+
+class _DoseGain(AgentModel):
+    """A test agent with one parameter per site: a constant gain while on the drug."""
+
+    name = "test_dose_gain"
+    label = "Test dose gain"
+    SPECS = (ParameterSpec("gain_pct_per_year", "%/yr", 0.0, 10.0, description="gain while on the drug"),)
+
+    def cumulative(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        return -p["gain_pct_per_year"] / 100 * (np.clip(t, exposure.start, exposure.stop) - exposure.start)
+
+    def rate(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        on = (t >= exposure.start) & (t < exposure.stop)
+        return np.where(on, -p["gain_pct_per_year"] / 100, 0.0)
+
+
+def test_new_agent_with_a_parameter_breaks_no_shipped_set():
+    """Registering a drug that declares a parameter leaves every shipped set valid; using it asks for its values."""
+    register_agent(_DoseGain())
+    gain = {f"test_dose_gain.{site}.gain_pct_per_year": 1.0 for site in bmdsim.SITES}
+    try:
+        patient = bmdsim.Patient(age=60, bmd={"lumbar_spine": 1.0})
+        ai = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
+        drug = bmdsim.Regimen([bmdsim.Exposure("test_dose_gain", start=0, stop=4)])
+        for name in bmdsim.available_parameter_sets():
+            params = bmdsim.load_parameters(name)  # no "lacks parameters"
+            assert "test_dose_gain" not in params.agents
+            bmdsim.simulate(patient, ai, years=6, params=params)
+            bmdsim.simulate_cohort(200, ai, years=6, seed=1, params=name, parameter_draws=2).crossing_time(
+                "femoral_neck", -2.5
+            )
+            keys = r"test_dose_gain\.femoral_neck\.gain_pct_per_year, test_dose_gain\.lumbar_spine\.gain_pct"
+            match = rf"agent 'test_dose_gain' needs parameters that parameter set '{name}' lacks: {keys}.*with_values"
+            with pytest.raises(ValueError, match=match):
+                bmdsim.simulate(patient, drug, years=6, params=params)
+            with pytest.raises(ValueError, match=match):
+                bmdsim.simulate_cohort(200, drug, years=6, seed=1, params=params)
+        params = bmdsim.load_parameters("consensus").with_values(gain)
+        assert params.agents[-1] == "test_dose_gain"
+        traj = bmdsim.simulate(patient, drug, years=6, params=params)
+        assert traj.bmd_at("lumbar_spine", 4.0) == pytest.approx(math.exp(-4 * (0.015 - 0.01)), rel=1e-12)
+        assert traj.bmd_at("lumbar_spine", 6.0) == pytest.approx(math.exp(-4 * 0.005 - 2 * 0.015), rel=1e-12)
+        both = bmdsim.simulate_cohort(500, drug, years=6, seed=1, params=params)
+        assert np.all(both.crossing_time("femoral_neck", -2.5) >= 0)
+        with pytest.raises(ValueError, match=r"lacks parameters: test_dose_gain\.total_hip\.gain_pct_per_year"):
+            bmdsim.load_parameters("consensus").with_values(dict(list(gain.items())[:2]))
+    finally:
+        del AGENTS["test_dose_gain"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -491,3 +492,84 @@ def test_bad_compare_regimens_arguments():
         bmdsim.compare_regimens({"AI": AI}, n=100, years=10, seed=1, thresholds=(math.nan,))
     table = bmdsim.compare_regimens({"AI": AI}, n=100, years=10, seed=1, thresholds=iter([-2.0, -2.5]))
     assert "fraction_-2.5_by_5y" in table
+
+
+def _count_calls(monkeypatch, owner, name):
+    """Wrap ``owner.name`` to record its calls: ``(start, stop)`` of a CohortResult method, else the first argument."""
+    calls = []
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args[1:3] if isinstance(args[0], bmdsim.CohortResult) else args[:1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize(("regimen", "params"), [(AI, "trials"), (EVENT_ZOL, "consensus")], ids=["ai", "scan_started"])
+def test_repeated_and_per_draw_queries_draw_the_patients_once(monkeypatch, regimen, params):
+    """Single calls and parameter draws reuse the drawn patients and solved crossings, bit-identical to fresh runs."""
+    kw = {"chunk_size": 1500, "parameter_draws": 2, "workers": 2, "regimen": regimen, "params": params}
+    fresh = cohort(4000, **kw).crossing_times(THRESHOLDS)
+    result = cohort(4000, **kw)
+    drawn = _count_calls(monkeypatch, bmdsim.CohortResult, "patients")
+    singles = {(s, t): result.crossing_time(s, t) for s in result.sites for t in THRESHOLDS}
+    assert sorted(drawn) == [(a, b) for a, b in result.chunks()]  # each chunk drawn once for nine queries
+    for key, value in fresh.items():
+        np.testing.assert_array_equal(singles[key], value)
+        assert not singles[key].flags.writeable  # kept arrays cannot be changed by a caller
+    first = result.fraction_below("femoral_neck", -2.5, [1.0, 5.0, 10.0])
+    solved = _count_calls(monkeypatch, bmdsim.cohort, "first_crossing")
+    again = result.fraction_below("femoral_neck", -2.5, [1.0, 5.0, 10.0])
+    assert len(drawn) == len(result.chunks()) and not solved  # no patient redrawn, no crossing solved again
+    np.testing.assert_array_equal(first["draws"], again["draws"])
+    other = cohort(4000, **kw)
+    for k in range(2):  # each draw on a fresh result, without anything kept
+        np.testing.assert_array_equal(
+            result.draw_crossing_time(k, "femoral_neck", -2.5), other.draw_crossing_time(k, "femoral_neck", -2.5)
+        )
+    np.testing.assert_array_equal(
+        first["draws"][1],
+        other._fraction_by(other.draw_crossing_time(1, "femoral_neck", -2.5), np.array([1.0, 5.0, 10.0])),
+    )
+
+
+def test_kept_patients_and_draws_stay_within_their_budgets(monkeypatch):
+    """Only the chunks within KEPT_PATIENT_BYTES are kept, and draws' crossing times within KEPT_DRAW_BYTES."""
+    monkeypatch.setattr(bmdsim.cohort, "KEPT_PATIENT_BYTES", 2 * 1000 * 80)  # two chunks of 1000 women, three sites
+    monkeypatch.setattr(bmdsim.cohort, "KEPT_DRAW_BYTES", 2 * 8 * 5000)  # two draws' crossing times
+    result = cohort(5000, chunk_size=1000, parameter_draws=4)
+    result.crossing_times(THRESHOLDS)
+    result.fraction_below("total_hip", -2.0, [5.0])
+    assert sorted(result._kept) == [0, 1]
+    assert sum(1 for key in result._crossings if len(key) == 3) == 2
+    monkeypatch.setattr(bmdsim.cohort, "KEPT_PATIENT_BYTES", 0)
+    none_kept = cohort(5000, chunk_size=1000, parameter_draws=4)
+    np.testing.assert_array_equal(
+        none_kept.fraction_below("total_hip", -2.0, [5.0])["draws"],
+        result.fraction_below("total_hip", -2.0, [5.0])["draws"],
+    )
+    assert not none_kept._kept
+    for key, value in none_kept.crossing_times(THRESHOLDS).items():
+        np.testing.assert_array_equal(value, result.crossing_time(*key))
+
+
+def test_a_result_pickles_as_its_inputs_and_answers_the_same():
+    """Pickling sends the inputs only (no thread-local state, caches or tables); the copy gives the same bits."""
+    result = cohort(6000, chunk_size=2000, parameter_draws=1, regimen=EVENT_ZOL, params="consensus")
+    before = result.crossing_times(THRESHOLDS)
+    result.draw_crossing_time(0, "total_hip", -2.0)
+    data = pickle.dumps(result)
+    assert len(data) < 100_000  # kilobytes, whatever n and whatever was kept
+    copy = pickle.loads(data)
+    assert not copy._crossings and not copy._kept and copy.reference == result.reference
+    for key, value in copy.crossing_times(THRESHOLDS).items():
+        np.testing.assert_array_equal(value, before[key])
+    np.testing.assert_array_equal(
+        copy.draw_crossing_time(0, "total_hip", -2.0), result.draw_crossing_time(0, "total_hip", -2.0)
+    )
+    start, stop = result.chunks()[1]
+    piece = copy.chunk_crossing_times(start, stop, THRESHOLDS)
+    for key, value in piece.items():
+        np.testing.assert_array_equal(value, before[key][start:stop])

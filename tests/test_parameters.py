@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 import bmdsim
@@ -190,3 +192,63 @@ def test_with_values_takes_numpy_scalars_and_refuses_bools():
         p.with_values({"natural.lumbar_spine.age_slope_per_year": np.True_})
     with pytest.raises(ValueError, match="natural.lumbar_spine.age_slope_per_year"):
         p.with_values({"natural.lumbar_spine.age_slope_per_year": 10**400})
+
+
+ZOL_KEYS = [k for k in bmdsim.load_parameters("consensus").values if k.startswith("zoledronic_acid.")]
+
+
+def test_a_set_without_an_agent_is_valid_until_a_regimen_uses_it():
+    """An agent's parameters are all or none: a set without them carries no such agent, and says so when used."""
+    consensus = bmdsim.load_parameters("consensus")
+    doc = _data.read_json("parameters/consensus.json")
+    for key in ZOL_KEYS:
+        del doc["parameters"][key]
+    params = parameter_set_from_dict(doc)
+    assert "zoledronic_acid" not in params.agents and "aromatase_inhibitor" in params.agents
+    assert consensus.agents == tuple(bmdsim.AGENTS)
+    params.require_agents(["aromatase_inhibitor", "tamoxifen"])
+    ai = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5)])
+    patient = bmdsim.Patient(age=62, t_score={"femoral_neck": -1.5})
+    assert bmdsim.simulate(patient, ai, 10, params=params).crossing_time("femoral_neck", -2.0) == (
+        bmdsim.simulate(patient, ai, 10, params=consensus).crossing_time("femoral_neck", -2.0)
+    )
+    zol = bmdsim.Regimen([bmdsim.Exposure("zoledronic_acid", 0, 3)])
+    match = (
+        r"agent 'zoledronic_acid' needs parameters that parameter set 'consensus' lacks: zoledronic_acid\..*with_values"
+    )
+    with pytest.raises(ValueError, match=match):
+        params.require_agents(["aromatase_inhibitor", "zoledronic_acid"])
+    with pytest.raises(ValueError, match=match):
+        bmdsim.simulate(patient, zol, 10, params=params)
+    with pytest.raises(ValueError, match=match):
+        bmdsim.simulate_cohort(100, zol, 10, seed=1, params=params)
+    with pytest.raises(ValueError, match="unknown agent 'aspirin'"):
+        params.require_agents(["aspirin"])
+    back = params.with_values({k: consensus[k] for k in ZOL_KEYS})  # with_values adds a whole agent
+    assert back.agents == consensus.agents and dict(back.values) == dict(consensus.values)
+    assert back.metadata[ZOL_KEYS[0]]["unit"] == consensus.metadata[ZOL_KEYS[0]]["unit"]
+
+
+def test_part_of_an_agents_parameters_is_refused():
+    """A set holding some but not all of an agent's keys is refused, naming the missing ones."""
+    doc = _data.read_json("parameters/consensus.json")
+    for key in ZOL_KEYS[1:]:
+        del doc["parameters"][key]
+    with pytest.raises(ValueError, match=rf"lacks parameters: {ZOL_KEYS[1]}"):
+        parameter_set_from_dict(doc)
+    doc = _data.read_json("parameters/consensus.json")
+    for key in ZOL_KEYS:
+        del doc["parameters"][key]
+    with pytest.raises(ValueError, match=rf"lacks parameters: {ZOL_KEYS[1]}"):
+        parameter_set_from_dict(doc).with_values({ZOL_KEYS[0]: bmdsim.load_parameters("consensus")[ZOL_KEYS[0]]})
+    with pytest.raises(KeyError, match=r"no parameter 'zoledronic_acid.lumbar_spine.gain' in set .*did you mean"):
+        bmdsim.load_parameters("consensus").with_values({"zoledronic_acid.lumbar_spine.gain": 1.0})
+
+
+def test_parameter_sets_pickle_unchanged():
+    """A set pickles (for worker processes) and comes back equal and read-only."""
+    params = bmdsim.load_parameters("trials").with_values({AI_LATE: 2.0})
+    back = pickle.loads(pickle.dumps(params))
+    assert back == params and dict(back.values) == dict(params.values) and back.metadata == params.metadata
+    with pytest.raises(TypeError):
+        back.values[AI_LATE] = 3.0
