@@ -10,7 +10,8 @@ years, 15-year horizon, chunks of 100,000, the default threads) with
   each draw's crossing tables, a second call reuses them;
 * the same per draw and per million patient-draws;
 * the peak of memory allocated during the call (``tracemalloc``), against
-  ``n x K`` floats, which are never held.
+  ``n x K`` floats (draws' crossing times are kept only within the cohort's
+  bounded cache, ``bmdsim.cohort.KEPT_DRAW_BYTES``).
 
 Run: ``python benchmarks/bench_uncertainty.py [--n 100000] [--draws 100]``
 """

@@ -427,7 +427,8 @@ MAX_AGENT_NAME_CHARS = 100
 def register_agent(model: AgentModel, *, replace: bool = False) -> AgentModel:
     """Make ``model`` usable as ``Exposure(model.name, ...)``.
 
-    Its parameters must then be present in every parameter set used with it.
+    Its parameters must then be present in every parameter set used for a regimen that uses it;
+    other sets stay valid (add them with :meth:`bmdsim.ParameterSet.with_values`).
 
     Parameters
     ----------
