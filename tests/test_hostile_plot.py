@@ -18,44 +18,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from fuzz_api import HOSTILE as FUZZ_HOSTILE  # noqa: E402  (tests/fuzz_api.py, beside this file)
 
 import bmdsim  # noqa: E402
 from bmdsim import export, figures, fracture, plot  # noqa: E402
 
-#: Values put in place of one argument: wrong types, non-finite, extreme, empty and nested.
-HOSTILE = (
-    None,
-    True,
-    np.bool_(False),
-    "5",
-    "",
-    b"x",
-    1j,
-    math.nan,
-    math.inf,
-    -math.inf,
-    0,
-    -1,
-    -0.0,
-    5e-324,
-    1e-9,
-    1e300,
-    -1e300,
-    2**63,
-    1e6,
-    [],
-    [[1.0]],
-    [math.nan],
-    ["5", True],
-    np.array([1.0, 2.0]),
-    np.zeros((2, 2)),
-    object(),
-    {},
-    {"lumbar_spine": math.nan},
-    np.float32(1.5),
-    "{threshold:>20000000}",
-    "$\\frac$",
-)
+#: Values put in place of one argument: the fuzz suite's pool, plus label-format and mathtext attacks.
+HOSTILE = (*FUZZ_HOSTILE, "{threshold:>20000000}", "$\\frac$")
 
 
 @pytest.fixture(autouse=True)
