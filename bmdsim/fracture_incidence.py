@@ -15,7 +15,9 @@ simulated T-score, ``\\bar T(a)`` and ``\\sigma(a)`` the mean and SD of the
 T-scores of women of that age in the population ``b`` describes, and ``k`` an
 outcome factor (1, except for the calibrated *any clinical fracture*). ``c``
 makes the mean hazard of women of age ``a`` equal to ``b(a)`` when their
-T-scores are normal. Death competes at the rate ``mu(a)``; the cumulative
+T-scores are normal. Death competes at the rate ``mu(a)`` of a published
+period life table of US women (NCHS, United States Life Tables, 2011:
+``mu = -ln(1 - q_x)`` within each year of age ``x``); the cumulative
 incidence of a first fracture by time ``t`` is
 
 .. math:: F(t) = \\int_0^t h(s)\\, S(s)\\, ds, \\qquad S(s) = e^{-\\int_0^s (h + \\mu)}.
@@ -27,9 +29,11 @@ step :data:`DEFAULT_STEP`, plus every time asked for) and held constant over
 the step, where the integral is exact: a step ``[t_j, t_{j+1})`` adds
 ``h_j / (h_j + mu_j) (S_j - S_{j+1})``. The error against the continuous
 hazard is second order in the step (at the default quarter-year step, at most
-2e-5 absolute, 0.3 % relative, against a 1/48-year step over 10 years). ``log b``, ``\\bar T``, ``log c`` and
-``log mu`` are piecewise linear in age with knots on a half-year grid and are
-evaluated exactly by a table lookup (the major-osteoporotic rate, a sum of two
+2e-5 absolute, 0.3 % relative, against a 1/48-year step over 10 years). ``log b``, ``\\bar T`` and ``log c``
+are piecewise linear in age with knots on a half-year grid and are
+evaluated exactly by a table lookup; ``mu`` is the life table's rate
+``-ln(1 - q_x)``, constant within each whole year of age (a step that
+straddles a birthday takes the rate at its midpoint) (the major-osteoporotic rate, a sum of two
 such rates, is log-linear between half-year knots: a relative error below 1e-4). Everything is vectorised over patients
 and steps; cohorts are streamed patient batch by patient batch through the
 public :meth:`bmdsim.CohortResult.chunks`, :meth:`~bmdsim.CohortResult.patients`
@@ -58,6 +62,7 @@ Ettinger B et al. Osteoporos Int 2010;21:25-33, doi:10.1007/s00198-009-1032-9.
 Kanis JA et al. Osteoporos Int 2000;11:669-74, doi:10.1007/s001980070064.
 Looker AC et al. J Bone Miner Res 2010;25:64-71.
 Gnant M et al. Lancet 2015;386:433-43, doi:10.1016/S0140-6736(15)60995-3.
+Arias E. United States Life Tables, 2011. Natl Vital Stat Rep 2015;64(11) (NCHS).
 """
 
 from __future__ import annotations
@@ -213,7 +218,7 @@ class _Tables:
 
     log_offset: np.ndarray  # ln(k b c) + ln(g) * mean_T, so ln h = log_offset - ln(g) T
     log_g: float
-    log_mu: np.ndarray
+    mu: np.ndarray  # death rate [per year] at each whole year of age from _AGE_RANGE[0] (piecewise constant)
 
 
 def _family(site: str) -> str:
@@ -228,13 +233,47 @@ def _tables(outcome: str, site: str, bound: str) -> _Tables:
     mean, sd = _reference_tables(doc)[_family(site)]
     log_b = _log_rate_table(outcome, doc) + math.log(_outcome_factor(outcome, doc))
     log_offset = log_b - 0.5 * (sd * log_g) ** 2 + log_g * mean
-    return _Tables(log_offset, log_g, _log_mortality_table(doc))
+    return _Tables(log_offset, log_g, _mortality_table(doc))
 
 
-def _log_mortality_table(doc: Mapping[str, Any]) -> np.ndarray:
+def _mortality_table(doc: Mapping[str, Any]) -> np.ndarray:
+    """Death rate [per year] at each whole year of age ``_AGE_RANGE[0], ..., _AGE_RANGE[1]`` from the life table.
+
+    ``mu = -ln(1 - q_x)`` on ``[x, x + 1)`` (the hazard that reproduces the
+    one-year survival ``1 - q_x``), ``l/T`` of the open interval from its age
+    on, the first tabulated value below the table.
+    """
+    file = _data.label(_FILE)
     m = doc["mortality"]
-    rate = _data.number(m, ("rate_at_65_per_year",), _data.label(_FILE), 0.0, 1.0)
-    return math.log(rate) + float(m["slope_per_year"]) * (_knots() - float(m["at_age_years"]))
+    if m.get("law") != "life_table":
+        raise _data.DataFileError(file, f"mortality.law must be 'life_table', got {m.get('law')!r}")
+    ages = np.asarray(_data.entry(m, ("ages_years",), file, list), dtype=float)
+    q = np.asarray(_data.entry(m, ("q_x",), file, list), dtype=float)
+    if ages.size == 0 or ages.size != q.size:
+        raise _data.DataFileError(file, "mortality.ages_years and mortality.q_x must be non-empty and of equal length")
+    if not np.array_equal(ages, ages[0] + np.arange(ages.size)) or ages[0] != round(ages[0]):
+        raise _data.DataFileError(file, "mortality.ages_years must be consecutive whole years of age")
+    if not np.all((q > 0) & (q < 1)):
+        raise _data.DataFileError(file, "mortality.q_x must be probabilities strictly between 0 and 1")
+    open_age = _data.number(m, ("open_age_years",), file, 0.0, 130.0, unit="years")
+    if open_age != ages[-1] + 1:
+        raise _data.DataFileError(file, "mortality.open_age_years must follow the last of mortality.ages_years")
+    l_open = _data.number(m, ("open_l_x",), file, 0.0, 1e7)
+    t_open = _data.number(m, ("open_T_x",), file, 0.0, 1e9)
+    if not 0 < l_open <= t_open * 10:
+        raise _data.DataFileError(file, "mortality.open_l_x and open_T_x must be positive")
+    lo, hi = _AGE_RANGE
+    whole = np.arange(lo, hi + 1.0)
+    rates = -np.log1p(-q)
+    out = rates[np.clip(whole - ages[0], 0, ages.size - 1).astype(np.int64)]
+    out[whole >= open_age] = l_open / t_open
+    return out
+
+
+def _mortality_at(table: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """The life-table death rate at ``age`` [years]: the value of the whole year of age it falls in."""
+    lo, hi = _AGE_RANGE
+    return table[(np.clip(age, lo, hi) - lo).astype(np.int64)]
 
 
 def _lookup(table: np.ndarray, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -276,10 +315,18 @@ def baseline_incidence(outcome: str, age: float | np.ndarray) -> np.ndarray:
 
 
 def mortality(age: float | np.ndarray) -> np.ndarray:
-    """Background mortality [per woman-year] at ``age`` [years] (Gompertz; an assumption, see the data file)."""
+    """Background mortality [per woman-year] of US women at ``age`` [years], from a period life table.
+
+    ``-ln(1 - q_x)`` for ``x <= age < x + 1``, with ``q_x`` of the female
+    life table of the data file (NCHS United States Life Tables, 2011;
+    ages 40-99): constant within each year of age, so a woman's survival
+    over a whole year of age is the table's ``1 - q_x``. From 100 years the
+    open interval's rate ``l_100 / T_100``; below 40 years the age-40 value.
+    Non-decreasing in age over the table.
+    """
     a = as_float_array("age", age)
     check_range("age", a, 0.0, 130.0, unit="years")
-    return np.exp(_lookup(_log_mortality_table(_doc()), *_age_index(a)))
+    return _mortality_at(_mortality_table(_doc()), a)
 
 
 def reference_t_score(site: str, age: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -407,7 +454,7 @@ def _incidence_block(
     over patients, (len(index),).
     """
     idx, w = _age_index(mid[:, None] + age[None, :])  # time-major (m, n): cumulative sums run over rows
-    mu = np.exp(_lookup(plan[0][2].log_mu, idx, w)) if death else None
+    mu = _mortality_at(plan[0][2].mu, mid[:, None] + age[None, :]) if death else None
     t_major = {s: np.ascontiguousarray(t.T) for s, t in t_mid.items()}
     out = {}
     for key, site, tab in plan:
@@ -480,6 +527,77 @@ def trajectory_incidence(
         t_mid = {site: np.zeros((n, 0))}
     res = _incidence_block(age, t_mid, mid, dt, index, [("x", site, _tables(outcome, site, bound))], death)["x"]
     return res[0] if np.ndim(traj.bmd(site)) == 1 else res
+
+
+def integration_grid(horizon: float, step: float = DEFAULT_STEP) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoints and lengths [years] of the integration steps over ``[0, horizon]``.
+
+    The grid :func:`trajectory_incidence` uses for ``times=[horizon]``:
+    uniform steps of ``step`` with a shorter last one ending at ``horizon``.
+    Pass the midpoints' T-scores to :func:`t_score_incidence`.
+    """
+    end = as_finite_float("horizon", horizon)
+    check_range("horizon", np.asarray(end), 0.0, 130.0, unit="years")
+    nodes, _ = _grid(np.array([end]), _check_step(step))
+    return 0.5 * (nodes[1:] + nodes[:-1]), np.diff(nodes)
+
+
+def t_score_incidence(
+    outcome: str,
+    age: object,
+    mid: object,
+    dt: object,
+    t_scores: object,
+    site: str | None = None,
+    death: bool = True,
+    bound: str = "estimate",
+) -> np.ndarray:
+    """Cumulative incidence of a first fracture by the end of a step grid, from T-scores at the steps' midpoints.
+
+    The integration of :func:`trajectory_incidence` for T-scores computed
+    elsewhere (for example under a monitoring policy): hazard
+    (:func:`hazard`) and death rate (:func:`mortality`) held at their
+    midpoint values over each step, death competing.
+
+    Parameters
+    ----------
+    outcome : str
+        One of :func:`outcomes`.
+    age : (n,) array
+        Age [years] at time 0.
+    mid, dt : (m,) arrays
+        Midpoints and lengths [years] of consecutive steps from time 0 (:func:`integration_grid`).
+    t_scores : (n, m) array
+        T-score [SD] of each patient at each midpoint, at ``site``.
+    site : str, optional
+        Site of the T-scores; must predict the outcome (default :func:`default_site`).
+    death, bound
+        As :func:`trajectory_incidence`.
+
+    Returns
+    -------
+    (n,) ndarray
+        Fraction 0-1 of each patient's probability of a first fracture by ``sum(dt)``.
+    """
+    check_choice("outcome", outcome, outcomes())
+    site = default_site(outcome) if site is None else site
+    gradient(_doc()["outcomes"][outcome]["gradient"], site)  # refuses a site that does not predict the outcome
+    check_choice("bound", bound, _BOUNDS)
+    death = _check_bool("death", death)
+    a = np.atleast_1d(as_float_array("age", age))
+    check_range("age", a, 0.0, 130.0, unit="years")
+    mid_ = np.atleast_1d(as_float_array("mid", mid))
+    dt_ = np.atleast_1d(as_float_array("dt", dt))
+    if a.ndim != 1 or mid_.ndim != 1 or dt_.shape != mid_.shape or np.any(dt_ < 0):
+        raise ValueError("age must be 1-D, and mid and dt 1-D of equal length with dt >= 0")
+    t = np.asarray(t_scores, dtype=float)
+    if t.shape != (a.size, mid_.size):
+        raise ValueError(f"t_scores must have shape (n, m) = ({a.size}, {mid_.size}), got {t.shape}")
+    if not np.all(np.isfinite(t)):
+        raise ValueError("t_scores must be finite (no NaN or infinity)")
+    index = np.array([mid_.size])
+    plan = [("x", site, _tables(outcome, site, bound))]
+    return _incidence_block(a, {site: t}, mid_, dt_, index, plan, death)["x"][:, 0]
 
 
 # -- cohorts ---------------------------------------------------------------------------------------------
@@ -792,7 +910,7 @@ def _mean_with_factor(cohort: CohortResult, times: np.ndarray, factor: float) ->
     site = default_site("any_clinical")
     tab = _tables("any_clinical", site, "estimate")
     shipped = _outcome_factor("any_clinical", _doc())
-    tab = _Tables(tab.log_offset + math.log(factor / shipped), tab.log_g, tab.log_mu)
+    tab = _Tables(tab.log_offset + math.log(factor / shipped), tab.log_g, tab.mu)
     nodes, index = _grid(times, DEFAULT_STEP)
     mid, dt = 0.5 * (nodes[1:] + nodes[:-1]), np.diff(nodes)
     total = np.zeros(times.size)

@@ -428,6 +428,29 @@ PATIENT_UNITS: dict[str, str] = {
 }
 
 
+#: Fracture outcomes of the :func:`compare_policies` columns (:func:`bmdsim.fracture_incidence.outcomes`).
+FRACTURE_OUTCOMES: tuple[str, ...] = ("hip", "clinical_vertebral", "major_osteoporotic", "any_clinical")
+#: Units of the fracture columns :func:`compare_policies` adds to the summary columns (names carry the unit).
+FRACTURE_UNITS: dict[str, str] = {
+    **{
+        f"fractures_{o}_per_1000": (
+            f"expected first {o.replace('_', ' ')} fractures per 1,000 women over the horizon, death competing, "
+            "along each woman's T-score under the policy (bmdsim.fracture_incidence)"
+        )
+        for o in FRACTURE_OUTCOMES
+    },
+    **{
+        f"fractures_{o}_prevented_per_scan": (
+            f"first {o.replace('_', ' ')} fractures prevented per additional DXA scan against fracture_reference: "
+            "(reference - policy) fractures / (policy - reference) scans_total; NaN where the policy uses no more "
+            "scans than the reference (the reference itself, unmonitored policies)"
+        )
+        for o in FRACTURE_OUTCOMES
+    },
+    "fracture_reference": "policy the prevented fractures are counted against (first 'none' policy, else the first)",
+}
+
+
 def _frame_name(key: str) -> str:
     """A summary key as a ``to_frame()`` column name (times carry ``_years``)."""
     return f"{key}_years" if key in _TIME_KEYS else key
@@ -982,6 +1005,88 @@ def simulate_policy(
     return _simulate(policy, cohort, setup, risk_factors, measurement_error)
 
 
+def _fracture_site(outcome: str, sites: Sequence[str]) -> str | None:
+    """The outcome's default site if measured, else the first measured site that predicts it (None: none does)."""
+    from . import fracture_incidence as _fi  # lazily: python -m bmdsim.fracture_incidence imports bmdsim first
+
+    first = _fi.default_site(outcome)
+    for site in (first, *[s for s in sites if s != first]):
+        if site not in sites:
+            continue
+        try:
+            _fi.hazard(outcome, 65.0, 0.0, site=site)
+        except ValueError:
+            continue
+        return site
+    return None
+
+
+def _policy_fractures(
+    result: PolicyResult, cohort: _Cohort, setup: _Setup, outcomes_: Sequence[str], step: float
+) -> dict[str, float]:
+    """Expected first fractures per 1,000 women over the horizon under the policy of ``result``, per outcome.
+
+    Each woman's T-score at the integration midpoints is her BMD on the AI
+    regimen plus, from her therapy start (:attr:`PolicyResult.start`), the
+    policy's agent for its duration: ``BMD(0) exp(-m L(t))`` with ``L`` the
+    log-loss of that fixed-start regimen (shared by every woman of a start
+    group, or evaluated per batch of women). The hazard integration is
+    :func:`bmdsim.fracture_incidence.t_score_incidence` on the grid of
+    :func:`~bmdsim.fracture_incidence.integration_grid`, vectorised over the
+    women of a batch. NaN for an outcome no measured site predicts.
+    """
+    from . import fracture_incidence as _fi
+
+    patient, policy = cohort.patient, result.policy
+    mid, dt = _fi.integration_grid(setup.years, step)
+    site_of = {o: _fracture_site(o, patient.sites) for o in outcomes_}
+    needed = sorted({s for s in site_of.values() if s is not None})
+    totals = {o: 0.0 for o in outcomes_}
+    baseline = {s: patient.baseline_bmd(s, setup.reference) for s in needed}
+    batch = max(1, _CELLS_PER_BATCH // max(1, mid.size))
+    for value in np.unique(result.start):  # at most S + 1 groups: the scan times and never
+        idx = np.flatnonzero(result.start == value)
+        regimen = setup.ai_regimen
+        if np.isfinite(value):
+            regimen = Regimen([*setup.ai_regimen, Exposure(policy.agent, float(value), duration=policy.duration)])
+        models = {s: SiteModel(setup.params, regimen, s) for s in needed}
+        curves = {s: _shared_curve(models[s], patient.age[idx], mid, setup.years) for s in needed}
+        for a in range(0, idx.size, batch):  # batches of women, to bound memory
+            part = idx[a : a + batch]
+            age = patient.age[part]
+            t_mid = {}
+            for s in needed:
+                loss = curves[s]
+                if loss is None:
+                    loss = models[s].log_loss(mid[None, :], PatientState(age[:, None]))
+                bmd = baseline[s][part, None] * np.exp(-cohort.multiplier[s][part, None] * loss)
+                t_mid[s] = np.broadcast_to(setup.reference.t_score(s, bmd), (part.size, mid.size))
+            for o in outcomes_:
+                if site_of[o] is not None:
+                    inc = _fi.t_score_incidence(o, age, mid, dt, t_mid[site_of[o]], site=site_of[o])
+                    totals[o] += float(inc.sum())
+    return {o: (1000.0 * totals[o] / result.n if site_of[o] is not None else math.nan) for o in outcomes_}
+
+
+def _fracture_columns(results: Sequence[PolicyResult], per_1000: Sequence[Mapping[str, float]]) -> dict[str, list]:
+    """The fracture columns of :func:`compare_policies` (see :data:`FRACTURE_UNITS`)."""
+    ref = next((i for i, r in enumerate(results) if r.policy.rule == "none"), 0)
+    n = results[ref].n
+    ref_scans = results[ref].scans_per_patient * n
+    out: dict[str, list] = {}
+    for o in FRACTURE_OUTCOMES:
+        out[f"fractures_{o}_per_1000"] = [float(f[o]) for f in per_1000]
+    for o in FRACTURE_OUTCOMES:
+        column = []
+        for r, f in zip(results, per_1000, strict=True):
+            extra_scans = r.scans_per_patient * n - ref_scans
+            prevented = (per_1000[ref][o] - f[o]) * n / 1000.0
+            column.append(float(prevented / extra_scans) if extra_scans > 0 else math.nan)
+        out[f"fractures_{o}_prevented_per_scan"] = column
+    out["fracture_reference"] = [results[ref].policy.name] * len(results)
+    return out
+
+
 class PolicyComparison(tables.FrameDict):
     """What :func:`compare_policies` returns: its dict of columns, plus :meth:`to_frame`."""
 
@@ -994,8 +1099,10 @@ class PolicyComparison(tables.FrameDict):
             The dict's columns in its order; the times ``scan_interval``,
             ``delay_mean``, ``delay_p50``, ``delay_p90`` and ``delay_max``
             renamed ``*_years`` [years] (``scan_interval`` None: NaN); every
-            other column keeps its name. Units and meanings in
-            ``df.attrs["units"]`` (as :meth:`PolicyResult.summary`).
+            other column keeps its name (the fracture columns carry their
+            unit: ``fractures_hip_per_1000``, ``fractures_hip_prevented_per_scan``,
+            ...). Units and meanings in ``df.attrs["units"]`` (as
+            :meth:`PolicyResult.summary` and :data:`FRACTURE_UNITS`).
         """
         columns: dict[str, Any] = {}
         for key, values in self.items():
@@ -1003,6 +1110,7 @@ class PolicyComparison(tables.FrameDict):
                 values = [math.nan if v is None else float(v) for v in values]
             columns[_frame_name(key)] = values
         units = {_frame_name(k): v for k, v in SUMMARY_UNITS.items()}
+        units.update({k: v for k, v in FRACTURE_UNITS.items() if k in self})
         return tables.frame(columns, "Policies compared on the same patients (one row per policy)", units)
 
 
@@ -1029,14 +1137,36 @@ def compare_policies(
     **kwargs
         The keywords of :func:`simulate_policy`: ``n``, ``seed``,
         ``variability``, ``measurement_error``, ``site``, ``threshold``,
-        ``grid_step``, ``params``, ``reference``.
+        ``grid_step``, ``params``, ``reference``; and ``fractures`` (bool,
+        default True: add the fracture columns) and ``fracture_step``
+        (integration step [years] of the fracture hazard, default
+        :data:`bmdsim.fracture_incidence.DEFAULT_STEP`, a quarter year).
 
     Returns
     -------
     dict of str -> list
         One row per policy; the columns are the keys of
-        :meth:`PolicyResult.summary` (units there). Its ``.to_frame()`` gives
-        the same table as a DataFrame (:meth:`PolicyComparison.to_frame`).
+        :meth:`PolicyResult.summary` (units there), then, with
+        ``fractures``, for each outcome of :data:`FRACTURE_OUTCOMES` (hip,
+        clinical vertebral, major osteoporotic, any clinical):
+        ``fractures_<outcome>_per_1000``, the expected first fractures per
+        1,000 women over the horizon, death competing, computed along each
+        woman's T-score trajectory under the policy (therapy from the start
+        the policy gave her; :mod:`bmdsim.fracture_incidence`); and
+        ``fractures_<outcome>_prevented_per_scan``, the fractures prevented
+        per additional DXA scan against ``fracture_reference`` (the first
+        ``"none"`` policy, else the first policy): ``(reference - policy)``
+        fractures over ``(policy - reference)`` scans of all women; NaN where
+        the policy uses no more scans than the reference. Units in
+        :data:`FRACTURE_UNITS`. Its ``.to_frame()`` gives the same table as
+        a DataFrame (:meth:`PolicyComparison.to_frame`).
+
+    Notes
+    -----
+    The fracture columns are expectations (the model's mean risk over the
+    women simulated), not counts of simulated events; they carry the limits
+    of :mod:`bmdsim.fracture_incidence` (general-population baseline rates,
+    BMD-mediated drug effect only, no falls).
     """
     if isinstance(policies, (Policy, str, bytes)) or not isinstance(policies, Iterable):
         raise TypeError(f"policies must be a sequence of bmdsim.Policy, got {type(policies).__name__}")
@@ -1051,7 +1181,19 @@ def compare_policies(
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be distinct, got {names}")
-    allowed = {"n", "seed", "variability", "measurement_error", "site", "threshold", "grid_step", "params", "reference"}
+    allowed = {
+        "n",
+        "seed",
+        "variability",
+        "measurement_error",
+        "site",
+        "threshold",
+        "grid_step",
+        "params",
+        "reference",
+        "fractures",
+        "fracture_step",
+    }
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise TypeError(f"compare_policies got unexpected keyword(s) {', '.join(unknown)}; allowed: {sorted(allowed)}")
@@ -1074,10 +1216,25 @@ def compare_policies(
         setup.params,
         setup.reference,
     )
+    from . import fracture_incidence as _fi
+
     error = kwargs.get("measurement_error", SHIPPED_PRECISION)
+    fractures = kwargs.get("fractures", True)
+    if not isinstance(fractures, (bool, np.bool_)):
+        raise TypeError(f"fractures must be True or False, got {fractures!r}")
+    step = kwargs.get("fracture_step", _fi.DEFAULT_STEP)
+    if fractures:
+        step = as_finite_float("fracture_step", step)
+        check_range("fracture_step", np.asarray(step), *_fi.STEP_RANGE, unit="years")
     table: dict[str, list] = {}
+    results, per_1000 = [], []
     for p in policies:
-        row = _simulate(p, cohort, setup, risk_factors, error).summary()
-        for key, value in row.items():
+        result = _simulate(p, cohort, setup, risk_factors, error)
+        for key, value in result.summary().items():
             table.setdefault(key, []).append(value)
+        if fractures:
+            results.append(result)
+            per_1000.append(_policy_fractures(result, cohort, setup, FRACTURE_OUTCOMES, step))
+    if fractures:
+        table.update(_fracture_columns(results, per_1000))
     return PolicyComparison(table)

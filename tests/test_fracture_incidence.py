@@ -79,6 +79,52 @@ def test_mean_hazard_of_women_of_an_age_equals_the_published_rate():
         assert np.sum(h * w) / np.sum(w) == pytest.approx(float(fi.baseline_incidence(outcome, 70.0)), rel=1e-6)
 
 
+def test_mortality_is_the_recorded_female_life_table():
+    """mu = -ln(1 - q_x) within each year of age x; spot-check ages against the numbers recorded from NVSR 64(11)."""
+    m = _data.read_json("fracture_incidence.json")["mortality"]
+    q = dict(zip(m["ages_years"], m["q_x"], strict=True))
+    assert m["law"] == "life_table" and m["citation"] == "arias_2015_life_tables_2011"
+    assert (q[50], q[65], q[70], q[85], q[99]) == (0.003245, 0.009953, 0.015718, 0.075391, 0.300271)
+    for age in (50, 57, 65, 70, 78, 85, 92, 99):
+        got = fi.mortality([age, age + 0.5, age + 0.999])
+        np.testing.assert_allclose(got, -math.log(1 - q[age]), rtol=1e-12)
+    assert float(fi.mortality(100.0)) == pytest.approx(m["open_l_x"] / m["open_T_x"], rel=1e-14)
+    assert float(fi.mortality(107.3)) == pytest.approx(2672 / 6146, rel=1e-14)
+    assert float(fi.mortality(30.0)) == pytest.approx(-math.log(1 - q[40]), rel=1e-12)
+
+
+def test_mortality_is_non_decreasing_in_age_and_a_step_per_year():
+    ages = np.linspace(30.0, 110.0, 8001)
+    mu = fi.mortality(ages)
+    assert np.all(np.diff(mu) >= 0) and np.all(mu > 0)
+    # survival over one whole year of age is the table's 1 - q_x
+    m = _data.read_json("fracture_incidence.json")["mortality"]
+    x = np.arange(45.0, 100.0)
+    np.testing.assert_allclose(np.exp(-fi.mortality(x + 0.5)), 1 - np.array(m["q_x"])[5:], rtol=1e-13)
+
+
+def test_bad_life_table_names_the_field(monkeypatch):
+    doc = _data.read_json("fracture_incidence.json")
+    bad = {**doc, "mortality": {**doc["mortality"], "q_x": [1.5] + doc["mortality"]["q_x"][1:]}}
+    monkeypatch.setattr(fi, "_doc", lambda: bad)
+    with pytest.raises(ValueError, match="mortality.q_x"):
+        fi.mortality(60.0)
+
+
+def test_t_score_incidence_equals_trajectory_incidence():
+    ages = np.array([55.0, 68.0, 81.0])
+    pat = bmdsim.Patient(age=ages, t_score={s: np.array([-0.5, -1.8, -2.6]) for s in SITES})
+    traj = bmdsim.simulate(pat, AI_ZOL, years=7.0)
+    mid, dt = fi.integration_grid(7.0)
+    for outcome in ("hip", "clinical_vertebral", "any_clinical"):
+        site = fi.default_site(outcome)
+        t_mid = traj.reference.t_score(site, traj.bmd_at(site, mid))
+        got = fi.t_score_incidence(outcome, ages, mid, dt, t_mid)
+        np.testing.assert_allclose(got, fi.trajectory_incidence(traj, outcome, [7.0])[:, 0], rtol=1e-13)
+    with pytest.raises(ValueError, match="t_scores"):
+        fi.t_score_incidence("hip", ages, mid, dt, np.zeros((2, mid.size)))
+
+
 # -- exact small cases ----------------------------------------------------------------------------------
 def test_constant_hazards_give_the_competing_risk_formula():
     """One step with constant h and mu: F = h/(h+mu) (1 - exp(-(h+mu) t)), by hand."""

@@ -241,3 +241,80 @@ def test_bad_risk_factors(patients):
         simulate_policy(Policy("p"), patients, AI, YEARS, {"age_over_65": np.zeros(N, bool)}, params="consensus")
     with pytest.raises(ValueError, match="n and seed"):
         simulate_policy(Policy("p"), bmdsim.cohort.default_population(), AI, YEARS, params="consensus")
+
+
+# -- fractures per 1,000 and per scan -------------------------------------------------------------------
+FRACTURE_POLICIES = [
+    Policy("yearly", scan_interval=1.0),
+    Policy("every 2 years", scan_interval=2.0),
+    Policy("everyone", rule="treat_all", scan_interval=None),
+    Policy("nobody", rule="none", scan_interval=None),
+]
+
+
+def test_compare_policies_fracture_columns_equal_a_direct_computation():
+    """Per policy: the mean over women of trajectory_incidence along her own regimen (therapy from her start)."""
+    from bmdsim import fracture_incidence as fi
+    from bmdsim.policy import FRACTURE_OUTCOMES
+
+    rng = np.random.default_rng(11)
+    n, years = 6, 6.0
+    sites = ("lumbar_spine", "femoral_neck", "total_hip")
+    small = bmdsim.Patient(age=rng.uniform(55, 75, n), t_score={s: rng.uniform(-2.3, -0.5, n) for s in sites})
+    table = compare_policies(FRACTURE_POLICIES, small, AI, years, **EXACT, params="consensus")
+    for i, p in enumerate(FRACTURE_POLICIES):
+        start = simulate_policy(p, small, AI, years, **EXACT, params="consensus").start
+        for o in FRACTURE_OUTCOMES:
+            direct = 0.0
+            for k in range(n):  # one woman at a time: the slow, obvious way
+                one = bmdsim.Patient(age=small.age[k], t_score={s: small.t_score[s][k] for s in sites})
+                regimen = AI
+                if np.isfinite(start[k]):
+                    regimen = bmdsim.Regimen([*AI, bmdsim.Exposure(p.agent, float(start[k]), duration=p.duration)])
+                traj = bmdsim.simulate(one, regimen, years=years, params="consensus")
+                direct += fi.trajectory_incidence(traj, o, [years])[0]
+            assert table[f"fractures_{o}_per_1000"][i] == pytest.approx(1000 * direct / n, rel=1e-9), (p.name, o)
+
+
+def test_fractures_prevented_per_scan_sign_and_reference(patients):
+    table = compare_policies(FRACTURE_POLICIES, patients, AI, YEARS, **EXACT, params="consensus")
+    assert table["fracture_reference"] == ["nobody"] * 4
+    for o in ("hip", "clinical_vertebral", "major_osteoporotic", "any_clinical"):
+        per_1000 = table[f"fractures_{o}_per_1000"]
+        per_scan = table[f"fractures_{o}_prevented_per_scan"]
+        assert all(0 < v < 1000 for v in per_1000)
+        # therapy only raises BMD, so every treating policy has fewer fractures than nobody treated
+        assert per_1000[0] < per_1000[3] and per_1000[1] < per_1000[3] and per_1000[2] < per_1000[3]
+        assert per_scan[0] > 0 and per_scan[1] > 0
+        by_hand = (per_1000[3] - per_1000[0]) * N / 1000 / (table["scans_total"][0] - table["scans_total"][3])
+        assert per_scan[0] == pytest.approx(by_hand, rel=1e-12)
+        assert math.isnan(per_scan[2]) and math.isnan(per_scan[3])  # no extra scans: undefined
+    # without a 'none' policy the first one is the reference
+    first = compare_policies(FRACTURE_POLICIES[:2], patients, AI, YEARS, **EXACT, params="consensus")
+    assert first["fracture_reference"] == ["yearly", "yearly"]
+    assert math.isnan(first["fractures_hip_prevented_per_scan"][0])
+    assert first["fractures_hip_prevented_per_scan"][1] is not None
+    assert np.isnan(first["fractures_hip_prevented_per_scan"][1])  # fewer scans than the reference: undefined
+
+
+def test_fracture_columns_leave_the_existing_columns_unchanged(patients):
+    with_f = compare_policies(FRACTURE_POLICIES, patients, AI, YEARS, params="consensus", seed=3)
+    without = compare_policies(FRACTURE_POLICIES, patients, AI, YEARS, params="consensus", seed=3, fractures=False)
+    assert list(with_f)[: len(without)] == list(without)
+    for key, values in without.items():
+        assert np.array_equal(np.array(with_f[key], dtype=object), np.array(values, dtype=object)) or all(
+            (a == b) or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+            for a, b in zip(with_f[key], values, strict=True)
+        ), key
+    assert not any(k.startswith("fracture") for k in without)
+    df = with_f.to_frame()
+    assert "fractures_hip_per_1000" in df and "fractures_any_clinical_prevented_per_scan" in df
+    assert "fractures_hip_per_1000" in df.attrs["units"]
+    assert np.array_equal(df["fractures_hip_per_1000"], with_f["fractures_hip_per_1000"])
+
+
+def test_bad_fracture_keywords(patients):
+    with pytest.raises(TypeError, match="fractures"):
+        compare_policies(FRACTURE_POLICIES[:1], patients, AI, YEARS, fractures="yes", **EXACT)
+    with pytest.raises(ValueError, match="fracture_step"):
+        compare_policies(FRACTURE_POLICIES[:1], patients, AI, YEARS, fracture_step=5.0, **EXACT)
