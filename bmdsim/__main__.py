@@ -267,12 +267,12 @@ def _labels(path: str | None) -> dict[str, str] | None:
     """
     if path is None:
         return None
-    from .figures import FIGURE_LABELS, _split_labels
+    from .figures import FIGURE_LABELS, split_labels
     from .plot import labels_for
-    from .scenario import ScenarioError, _read_toml
+    from .scenario import ScenarioError, read_toml
 
     try:
-        doc = _read_toml(path, "labels file")
+        doc = read_toml(path, "labels file")
     except ScenarioError as exc:
         raise BadInput(f"--labels: {exc}") from None
     valid = sorted(set(labels_for()) | set(FIGURE_LABELS))
@@ -303,7 +303,7 @@ def _labels(path: str | None) -> dict[str, str] | None:
             _check_drawable(name, value)
         labels[key] = value
     try:
-        _split_labels(labels)
+        split_labels(labels)
     except KeyError as exc:
         raise BadInput(f"--labels: {path}: {exc.args[0] if exc.args else exc}") from None
     except (TypeError, ValueError, RecursionError) as exc:
@@ -567,7 +567,7 @@ def _run(args: argparse.Namespace) -> int:
     stem = Path(args.scenario).stem
     out = Path(args.out)
 
-    from .export import _replace_all, csv_text
+    from .export import csv_text, write_files_atomic
 
     payloads: dict[Path, bytes] = {}
     doc: dict[str, Any] = {"scenario": scenario.name, "params": scenario.params, "years": scenario.years}
@@ -608,7 +608,7 @@ def _run(args: argparse.Namespace) -> int:
 
             figures = scenario_figures(scenario, result, stem=stem)
         payloads |= _render(figures, out, formats, dpi=300)
-    _replace_all(payloads)
+    write_files_atomic(payloads)
 
     if scenario.population is not None:
         doc |= {
@@ -666,7 +666,7 @@ def _examples(args: argparse.Namespace) -> int:
         for name, description in examples.items():
             print(f"  {name:<{width}}  {description}")
         return 0
-    from .export import _replace_all
+    from .export import write_files_atomic
 
     target = Path(args.copy)
     if target.exists() and not target.is_dir():
@@ -677,7 +677,7 @@ def _examples(args: argparse.Namespace) -> int:
             f"--copy: {target / existing[0]} already exists ({len(existing)} of the {len(examples)} files do); "
             "nothing copied: use --force to overwrite, or another folder"
         )
-    _replace_all({target / name: (folder / name).read_bytes() for name in examples})
+    write_files_atomic({target / name: (folder / name).read_bytes() for name in examples})
     for name in examples:
         print(target / name)
     first = next(iter(examples))

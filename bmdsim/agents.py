@@ -48,11 +48,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
 from ._validation import as_finite_float, as_float_array, check_range, check_text
-from .regimen import Exposure
 
 PCT = 100.0  # per cent per unit
 #: Width [years] of the age groups of natural loss with an age slope: a woman's natural-loss rate follows
@@ -221,6 +221,31 @@ class NaturalLoss:
         return bool(np.all(self.rates[k0 : k0 + inside.size + 1] == self.rates[k0]))
 
 
+class Course(Protocol):
+    """What an agent model reads of a course: the interface of :class:`bmdsim.regimen.Exposure`.
+
+    Agent models are given the regimen's exposures but read only these
+    properties, so this module needs no import of :mod:`bmdsim.regimen`
+    (which imports this one for the registered agent names).
+    """
+
+    @property
+    def agent(self) -> str:
+        """The agent's registered name."""
+
+    @property
+    def start(self) -> Any:
+        """Start [years from baseline], or the :class:`bmdsim.regimen.AtThreshold` event that starts the course."""
+
+    @property
+    def stop(self) -> float:
+        """Stop [years from baseline]; ``inf`` if the course never stops or starts on an event."""
+
+    @property
+    def is_event(self) -> bool:
+        """True if the course starts on an event: its times are then per patient (:meth:`SiteContext.span`)."""
+
+
 class SiteContext:
     """What an agent may read about the patients at one site.
 
@@ -232,7 +257,7 @@ class SiteContext:
         self,
         natural: NaturalLoss,
         age: np.ndarray | float,
-        spans: Mapping[Exposure, tuple[np.ndarray, np.ndarray]] | None = None,
+        spans: Mapping[Course, tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> None:
         self.natural = natural
         self.age = np.asarray(age, dtype=float)
@@ -240,7 +265,7 @@ class SiteContext:
         self._n0 = natural.cumulative(self._natural_age)
         self._spans = spans or {}
 
-    def span(self, exposure: Exposure) -> tuple[np.ndarray | float, np.ndarray | float]:
+    def span(self, exposure: Course) -> tuple[np.ndarray | float, np.ndarray | float]:
         """Start and stop [years] of ``exposure`` for these patients.
 
         Floats when every patient shares them; arrays shaped like :attr:`age`
@@ -275,15 +300,15 @@ class AgentModel:
     label: str = ""
     SPECS: tuple[ParameterSpec, ...] = ()
 
-    def cumulative(self, t: np.ndarray, exposure: Exposure, p: Mapping[str, float], ctx: SiteContext) -> np.ndarray:
+    def cumulative(self, t: np.ndarray, exposure: Course, p: Mapping[str, float], ctx: SiteContext) -> np.ndarray:
         """Log-loss contributed by ``exposure`` from a fixed reference time up to ``t``."""
         raise NotImplementedError
 
-    def rate(self, t: np.ndarray, exposure: Exposure, p: Mapping[str, float], ctx: SiteContext) -> np.ndarray:
+    def rate(self, t: np.ndarray, exposure: Course, p: Mapping[str, float], ctx: SiteContext) -> np.ndarray:
         """Loss rate [1/yr] contributed by ``exposure`` at ``t`` (right-continuous)."""
         raise NotImplementedError
 
-    def breakpoints(self, exposure: Exposure) -> tuple[float, ...]:
+    def breakpoints(self, exposure: Course) -> tuple[float, ...]:
         """Times where the rate may jump."""
         if exposure.is_event:
             return ()  # per-patient times: the crossing search adds them per patient

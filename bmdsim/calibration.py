@@ -81,7 +81,7 @@ from scipy.special import ndtri
 
 from . import _data, tables
 from .model import SiteModel
-from .parameters import ParameterSet, _specs, available_parameter_sets, parameter_set_from_dict
+from .parameters import ParameterSet, available_parameter_sets, parameter_set_from_dict, parameter_specs
 from .patient import Patient
 from .regimen import Exposure, Regimen
 from .simulation import simulate
@@ -302,7 +302,7 @@ def _fit(
     values already in ``doc``, so a refit reproduces the shipped file.
     """
     entries = doc["parameters"]
-    specs = _specs()
+    specs = parameter_specs()
     low = np.array([specs[k].low for k in free])
     high = np.array([specs[k].high for k in free])
     values = {k: v["value"] for k, v in entries.items()}

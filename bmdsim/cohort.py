@@ -200,6 +200,33 @@ def _correlation_matrix(name: str, sites: Sequence[str], spec: float | Mapping[t
     return corr
 
 
+def correlation_matrix(name: str, sites: Sequence[str], spec: float | Mapping[tuple[str, str], float]) -> np.ndarray:
+    """A site-by-site correlation matrix, checked, as :class:`Population` and :class:`Variability` take it.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the messages.
+    sites : list or tuple of str
+        The sites, in the order of the matrix's rows.
+    spec : float or mapping of (site, site) -> float
+        One correlation for every pair of sites, or one per pair given
+        (pairs not given are 0).
+
+    Returns
+    -------
+    ndarray
+        Shape ``(len(sites), len(sites))``, symmetric, ones on the diagonal.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming ``name``: a key that is not a pair of the sites, a value
+        outside ``[-1, 1]``, or a matrix that is not positive semidefinite.
+    """
+    return _correlation_matrix(name, sites, spec)
+
+
 def _square_root(corr: np.ndarray) -> np.ndarray:
     """``A`` with ``A @ A.T == corr`` (symmetric square root; works for singular matrices too)."""
     w, v = np.linalg.eigh(corr)
@@ -1052,6 +1079,35 @@ class CohortResult:
             multiplier = {s: m[a:b] for s, m in kept.multiplier.items()}
         return self._trajectory(patient, multiplier, draw)
 
+    def trajectory(self, start: int, stop: int) -> Trajectory:
+        """Patients ``start..stop-1`` as a :class:`bmdsim.Trajectory` under the set's own parameters.
+
+        For streaming a summary over the cohort batch by batch (see
+        :func:`bmdsim.fracture.cohort_relative_risk`). Reuses the patients of a
+        kept chunk (see the class notes) and keeps a whole chunk it draws.
+
+        Parameters
+        ----------
+        start, stop : int
+            Patient indices, ``0 <= start < stop <= n``.
+
+        Returns
+        -------
+        Trajectory
+            With each patient's loss multiplier applied; beyond the
+            :class:`~bmdsim.Trajectory` methods it has ``scaled_bmd(site,
+            times)`` and ``scaled_t_score(site, times)``, BMD [g/cm2] and
+            T-score [SD] of every patient at ``times``, shape ``(stop - start,
+            len(times))``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``start`` or ``stop`` is not an integer index in range.
+        """
+        start, stop = self._span("trajectory", start, stop)
+        return self._chunk(start, stop)
+
     # -- parameter draws -------------------------------------------------------------------------------
     def _need_draws(self, what: str) -> None:
         if not self.parameter_draws:
@@ -1151,6 +1207,25 @@ class CohortResult:
         if site not in self.sites:
             raise ValueError(f"site {site!r} was not simulated: the population has {', '.join(self.sites)}")
         return site
+
+    def check_site(self, site: object) -> str:
+        """Return ``site`` if it is one of the simulated :attr:`sites`.
+
+        Parameters
+        ----------
+        site : str
+
+        Returns
+        -------
+        str
+            ``site``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``site`` is not a site name, or names a site that was not simulated.
+        """
+        return self._site(site)
 
     def chunk_crossing_times(
         self,
@@ -1303,6 +1378,28 @@ class CohortResult:
         check_range(name, tt, 0.0, self.years, unit="years")
         return tt
 
+    def check_times(self, times: object, name: str = "times") -> np.ndarray:
+        """Return ``times`` as a 1-D float array of times [years] within the horizon.
+
+        Parameters
+        ----------
+        times : float or sequence of float
+            1 to :data:`MAX_TIMES` times [years] in ``[0, years]``.
+        name : str
+            The argument's name, for the messages.
+
+        Returns
+        -------
+        ndarray
+            Shape ``(len(times),)`` (a scalar gives one time).
+
+        Raises
+        ------
+        TypeError, ValueError
+            Naming ``name``: not numbers, NaN, outside ``[0, years]``, or too many.
+        """
+        return self._times(times, name)
+
     def fraction_below(self, site: str, threshold: float, times: object) -> FractionBelow:
         """Cumulative incidence: the fraction of the cohort that has crossed ``threshold`` by each time.
 
@@ -1423,6 +1520,27 @@ class CohortResult:
         if outside.any():
             raise ValueError(f"q must be percentiles in [0, 100], got {qq[outside][0]:g}")
         return qq
+
+    @staticmethod
+    def check_percentiles(q: object) -> np.ndarray:
+        """Return ``q`` as a 1-D float array of percentiles.
+
+        Parameters
+        ----------
+        q : float or sequence of float
+            1 to :data:`MAX_TIMES` percentiles in ``[0, 100]``.
+
+        Returns
+        -------
+        ndarray
+            Shape ``(len(q),)`` (a scalar gives one percentile).
+
+        Raises
+        ------
+        TypeError, ValueError
+            Naming ``q``: not numbers, NaN, outside ``[0, 100]``, or too many.
+        """
+        return CohortResult._q(q)
 
     def _t_score_block(self, site: str, tt: np.ndarray, start: int, stop: int, measured: bool) -> np.ndarray:
         """T-scores [SD] of patients ``start..stop-1`` at ``tt``, true or as scans show them (site may be LOWEST)."""

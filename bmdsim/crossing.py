@@ -325,7 +325,7 @@ def _fixed_model(model: SiteModel, events: tuple, times: tuple[float, ...], hori
     dropped. The fixed model gives the same ``L(t)`` on ``[0, horizon]`` as
     ``model`` for a patient with those exposure times.
     """
-    cache = model.__dict__.setdefault("_fixed_models", {})
+    cache = model.cache("fixed_models")
     key = (events, times, float(horizon))
     fixed = cache.get(key)
     if fixed is None:
@@ -415,7 +415,7 @@ def _shared_table(model: SiteModel, state: PatientState, horizon: float) -> tupl
     (keyed by horizon and that age), so that chunks and thresholds that
     share a model build it once.
     """
-    cache = model.__dict__.setdefault("_shared_tables", {})
+    cache = model.cache("shared_tables")
     key = (float(horizon), float(state.age))
     if key not in cache:
         if model.natural.grouped:  # one table per age group, combined from two base curves (see _grouped_table)
@@ -441,7 +441,7 @@ def _grouped_base(model: SiteModel, horizon: float) -> tuple[np.ndarray, ...]:
     part at the reference age (tamoxifen's cancellation of natural loss is
     linear in it too). So every age group's table is a linear combination.
     """
-    cache = model.__dict__.setdefault("_grouped_bases", {})
+    cache = model.cache("grouped_bases")
     key = float(horizon)
     if key not in cache:
         natural = model.natural

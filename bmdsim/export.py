@@ -192,8 +192,35 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _replace_all(payloads: dict[Path, bytes]) -> None:
-    """Write every payload to a temporary file beside its target, then move them all into place."""
+def write_files_atomic(payloads: Mapping[Path, bytes]) -> None:
+    """Write several files, each atomically, moving them into place only once all are written.
+
+    Every payload goes to a temporary file beside its target (folders are
+    made as needed); only when all are written are they moved into place
+    with :func:`os.replace`, so a failure while writing changes no target,
+    and each target is whole, old or new, at any moment. No temporary file
+    is left behind.
+
+    Parameters
+    ----------
+    payloads : mapping of pathlib.Path -> bytes
+        Target file -> its whole content.
+
+    Raises
+    ------
+    TypeError
+        If ``payloads`` is not a mapping of :class:`pathlib.Path` to bytes.
+    OSError
+        If a folder cannot be made or a file cannot be written.
+    """
+    if not isinstance(payloads, Mapping):
+        raise TypeError(f"payloads must be a mapping of pathlib.Path -> bytes, got {type(payloads).__name__}")
+    for target, data in payloads.items():
+        if not isinstance(target, Path) or not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                "payloads must be a mapping of pathlib.Path -> bytes, got an item "
+                f"{type(target).__name__} -> {type(data).__name__}"
+            )
     mode = _file_mode()  # mkstemp creates 0o600 files; exported figures are meant to be shared
     temps: list[tuple[str, Path]] = []
     try:
@@ -212,7 +239,27 @@ def _replace_all(payloads: dict[Path, bytes]) -> None:
                 os.unlink(tmp)
 
 
-def _check_path(name: str, path: object) -> Path:
+def check_path(name: str, path: object) -> Path:
+    """Return ``path`` as a :class:`pathlib.Path` that ends in a file name.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the messages.
+    path : str or os.PathLike
+        A file path (not bytes).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    TypeError
+        Naming ``name``, if ``path`` is not a str or os.PathLike.
+    ValueError
+        Naming ``name``, if it ends in no file name (empty, ``.`` or ``..``).
+    """
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {_show(path)} of type {type(path).__name__}")
     out = Path(path)
@@ -223,10 +270,10 @@ def _check_path(name: str, path: object) -> Path:
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, then :func:`os.replace`)."""
-    path = _check_path("path", path)
+    path = check_path("path", path)
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
-    _replace_all({path: bytes(data)})
+    write_files_atomic({path: bytes(data)})
     return path
 
 
@@ -330,7 +377,7 @@ def export_figure(
     created or left half-written. The bytes are reproducible (see :func:`figure_bytes`).
     """
     formats = check_formats(formats)
-    stem = _check_path("path_stem", path_stem)
+    stem = check_path("path_stem", path_stem)
     if caption is not None:
         check_text("caption", caption)
         if not caption.isascii():
@@ -344,7 +391,7 @@ def export_figure(
     payloads = {stem.with_name(f"{stem.name}.{fmt}"): figure_bytes(fig, fmt, dpi=dpi) for fmt in formats}
     if caption is not None:
         payloads[stem.with_name(f"{stem.name}.txt")] = (caption.rstrip() + "\n").encode("utf-8")
-    _replace_all(payloads)
+    write_files_atomic(payloads)
     return list(payloads)
 
 
@@ -429,8 +476,8 @@ def write_file_set(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / manifest
     target.unlink(missing_ok=True)
-    _replace_all({folder / name: bytes(data) for name, data in files.items()})
-    _replace_all({target: text.encode("utf-8")})
+    write_files_atomic({folder / name: bytes(data) for name, data in files.items()})
+    write_files_atomic({target: text.encode("utf-8")})
     return [*(folder / name for name in files), target]
 
 

@@ -140,13 +140,30 @@ class CaptionedFigure:
     caption: str
 
 
-def _split_labels(labels: Mapping[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
-    """(all texts, the plot-function subset) with ``labels`` applied.
+def split_labels(labels: Mapping[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Check ``labels`` and apply them to the house texts.
 
-    Raises :class:`bmdsim.plot.LabelKeyError` (a KeyError and a ValueError) for
-    an unknown key, and TypeError or ValueError for a value that is not a
-    drawable text (see :func:`bmdsim.plot.check_label`); a template of
-    :data:`FIGURE_LABEL_FIELDS` may use only its own fields.
+    Parameters
+    ----------
+    labels : mapping of str -> str, or None
+        Label key -> text, keys of :func:`bmdsim.plot.labels_for` or of
+        :data:`FIGURE_LABELS`; None keeps every house text.
+
+    Returns
+    -------
+    texts : dict of str -> str
+        Every text a figure of this module may draw, with ``labels`` applied.
+    plot_labels : dict of str -> str
+        The part of ``labels`` for the :mod:`bmdsim.plot` functions.
+
+    Raises
+    ------
+    bmdsim.plot.LabelKeyError
+        For an unknown key (it is both a KeyError and a ValueError).
+    TypeError, ValueError
+        For a value that is not a drawable text (see
+        :func:`bmdsim.plot.check_label`); a template of
+        :data:`FIGURE_LABEL_FIELDS` may use only its own fields.
     """
     if labels is not None and not isinstance(labels, Mapping):
         raise TypeError(f"labels must be a mapping of label key -> text, got {_show(labels)}")
@@ -359,7 +376,7 @@ def _finish(
 # -- the educator figures -----------------------------------------------------------------------------------------
 def ai_vs_natural(labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES) -> CaptionedFigure:
     """T-score at the spine and femoral neck: 5 years of an AI, then stopped, against natural loss alone."""
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     names = ("ai_withdrawal", "natural_loss")
     scenarios, trajs = _run(names)
@@ -367,7 +384,7 @@ def ai_vs_natural(labels: Mapping[str, str] | None = None, size: tuple[float, fl
     for ax, site in zip(axes[0], ("lumbar_spine", "femoral_neck"), strict=True):
         series = {text[f"scenario:{n}"]: t for n, t in zip(names, trajs, strict=True)}
         plot.plot_comparison(series, site, ax=ax, labels=plot_labels)
-        plot._exposure_band(ax, plot._courses(trajs[0]), trajs[0].years, text)
+        plot.draw_exposure_band(ax, plot.exposure_courses(trajs[0]), trajs[0].years, text)
     _sharey_row(axes[0])
     keys = _sources(trajs)
     _finish(fig, text["ai_vs_natural_title"], text, keys, "ai_vs_natural")
@@ -385,7 +402,7 @@ def therapies_compared(
     labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
 ) -> CaptionedFigure:
     """T-score under natural loss, an AI, tamoxifen, and tamoxifen then an AI (same patient)."""
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     names = ("natural_loss", "ai_withdrawal", "tamoxifen", "tamoxifen_then_ai")
     scenarios, trajs = _run(names)
@@ -454,7 +471,7 @@ def bone_protection(
     """BMD change on an AI alone and with zoledronic acid, denosumab (then stopped) or an oral bisphosphonate."""
     from .parameters import load_parameters
 
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     scenarios, courses = _protection_scenarios()
     trajs = [s.run() for s in scenarios]
@@ -506,7 +523,7 @@ def brex_withdrawal(
     labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
 ) -> CaptionedFigure:
     """BMD change from year 5: the brex parameter set against the four published BREX numbers."""
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     names = ("brex_withdrawal", "brex_no_withdrawal")
     scenarios, trajs = _run(names)
@@ -558,7 +575,7 @@ def crossing_times(
     labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
 ) -> CaptionedFigure:
     """T-score per site with its exact crossings, and the first-crossing times, for the default scenario."""
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     scenarios, trajs = _run(("ai_withdrawal",))
     traj = trajs[0]
@@ -611,7 +628,7 @@ def calibrated_cohort(
     """Share of a simulated cohort on an AI below -2.0 and -2.5 over time, with sampling and parameter bands."""
     import bmdsim
 
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     result = bmdsim.simulate_cohort(
         COHORT["n"],
@@ -624,7 +641,7 @@ def calibrated_cohort(
     fig, axes = _figure(size, 1, 2, sharey=True)
     for ax, site in zip(axes[0], sites, strict=True):
         plot.plot_fraction_crossed(result, site, thresholds=thresholds, ax=ax, labels=plot_labels)
-        plot._exposure_band(ax, plot._courses(result.regimen), result.years, text)
+        plot.draw_exposure_band(ax, plot.exposure_courses(result.regimen), result.years, text)
     axes[0][1].set_ylabel("")
     _fit_share_axis(axes[0])
     keys = _sources([result], (*_file_sources(*_COHORT_FILES),))
@@ -662,7 +679,7 @@ def fracture_risk(labels: Mapping[str, str] | None = None, size: tuple[float, fl
     from .fracture import cohort_relative_risk
     from .regimen import Exposure, Regimen
 
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     ai_years, years = COHORT["ai_years"], COHORT["years"]
     ai = _ai_regimen(ai_years)
@@ -680,7 +697,7 @@ def fracture_risk(labels: Mapping[str, str] | None = None, size: tuple[float, fl
     for ax, (outcome, site) in zip(axes[0], outcomes, strict=True):
         risks[outcome] = {k: cohort_relative_risk(c, site, times, outcome) for k, c in cohorts.items()}
         plot.plot_relative_risk(risks[outcome], ax=ax, labels=plot_labels, styles=regimens, note=False)
-        plot._exposure_band(ax, plot._courses(ai), years, text)
+        plot.draw_exposure_band(ax, plot.exposure_courses(ai), years, text)
     axes[0][1].set_ylabel("")
     keys = _sources(list(cohorts.values()), (*_file_sources("fracture_risk.json", *_COHORT_FILES),))
     _finish(fig, text["fracture_title"], text, keys, "fracture_risk")
@@ -722,7 +739,7 @@ def fracture_incidence(
     from .plot_fracture import plot_cumulative_incidence
     from .regimen import Exposure, Regimen
 
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     ai_years, years = COHORT["ai_years"], COHORT["years"]
     dmab_years = float(bmdsim.load_parameters().values["denosumab.max_calibrated_years"])
@@ -784,7 +801,7 @@ def monitoring_policies(
     from .regimen import Exposure, Regimen
     from .spread import default_variability
 
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     rule = hadji_2017()
     ai_years, years = COHORT["ai_years"], COHORT["years"]
@@ -871,14 +888,14 @@ def illustrative_group(
     labels: Mapping[str, str] | None = None, size: tuple[float, float] = SLIDE_INCHES
 ) -> CaptionedFigure:
     """Share of a seeded synthetic group who have reached each threshold over time (illustrative)."""
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     size = check_size(size)
     scenarios, trajs = _run(("illustrative_group",))
     traj = trajs[0]
     fig, axes = _figure(size, 1, 2, sharey=True)
     for ax, site in zip(axes[0], traj.sites, strict=True):
         plot.plot_fraction_crossed(traj, site, thresholds=(-2.0, -2.5), ax=ax, labels=plot_labels)
-        plot._exposure_band(ax, plot._courses(traj), traj.years, text)
+        plot.draw_exposure_band(ax, plot.exposure_courses(traj), traj.years, text)
     axes[0][1].set_ylabel("")
     _fit_share_axis(axes[0])
     keys = _sources(trajs)
@@ -974,7 +991,7 @@ def educator_figures(
     import inspect
 
     names = check_names(names)
-    _split_labels(labels)  # check label keys and texts before drawing anything
+    split_labels(labels)  # check label keys and texts before drawing anything
     scale = as_finite_float("scale", scale)
     check_range("scale", np.array(scale), *SCALE_RANGE)
     rc = plot.check_rc(rc)
@@ -1033,9 +1050,9 @@ def scenario_figures(
     if stem is not None:
         check_file_name("stem", stem)
     plot.check_drawable_text("scenario name", scenario.name, max_chars=1000)
-    _split_labels(labels)
+    split_labels(labels)
     traj = scenario.run() if traj is None else traj
-    text, plot_labels = _split_labels(labels)
+    text, plot_labels = split_labels(labels)
     keys = _sources([traj])
     if stem is None:
         stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in scenario.name.lower()).strip("_") or "scenario"
@@ -1143,7 +1160,7 @@ def write_figures(
     formats = check_formats(formats)
     if isinstance(figures, CaptionedFigure) or not isinstance(figures, Sequence) or not figures:
         raise TypeError("figures must be a non-empty sequence of CaptionedFigure (from educator_figures)")
-    close = plot._check_flag("close", close)
+    close = plot.check_flag("close", close)
     check_file_name("manifest", manifest)
     names: list[str] = []
     for f in figures:

@@ -389,14 +389,14 @@ def cohort_relative_risk(
     if not isinstance(result, CohortResult):
         raise TypeError(f"result must be a bmdsim.CohortResult, got {type(result).__name__}")
     check_choice("outcome", outcome, outcomes())
-    site = result._site(site)
+    site = result.check_site(site)
     g = gradient(outcome, site, bound)
     g_ci = tuple(gradient(outcome, site, b) for b in _CI_BOUNDS)
-    tt = result._times(times)
+    tt = result.check_times(times)
     ref = _check_reference(reference)
     if not isinstance(ai_multiplier, (bool, np.bool_)):
         raise TypeError(f"ai_multiplier must be True or False, got {ai_multiplier!r}")
-    qq = result._q(q)
+    qq = result.check_percentiles(q)
     mult = _ai_multiplier() if ai_multiplier else 1.0
 
     m = tt.size
@@ -417,7 +417,7 @@ def cohort_relative_risk(
     with_zero = np.concatenate(([0.0], tt))
     for start, stop in result.chunks():
         for a in range(start, stop, step):
-            traj = result._chunk(a, min(a + step, stop))
+            traj = result.trajectory(a, min(a + step, stop))
             t_all = traj.scaled_t_score(site, with_zero)  # (batch, 1 + m); column 0 is the baseline
             t0, t = t_all[:, :1], t_all[:, 1:]
             exponent = (t0 if ref is None else ref) - t

@@ -36,9 +36,10 @@ class PatientState:
     ----------
     age : ndarray or float
         Age at baseline [years].
-    spans : mapping of Exposure -> (start, stop)
-        Per-patient start and stop [years] of exposures whose times differ
-        between patients; ``inf`` start means the exposure never starts.
+    spans : mapping
+        Exposure -> ``(start, stop)``: per-patient start and stop [years] of
+        exposures whose times differ between patients; ``inf`` start means
+        the exposure never starts.
     """
 
     age: np.ndarray | float
@@ -82,6 +83,7 @@ class SiteModel:
         self.site = site
         self.natural = params.natural(site)
         self.terms = [(AGENTS[e.agent], e, params.agent_values(e.agent, site)) for e in regimen]
+        self._caches: dict[str, dict] = {}
 
     @classmethod
     def from_parts(cls, site: str, natural: NaturalLoss, terms: list) -> SiteModel:
@@ -92,7 +94,27 @@ class SiteModel:
         """
         model = object.__new__(cls)
         model.site, model.natural, model.terms = site, natural, list(terms)
+        model._caches = {}
         return model
+
+    def cache(self, kind: str) -> dict:
+        """A dict kept with this model for tables derived from it alone, one dict per ``kind``.
+
+        :mod:`bmdsim.crossing` keeps its crossing tables here, so a table is
+        built once per model and dropped with it.
+
+        Parameters
+        ----------
+        kind : str
+            Name of the kind of table, e.g. ``"shared_tables"``.
+
+        Returns
+        -------
+        dict
+            The same dict on every call with ``kind`` (empty at first); the
+            caller chooses its keys and values.
+        """
+        return self._caches.setdefault(kind, {})
 
     def _context(self, state: PatientState | np.ndarray | float) -> SiteContext:
         if not isinstance(state, PatientState):

@@ -85,8 +85,17 @@ def _component_specs(component: str, specs: tuple[ParameterSpec, ...]) -> dict[s
     return out
 
 
-def _specs() -> dict[str, ParameterSpec]:
-    """Every parameter key the registered components may have, with its spec."""
+def parameter_specs() -> dict[str, ParameterSpec]:
+    """Every parameter key the registered components may have, with its spec.
+
+    Returns
+    -------
+    dict of str -> bmdsim.agents.ParameterSpec
+        Key as in a parameter set (``component.site.name`` for a per-site
+        parameter, ``component.name`` otherwise) -> its unit, range and
+        description; natural loss first, then every registered agent
+        (:data:`bmdsim.AGENTS`), so an agent registered later adds its keys.
+    """
     out = _component_specs(NaturalLoss.name, NaturalLoss.SPECS)
     for agent in AGENTS.values():
         out |= _component_specs(agent.name, agent.SPECS)
@@ -158,7 +167,7 @@ class ParameterSet:
             raise TypeError(
                 f"parameter set metadata must be a mapping of key to dict, got {type(self.metadata).__name__}"
             )
-        specs = _specs()
+        specs = parameter_specs()
         # Natural loss is always needed; an agent's parameters all or none (none: the set does not carry it).
         needed = _component_specs(NaturalLoss.name, NaturalLoss.SPECS)
         carried = []
@@ -296,7 +305,7 @@ class ParameterSet:
         if overrides is not None and not isinstance(overrides, Mapping):
             raise TypeError(f"overrides must be a mapping of parameter key to value, got {type(overrides).__name__}")
         changes = dict(overrides or {}) | kwargs
-        specs = _specs()
+        specs = parameter_specs()
         for key in changes:
             if key not in self.values and key not in specs:
                 close = difflib.get_close_matches(str(key), sorted(set(self.values) | set(specs)), n=3)

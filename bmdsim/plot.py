@@ -405,7 +405,24 @@ def _axes(ax: Axes | None, figsize: tuple[float, float] = (8.0, 4.5)) -> Axes:
     return ax
 
 
-def _check_flag(name: str, value: object) -> bool:
+def check_flag(name: str, value: object) -> bool:
+    """Return ``value`` as a bool if it is True or False (a numpy bool included).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : object
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    TypeError
+        Naming ``name``, if ``value`` is anything else (0 and 1 included).
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {_show(value)} of type {type(value).__name__}")
     return bool(value)
@@ -840,7 +857,7 @@ def plot_trajectory(
     sites = _check_sites(sites, traj.sites)
     thresholds = check_thresholds(thresholds)
     zones, crossings, exposures = (
-        _check_flag(n, v) for n, v in (("zones", zones), ("crossings", crossings), ("exposures", exposures))
+        check_flag(n, v) for n, v in (("zones", zones), ("crossings", crossings), ("exposures", exposures))
     )
     _check_ax(ax)
     text = labels_for(labels)
@@ -891,16 +908,31 @@ def plot_trajectory(
     else:
         ax.set_ylabel(text["bmd"])
     if exposures:
-        _exposure_band(ax, _courses(traj, patient), traj.years, text)
+        draw_exposure_band(ax, exposure_courses(traj, patient), traj.years, text)
     ax.set_xlim(t[0], t[-1])
     ax.set_xlabel(text["time"])
     ax.legend([h for h, _ in handles], [n for _, n in handles], loc="best", fontsize=9, frameon=True)
     return ax
 
 
-def _courses(source: Regimen | Trajectory, patient: int = 0) -> list[tuple[str, float, float]]:
-    """``(agent, start, stop)`` of every course: one patient's times from a trajectory (event starts
-    resolved, ``inf`` start if it never starts); a bare regimen's fixed-time courses only."""
+def exposure_courses(source: Regimen | Trajectory, patient: int = 0) -> list[tuple[str, float, float]]:
+    """The courses to shade with :func:`draw_exposure_band`.
+
+    Parameters
+    ----------
+    source : Regimen or Trajectory
+        A trajectory gives one patient's times (event starts resolved); a bare
+        regimen gives its fixed-time courses only.
+    patient : int
+        Index of the patient in a trajectory of several (not checked here:
+        a larger index reads the last patient).
+
+    Returns
+    -------
+    list of (str, float, float)
+        ``(agent, start, stop)`` [years] of every course; ``inf`` start if it
+        never starts, ``inf`` stop if it never stops.
+    """
     if isinstance(source, Trajectory):
         out = []
         for e in source.regimen:
@@ -910,8 +942,24 @@ def _courses(source: Regimen | Trajectory, patient: int = 0) -> list[tuple[str, 
     return [(e.agent, e.start, e.stop) for e in source if not e.is_event]
 
 
-def _exposure_band(ax: Axes, courses: list[tuple[str, float, float]], years: float, text: Mapping[str, str]) -> None:
-    """Shade each course along the top of ``ax`` and name its agent."""
+def draw_exposure_band(
+    ax: Axes, courses: list[tuple[str, float, float]], years: float, text: Mapping[str, str]
+) -> None:
+    """Shade each course along the top of ``ax`` and name its agent.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Axes whose x axis is time [years].
+    courses : list of (str, float, float)
+        ``(agent, start, stop)`` [years], as :func:`exposure_courses` gives them.
+    years : float
+        Horizon [years]: courses are cut to ``[0, years]``; a course
+        entirely outside it is not drawn.
+    text : mapping of str -> str
+        Label texts: an agent's name is ``text.get(agent, agent)`` (e.g. the
+        mapping :func:`labels_for` returns).
+    """
     strip = ax.get_xaxis_transform()  # x in years, y as a fraction of the axes height
     for agent, e_start, e_stop in courses:
         stop = min(e_stop, years)
@@ -1082,12 +1130,12 @@ def plot_regimen(
     if isinstance(regimen, Trajectory):
         _check_patient(regimen, patient)
         years = regimen.years if years is None else years
-        courses = _courses(regimen, patient)
+        courses = exposure_courses(regimen, patient)
         regimen = regimen.regimen
     elif isinstance(regimen, Regimen):
         if as_int("patient", patient, 0, 2**31) != 0:
             raise ValueError(f"patient must be 0 for a bare Regimen (it has no per-patient times), got {patient}")
-        courses = _courses(regimen)
+        courses = exposure_courses(regimen)
     else:
         raise TypeError(f"regimen must be a bmdsim.Regimen or Trajectory, got {type(regimen).__name__}")
     if years is None or years <= 0.0:
@@ -1237,7 +1285,7 @@ def plot_comparison(
     shortest = min(traj.years for traj in trajectories.values())
     if not 0.0 <= since < shortest:
         raise ValueError(f"since must lie in [0, {shortest:g}) years (the shortest horizon), got {since:g}")
-    zones = _check_flag("zones", zones)
+    zones = check_flag("zones", zones)
     percentiles = _check_percentiles(percentiles)
     _check_ax(ax)
     text = labels_for(labels)
@@ -1355,8 +1403,8 @@ def plot_fraction_crossed(
         raise TypeError(f"traj must be a bmdsim.Trajectory or CohortResult, got {type(traj).__name__}")
     _check_site_in(site, traj.sites, where="traj")
     thresholds = check_thresholds(thresholds, allow_empty=False)
-    bands = _check_flag("bands", bands)
-    parameter_band = _check_flag("parameter_band", parameter_band)
+    bands = check_flag("bands", bands)
+    parameter_band = check_flag("parameter_band", parameter_band)
     if name is not None:
         check_drawable_text("name", name, max_chars=1000)
         _check_mathtext("name", name)
@@ -1529,9 +1577,9 @@ def save_figure(fig: Any, path: str | os.PathLike[str], dpi: float = 300) -> Non
         Resolution [dots per inch], in :data:`bmdsim.export.DPI_RANGE`; the
         raster must fit in :data:`bmdsim.limits.MAX_ARRAY_BYTES`.
     """
-    from .export import FORMATS, _check_path, check_figure, figure_bytes, write_bytes_atomic
+    from .export import FORMATS, check_figure, check_path, figure_bytes, write_bytes_atomic
 
-    path = _check_path("path", path)
+    path = check_path("path", path)
     dpi = check_figure(fig, dpi)
     suffix = path.suffix.lower().lstrip(".")
     if suffix in FORMATS:
@@ -1639,8 +1687,8 @@ def plot_relative_risk(
         if missing:
             raise ValueError(f"risks[{name!r}] is missing {', '.join(missing)}: pass cohort_relative_risk's output")
         _check_risk(name, risk, kind)
-    band = _check_flag("band", band)
-    note = _check_flag("note", note)
+    band = check_flag("band", band)
+    note = check_flag("note", note)
     keys = _check_styles(styles, risks, "risks")
     _check_ax(ax)
     first = next(iter(risks.values()))

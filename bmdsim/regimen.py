@@ -16,6 +16,7 @@ import numpy as np
 
 from . import limits
 from ._validation import as_finite_float, check_choice, check_range
+from .agents import AGENTS
 
 #: Shortest interval [years] between the scans that detect a crossing: one day. Finer intervals describe no
 #: scan schedule, and intervals near zero would overflow ``crossing / interval`` (the course would silently
@@ -30,12 +31,6 @@ MAX_EVENT_YEARS = limits.HORIZON_YEARS[1]
 #: therapy, a switch, a few bone-protective courses), while the exact crossing search's cost grows with the
 #: square of the number of courses (about 5 s per 1000 patients at 20 courses with an event start, 50 s at 50).
 MAX_EXPOSURES = 20
-
-
-def _agent_names() -> tuple[str, ...]:
-    from .agents import AGENTS
-
-    return tuple(AGENTS)
 
 
 @dataclass(frozen=True)
@@ -123,7 +118,7 @@ class Exposure:
     duration: float | None = None
 
     def __post_init__(self) -> None:
-        check_choice("agent", self.agent, _agent_names())
+        check_choice("agent", self.agent, tuple(AGENTS))
         if self.duration is not None:
             if self.stop is not None:
                 raise ValueError(f"give stop or duration for {self.agent}, not both")

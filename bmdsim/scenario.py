@@ -1097,7 +1097,7 @@ def load_scenario(path: str | Path) -> Scenario:
         value that is not allowed; the message names the file and the key.
     """
     path = Path(path)
-    doc = _read_toml(path, "scenario file")
+    doc = read_toml(path, "scenario file")
     return scenario_from_dict(doc, source=str(path))
 
 
@@ -1114,7 +1114,7 @@ def _file_kind(mode: int) -> str:
     return "a special file"
 
 
-def _read_toml(path: str | Path, what: str = "file", max_bytes: int = MAX_FILE_BYTES) -> dict[str, Any]:
+def read_toml(path: str | Path, what: str = "file", max_bytes: int = MAX_FILE_BYTES) -> dict[str, Any]:
     """Read a small TOML file from the user, refusing anything that could hang or exhaust memory.
 
     Parameters
@@ -1133,8 +1133,8 @@ def _read_toml(path: str | Path, what: str = "file", max_bytes: int = MAX_FILE_B
 
     Notes
     -----
-    Private helper shared by :func:`load_scenario` and the ``--labels`` option
-    of the command line.
+    Used by :func:`load_scenario` and the ``--labels`` option of the command
+    line.
 
     Raises
     ------
@@ -1236,7 +1236,7 @@ def example_scenarios() -> dict[str, str]:
     """
     out = {}
     for path in sorted(example_dir().glob("*.toml")):
-        doc = _read_toml(path, "example scenario")
+        doc = read_toml(path, "example scenario")
         text = doc.get("description") or doc.get("name") or path.stem
         out[path.name] = " ".join(str(text).split())
     return out

@@ -220,9 +220,27 @@ class Trajectory:
     def _shape(self, arr: np.ndarray):
         return arr[0] if self.patient.is_scalar else arr
 
-    def _times(self, name: str, t: object) -> np.ndarray:
-        """``t`` as float times [years] in ``[0, years]`` (0-d or 1-D), or raise naming ``name``."""
-        arr = as_float_array(name, t)
+    def check_times(self, times: object, name: str = "times") -> np.ndarray:
+        """Return ``times`` as float times [years] within the horizon.
+
+        Parameters
+        ----------
+        times : float or sequence of float
+            Times [years] in ``[0, years]``.
+        name : str
+            The argument's name, for the messages.
+
+        Returns
+        -------
+        ndarray
+            0-d for a scalar, else 1-D.
+
+        Raises
+        ------
+        TypeError, ValueError
+            Naming ``name``: not numbers, NaN, or outside ``[0, years]``.
+        """
+        arr = as_float_array(name, times)
         check_range(name, arr, 0.0, self.years, unit="years")
         return arr
 
@@ -280,7 +298,7 @@ class Trajectory:
             ``(n,)`` or ``(n, len(t))``.
         """
         site = self._site(site)
-        tt = self._times("t", t)
+        tt = self.check_times(t, "t")
         check_allocation(
             f"bmd_at: {self.patient.n} patient(s) x {tt.size} times t",
             float(self.patient.n) * tt.size,
@@ -318,8 +336,8 @@ class Trajectory:
             Change [%], at least -100; a float for a scalar patient, else shape ``(n,)``.
         """
         site = self._site(site)
-        a = float(self._times("start", as_finite_float("start", start)))
-        b = float(self._times("stop", as_finite_float("stop", stop)))
+        a = float(self.check_times(as_finite_float("start", start), "start"))
+        b = float(self.check_times(as_finite_float("stop", stop), "stop"))
         if b < a:
             raise ValueError(f"stop ({b:g} years) must not come before start ({a:g} years)")
         loss = self._log_loss(site, np.array([a, b]))

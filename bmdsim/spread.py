@@ -278,7 +278,7 @@ def default_variability(sites: Sequence[str] = SITES):  # -> Variability (import
         names an unknown site, or the correlations are not a correlation
         matrix.
     """
-    from .cohort import Variability, _correlation_matrix
+    from .cohort import Variability, correlation_matrix
 
     low, high = plausible_cv_range()
     doc = _data.read_json(SPREAD_FILE)
@@ -297,7 +297,7 @@ def default_variability(sites: Sequence[str] = SITES):  # -> Variability (import
         if a in sites and b in sites:
             pairs[(a, b)] = value
     try:
-        _correlation_matrix("variability.correlation", [s for s in SITES if s in sites], pairs)
+        correlation_matrix("variability.correlation", [s for s in SITES if s in sites], pairs)
     except ValueError as exc:
         raise _data.DataFileError(_FILE, f"{'.'.join(path)}: {exc}") from None
     return Variability(cv=cv, correlation=pairs)

@@ -72,7 +72,7 @@ def fraction_crossed(
     """
     _check_trajectory(traj)
     thr = as_finite_float("threshold", threshold)
-    tt = np.atleast_1d(traj.time if times is None else traj._times("times", times))
+    tt = np.atleast_1d(traj.time if times is None else traj.check_times(times, "times"))
     crossing = np.atleast_1d(np.asarray(traj.crossing_time(site, thr), dtype=float))
     ordered = np.sort(crossing)
     return np.searchsorted(ordered, tt, side="right") / ordered.size

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bmdsim
-from bmdsim.parameters import _specs
+from bmdsim.parameters import parameter_specs as _specs
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None)
 SITES = st.sampled_from(bmdsim.SITES)

@@ -11,7 +11,7 @@ from scipy.special import ndtri
 
 import bmdsim
 from bmdsim import _data, calibration
-from bmdsim.parameters import _specs
+from bmdsim.parameters import parameter_specs as _specs
 
 SETS = bmdsim.available_parameter_sets()
 UNCERTAINTY = _data.read_json("calibration_uncertainty.json")
