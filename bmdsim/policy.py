@@ -14,8 +14,24 @@ bone-directed therapy when T < -2.0, or T < -1.5 with one risk factor, or with
 two or more risk factors whatever the T-score; BMD every 12-24 months. So a
 woman with 0 risk factors is treated from the first scan showing T <= -2.0, one
 with 1 risk factor from the first scan showing T <= -1.5, and one with 2 or more
-from the baseline scan (time 0). The 2025 update's thresholds could not be
-confirmed and are not implemented.
+from the baseline scan (time 0).
+
+Guideline rules are a registry
+------------------------------
+Each guideline is a small :class:`GuidelineRule` registered by name in
+:data:`GUIDELINES`: ``"hadji_2017"`` (what ``rule="threshold"`` applies) and
+``"hadji_2025"``, the 2025 updated statement (Hadji et al., J Bone Oncol
+2025;53:100694) as *read in a secondary source* (seed 001, a patient-education
+summary; the statement's own algorithm was not seen): therapy when T < -2.0, or
+T < -1.5 with at least one further risk factor (the count is an assumption),
+no risk-factor-only branch (an assumption: the summary names none), BMD every
+two years; its risk-factor list adds previous vertebral fracture and gives the
+BMI cut-off (< 24). ``Policy(rule="hadji_2025")`` applies it; a rule decides
+from age, risk-factor count and T-score (:meth:`GuidelineRule.starts_therapy`).
+:func:`register_guideline` adds a rule (a name already registered raises
+unless ``replace=True``). A risk factor that the policy's guideline does not
+list but another registered one does is ignored for that policy, so one
+mapping serves every policy of a comparison.
 
 What a scan sees
 ----------------
@@ -83,7 +99,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -138,32 +154,137 @@ _CELLS_PER_BATCH = 2_000_000
 
 
 @dataclass(frozen=True)
-class HadjiRule:
-    """The Hadji 2017 rule as read from ``data/guidelines.json``.
+class GuidelineRule:
+    """One guideline's treatment rule: who starts bone-protective therapy, from age, risk factors and T-score.
+
+    A rule is a small value object registered by name in :data:`GUIDELINES`
+    (:func:`register_guideline`); ``Policy(rule=<name>)`` applies it to scans.
+    The shipped rules (``"hadji_2017"``, ``"hadji_2025"``) are read from
+    ``data/guidelines.json``, where every number says where it was read.
 
     Attributes
     ----------
+    key : str
+        Registry name (an identifier), also accepted as ``Policy(rule=...)``.
     threshold_by_count : tuple of float
-        T-score [SD] that triggers therapy for 0, 1, ... risk factors (below ``treat_all_count``).
-    treat_all_count : int
-        Women with at least this many risk factors are treated at baseline.
+        T-score [SD] that triggers therapy for 0, 1, ... risk factors; the
+        last entry applies to every larger count (below ``treat_all_count``).
+    treat_all_count : int or None
+        Women with at least this many risk factors are treated at baseline,
+        whatever their T-score; None: no risk-factor-only branch.
     risk_factors : tuple of str
         Valid risk-factor names (``age_over_65`` is derived from age).
     age_above : float
         Age [years] above which ``age_over_65`` holds (strictly greater).
     monitoring_interval : tuple of float
-        The recommended scan interval range [years].
+        The recommended scan interval range ``(low, high)`` [years].
+    name : str
+        Human-readable title (default: ``key``).
+    citation : str
+        Citation key (``data/citations.json``) or free text; may be empty.
     """
 
     threshold_by_count: tuple[float, ...]
-    treat_all_count: int
+    treat_all_count: int | None
     risk_factors: tuple[str, ...]
     age_above: float
     monitoring_interval: tuple[float, float]
+    key: str = field(kw_only=True)
+    name: str = field(default="", kw_only=True)
+    citation: str = field(default="", kw_only=True)
 
+    def __post_init__(self) -> None:
+        check_text("GuidelineRule key", self.key, 100)
+        if not self.key.isidentifier():
+            raise ValueError(f"GuidelineRule key must be an identifier, got {self.key!r:.100}")
+        if self.key in RULES:
+            raise ValueError(f"GuidelineRule key {self.key!r} is a Policy rule already ({', '.join(RULES)})")
+        thresholds = tuple(as_finite_float("GuidelineRule threshold_by_count", t) for t in self.threshold_by_count)
+        if not thresholds:
+            raise ValueError("GuidelineRule threshold_by_count must hold at least one T-score")
+        check_range("GuidelineRule threshold_by_count", np.asarray(thresholds), *limits.T_SCORE, unit="SD")
+        if any(b < a for a, b in itertools.pairwise(thresholds)):
+            raise ValueError(
+                f"GuidelineRule threshold_by_count must not decrease with the risk-factor count, got {thresholds}"
+            )
+        object.__setattr__(self, "threshold_by_count", thresholds)
+        count = self.treat_all_count
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+            raise ValueError(f"GuidelineRule treat_all_count must be a positive integer or None, got {count!r}")
+        names = tuple(self.risk_factors)
+        if AGE_RISK_FACTOR not in names or not all(isinstance(n, str) and n.isidentifier() for n in names):
+            raise ValueError(
+                f"GuidelineRule risk_factors must be identifiers and include {AGE_RISK_FACTOR!r}, got {names!r:.200}"
+            )
+        object.__setattr__(self, "risk_factors", names)
+        age = as_finite_float("GuidelineRule age_above", self.age_above)
+        check_range("GuidelineRule age_above", np.asarray(age), *limits.AGE_YEARS, unit="years")
+        object.__setattr__(self, "age_above", age)
+        low, high = (as_finite_float("GuidelineRule monitoring_interval", v) for v in self.monitoring_interval)
+        if not 0.0 < low <= high <= limits.HORIZON_YEARS[1]:
+            raise ValueError(
+                f"GuidelineRule monitoring_interval must have 0 < low <= high <= {limits.HORIZON_YEARS[1]:g} years, "
+                f"got ({low:g}, {high:g})"
+            )
+        object.__setattr__(self, "monitoring_interval", (low, high))
+        object.__setattr__(self, "name", self.name or self.key)
+
+    def risk_factor_count(self, age: object, other_risk_factors: object = 0) -> np.ndarray:
+        """Risk factors per patient: ``other_risk_factors`` (a count, age not included) plus ``age > age_above``."""
+        age = np.atleast_1d(as_float_array("age", age))
+        other = np.asarray(other_risk_factors)
+        if other.dtype.kind not in "iub" or np.any(other < 0):
+            raise ValueError("other_risk_factors must be non-negative integer counts")
+        return (age > self.age_above).astype(int) + other.astype(int)
+
+    def treats_at_baseline(self, count: object) -> np.ndarray:
+        """True where ``count`` risk factors (age included) alone start therapy at baseline."""
+        count = np.asarray(count)
+        if self.treat_all_count is None:
+            return np.zeros(count.shape, dtype=bool)
+        return count >= self.treat_all_count
+
+    def treatment_threshold(self, count: object) -> np.ndarray:
+        """T-score [SD] that starts therapy for ``count`` risk factors (age included); NaN if treated at baseline."""
+        count = np.asarray(count, dtype=int)
+        table = np.asarray(self.threshold_by_count)
+        thr = table[np.clip(count, 0, table.size - 1)]
+        return np.where(self.treats_at_baseline(count), np.nan, thr)
+
+    def starts_therapy(self, age: object, other_risk_factors: object, t_score: object) -> np.ndarray:
+        """Whether a patient starts therapy on a scan showing ``t_score`` [SD].
+
+        ``other_risk_factors`` counts her risk factors other than age (age over
+        :attr:`age_above` is added); therapy starts when the count reaches
+        :attr:`treat_all_count` or the T-score is at or below her threshold
+        (the statements' "below": the same instant on a continuous trajectory).
+        """
+        count = self.risk_factor_count(age, other_risk_factors)
+        t = np.asarray(as_float_array("t_score", t_score))
+        thr = self.treatment_threshold(count)
+        return self.treats_at_baseline(count) | (t <= np.where(np.isnan(thr), -np.inf, thr))
+
+    @property
+    def scan_interval(self) -> float:
+        """The longest recommended scan interval [years] (``monitoring_interval[1]``)."""
+        return self.monitoring_interval[1]
+
+
+#: The 2017 rule's type under its former name.
+HadjiRule = GuidelineRule
 
 #: Keys of ``data/guidelines.json`` that bmdsim reads or that document a value (any ``_``-key is a note too).
-_NOTE_KEYS = ("citation", "where", "verification", "note", "source", "in_statement_list", "status", "searched")
+_NOTE_KEYS = (
+    "citation",
+    "where",
+    "verification",
+    "note",
+    "source",
+    "in_statement_list",
+    "status",
+    "searched",
+    "assumption",
+)
 _RULE_KEYS = (
     "name",
     "threshold_t_score",
@@ -174,9 +295,78 @@ _RULE_KEYS = (
 )
 #: How the statement compares a T-score with its threshold (equivalent on a continuous trajectory; see the file).
 _COMPARISONS = ("strictly_below", "at_or_below")
+#: Guideline rules shipped in ``data/guidelines.json`` (its top-level keys besides notes).
+SHIPPED_GUIDELINES: tuple[str, ...] = ("hadji_2017", "hadji_2025")
 
 
-def hadji_2017() -> HadjiRule:
+def _load_guideline(key: str) -> GuidelineRule:
+    """Read and validate the rule ``key`` of ``data/guidelines.json`` (every message names the file and the key)."""
+    file = _data.label(_GUIDELINES_FILE)
+    doc = _data.read_json(_GUIDELINES_FILE)
+    _data.known_keys(doc, (), file, SHIPPED_GUIDELINES)
+    rule = (key,)
+    _data.known_keys(doc, rule, file, _RULE_KEYS + _NOTE_KEYS)
+    thr = (*rule, "threshold_t_score")
+    _data.known_keys(doc, thr, file, ("no_risk_factor", "one_risk_factor", "comparison", *_NOTE_KEYS))
+    _data.text(doc, (*thr, "comparison"), file, _COMPARISONS)
+    thresholds = tuple(
+        _data.number(doc, (*thr, k), file, *limits.T_SCORE, unit="SD") for k in ("no_risk_factor", "one_risk_factor")
+    )
+    if thresholds[1] < thresholds[0]:
+        raise _data.DataFileError(
+            file,
+            f"{key}.threshold_t_score.one_risk_factor ({thresholds[1]:g}) must not be below no_risk_factor "
+            f"({thresholds[0]:g}): a risk factor never lowers the T-score at which therapy starts",
+        )
+    treat = (*rule, "treat_all_from_risk_factors")
+    _data.known_keys(doc, treat, file, ("count", *_NOTE_KEYS))
+    count = _data.entry(doc, (*treat, "count"), file)
+    if count is not None and (
+        isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= len(thresholds)
+    ):
+        raise _data.DataFileError(
+            file,
+            f"{key}.treat_all_from_risk_factors.count must be an integer in [1, {len(thresholds)}] (a threshold "
+            f"is given for 0 to {len(thresholds) - 1} risk factors) or null (no such branch), got {count!r}",
+        )
+    interval = (*rule, "monitoring_interval_years")
+    _data.known_keys(doc, interval, file, ("low", "high", *_NOTE_KEYS))
+    low, high = (
+        _data.number(doc, (*interval, k), file, 0.0, limits.HORIZON_YEARS[1], "years") for k in ("low", "high")
+    )
+    if not 0.0 < low <= high:
+        raise _data.DataFileError(
+            file, f"{key}.monitoring_interval_years must have 0 < low <= high, got low={low:g}, high={high:g}"
+        )
+    rf = (*rule, "risk_factors")
+    _data.known_keys(
+        doc, rf, file, ("statement_list", "names", "age_years_above", "bmi_below", "not_modelled", *_NOTE_KEYS)
+    )
+    names = tuple(_data.entry(doc, (*rf, "names"), file, dict))
+    for name in names:
+        if not name or len(name) > 100 or not name.isidentifier():
+            raise _data.DataFileError(
+                file, f"{key}.risk_factors.names has the name {name[:100]!r}; names must be identifiers"
+            )
+    if AGE_RISK_FACTOR not in names:
+        raise _data.DataFileError(file, f"{key}.risk_factors.names must include {AGE_RISK_FACTOR!r} (derived from age)")
+    if "bmi_below" in _data.entry(doc, rf, file, dict):
+        _data.number(doc, (*rf, "bmi_below"), file, 10.0, 60.0, "kg/m2")
+    title = _data.text(doc, (*rule, "name"), file) if "name" in _data.entry(doc, rule, file, dict) else key
+    citation = _data.entry(doc, (*rule, "citation"), file, str) if "citation" in doc[key] else ""
+    return GuidelineRule(
+        threshold_by_count=thresholds,
+        treat_all_count=count,
+        risk_factors=names,
+        age_above=_data.number(doc, (*rf, "age_years_above"), file, *limits.AGE_YEARS, unit="years"),
+        monitoring_interval=(low, high),
+        key=key,
+        name=title,
+        citation=citation,
+    )
+
+
+def hadji_2017() -> GuidelineRule:
     """Load the Hadji 2017 rule from ``data/guidelines.json`` (values verified on secondary pages).
 
     Raises
@@ -189,61 +379,97 @@ def hadji_2017() -> HadjiRule:
         age outside :data:`bmdsim.limits.AGE_YEARS` or an interval outside
         ``(0, 60]`` years.
     """
-    file = _data.label(_GUIDELINES_FILE)
-    doc = _data.read_json(_GUIDELINES_FILE)
-    _data.known_keys(doc, (), file, ("hadji_2017", "hadji_2025"))
-    rule = ("hadji_2017",)
-    _data.known_keys(doc, rule, file, _RULE_KEYS + _NOTE_KEYS)
-    thr = (*rule, "threshold_t_score")
-    _data.known_keys(doc, thr, file, ("no_risk_factor", "one_risk_factor", "comparison", *_NOTE_KEYS))
-    _data.text(doc, (*thr, "comparison"), file, _COMPARISONS)
-    thresholds = tuple(
-        _data.number(doc, (*thr, key), file, *limits.T_SCORE, unit="SD")
-        for key in ("no_risk_factor", "one_risk_factor")
-    )
-    if thresholds[1] < thresholds[0]:
-        raise _data.DataFileError(
-            file,
-            f"hadji_2017.threshold_t_score.one_risk_factor ({thresholds[1]:g}) must not be below no_risk_factor "
-            f"({thresholds[0]:g}): a risk factor never lowers the T-score at which therapy starts",
+    return _load_guideline("hadji_2017")
+
+
+def hadji_2025() -> GuidelineRule:
+    """Load the 2025 update's rule from ``data/guidelines.json``.
+
+    Its numbers were read in a secondary source (seed 001, a patient-education
+    article summarising the statement), not in the statement's own text; the
+    file marks the values bmdsim assumed (no risk-factor-only branch, "plus
+    additional risk factors" read as at least one). Validated as
+    :func:`hadji_2017`.
+    """
+    return _load_guideline("hadji_2025")
+
+
+class GuidelineRegistry(Mapping[str, GuidelineRule]):
+    """Guideline rules by name: the shipped ones (read from ``data/guidelines.json`` at each access) and added ones.
+
+    ``GUIDELINES["hadji_2025"]`` gives a :class:`GuidelineRule`; an unknown
+    name raises a :class:`KeyError` listing the registered names. Add rules
+    with :func:`register_guideline`.
+    """
+
+    def __init__(self) -> None:
+        self._loaders: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> GuidelineRule:
+        loader = self._loaders.get(name) if isinstance(name, str) else None
+        if loader is None:
+            raise KeyError(f"unknown guideline {name!r:.100}; registered guidelines are: {', '.join(self)}")
+        return loader() if callable(loader) else loader
+
+    def __iter__(self):  # noqa: ANN204 - Mapping protocol
+        return iter(tuple(self._loaders))
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+    def __repr__(self) -> str:
+        return f"GuidelineRegistry({', '.join(self)})"
+
+
+#: Registered guideline rules by name (:class:`GuidelineRegistry`); ``Policy(rule=<name>)`` accepts each name.
+GUIDELINES = GuidelineRegistry()
+GUIDELINES._loaders.update({"hadji_2017": hadji_2017, "hadji_2025": hadji_2025})
+
+
+def register_guideline(rule: GuidelineRule, *, replace: bool = False) -> GuidelineRule:
+    """Register ``rule`` under ``rule.key`` so that ``Policy(rule=rule.key)`` applies it.
+
+    Raises
+    ------
+    ValueError
+        The name is registered already (shipped or not) and ``replace`` is not True.
+    TypeError
+        ``rule`` is not a :class:`GuidelineRule`.
+    """
+    if not isinstance(rule, GuidelineRule):
+        raise TypeError(f"rule must be a bmdsim.policy.GuidelineRule, got {type(rule).__name__}")
+    if replace is not True and replace is not False:
+        raise TypeError(f"replace must be True or False, got {replace!r}")
+    if rule.key in GUIDELINES and not replace:
+        raise ValueError(
+            f"guideline {rule.key!r} is registered already; pass replace=True to replace it "
+            f"(registered guidelines: {', '.join(GUIDELINES)})"
         )
-    treat = (*rule, "treat_all_from_risk_factors")
-    _data.known_keys(doc, treat, file, ("count", *_NOTE_KEYS))
-    count = _data.entry(doc, (*treat, "count"), file)
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= len(thresholds):
-        raise _data.DataFileError(
-            file,
-            f"hadji_2017.treat_all_from_risk_factors.count must be an integer in [1, {len(thresholds)}] (a threshold "
-            f"is given for 0 to {len(thresholds) - 1} risk factors), got {count!r}",
-        )
-    interval = (*rule, "monitoring_interval_years")
-    _data.known_keys(doc, interval, file, ("low", "high", *_NOTE_KEYS))
-    low, high = (
-        _data.number(doc, (*interval, k), file, 0.0, limits.HORIZON_YEARS[1], "years") for k in ("low", "high")
-    )
-    if not 0.0 < low <= high:
-        raise _data.DataFileError(
-            file, f"hadji_2017.monitoring_interval_years must have 0 < low <= high, got low={low:g}, high={high:g}"
-        )
-    rf = (*rule, "risk_factors")
-    _data.known_keys(doc, rf, file, ("statement_list", "names", "age_years_above", "not_modelled", *_NOTE_KEYS))
-    names = tuple(_data.entry(doc, (*rf, "names"), file, dict))
-    for name in names:
-        if not name or len(name) > 100 or not name.isidentifier():
-            raise _data.DataFileError(
-                file, f"hadji_2017.risk_factors.names has the name {name[:100]!r}; names must be identifiers"
-            )
-    if AGE_RISK_FACTOR not in names:
-        raise _data.DataFileError(
-            file, f"hadji_2017.risk_factors.names must include {AGE_RISK_FACTOR!r} (derived from age)"
-        )
-    return HadjiRule(
-        threshold_by_count=thresholds,
-        treat_all_count=count,
-        risk_factors=names,
-        age_above=_data.number(doc, (*rf, "age_years_above"), file, *limits.AGE_YEARS, unit="years"),
-        monitoring_interval=(low, high),
-    )
+    GUIDELINES._loaders[rule.key] = rule
+    return rule
+
+
+def unregister_guideline(name: str) -> None:
+    """Remove a guideline registered with :func:`register_guideline` (a shipped one cannot be removed)."""
+    if name in SHIPPED_GUIDELINES:
+        raise ValueError(f"guideline {name!r} is shipped with bmdsim and cannot be removed (replace it instead)")
+    if name not in GUIDELINES:
+        raise ValueError(f"unknown guideline {name!r:.100}; registered guidelines are: {', '.join(GUIDELINES)}")
+    del GUIDELINES._loaders[name]
+
+
+def guideline(name: str) -> GuidelineRule:
+    """The registered rule ``name``; a :class:`ValueError` listing the registered ones if there is none."""
+    if not isinstance(name, str) or name not in GUIDELINES:
+        raise ValueError(f"unknown guideline {name!r:.100}; registered guidelines are: {', '.join(GUIDELINES)}")
+    return GUIDELINES[name]
+
+
+def policy_guideline(rule: str) -> str | None:
+    """The guideline name a Policy rule applies: ``"threshold"`` is ``"hadji_2017"``; None for treat_all and none."""
+    if rule == "threshold":
+        return "hadji_2017"
+    return None if rule in RULES else rule
 
 
 @dataclass(frozen=True)
@@ -257,11 +483,16 @@ class Policy:
     rule : str
         ``"threshold"`` (Hadji 2017: treat at the first scan showing the
         patient's threshold, or at baseline with 2+ risk factors),
-        ``"treat_all"`` (everyone from baseline) or ``"none"`` (nobody).
+        ``"treat_all"`` (everyone from baseline), ``"none"`` (nobody), or
+        the name of a registered guideline rule (:data:`GUIDELINES`:
+        ``"hadji_2017"``, the same as ``"threshold"``; ``"hadji_2025"``; or
+        one added with :func:`register_guideline`), applied to scans the
+        same way.
     scan_interval : float or None
         Years between DXA scans, in ``[1/52, 60]`` (at most weekly,
         :data:`MIN_SCAN_INTERVAL_YEARS`), or None for no monitoring (not
-        allowed with ``"threshold"``, which needs scans).
+        allowed with ``"threshold"`` or a guideline, which need scans). A
+        guideline's recommended interval is ``GUIDELINES[name].monitoring_interval``.
     agent : str
         Bone-protective therapy, one of :data:`bmdsim.THERAPIES`.
     duration : float
@@ -282,7 +513,7 @@ class Policy:
         check_text("Policy name", self.name, MAX_POLICY_NAME_CHARS)
         if not self.name.strip():
             raise ValueError(f"Policy name must be a non-empty string, got {self.name!r}")
-        check_choice("Policy rule", self.rule, RULES)
+        check_choice("Policy rule", self.rule, (*RULES, *GUIDELINES))
         longest = limits.HORIZON_YEARS[1]
         if self.scan_interval is not None:
             interval = as_finite_float("Policy scan_interval", self.scan_interval)
@@ -292,9 +523,9 @@ class Policy:
                     f"(at most one scan a week; None for no monitoring), got {interval:g}"
                 )
             object.__setattr__(self, "scan_interval", interval)
-        elif self.rule == "threshold":
+        elif self.rule not in ("treat_all", "none"):
             raise ValueError(
-                f"Policy {self.name!r}: the 'threshold' rule acts on scans, so scan_interval must be a positive "
+                f"Policy {self.name!r}: the {self.rule!r} rule acts on scans, so scan_interval must be a positive "
                 "number of years, not None"
             )
         check_choice("Policy agent", self.agent, THERAPIES)
@@ -393,7 +624,7 @@ _TIME_KEYS = ("scan_interval", "delay_mean", *(f"delay_p{q:g}" for q in DELAY_PE
 #: Unit or meaning of each column of :meth:`PolicyComparison.to_frame`, by its dict key.
 SUMMARY_UNITS: dict[str, str] = {
     "policy": tables.UNITS["policy"],
-    "rule": "policy rule (threshold, treat_all, none)",
+    "rule": "policy rule (threshold, treat_all, none, or a registered guideline name such as hadji_2025)",
     "scan_interval": "years between DXA scans (NaN: no monitoring)",
     "fraction_patient_years_below": "fraction (0-1) of the n x years patient-years with T-score <= threshold at site",
     "scans_per_patient": "DXA scans per patient (count)",
@@ -835,6 +1066,25 @@ def _years_below(cohort: _Cohort, setup: _Setup, idx: np.ndarray, regimen: Regim
     return below * (years / cells)
 
 
+def _known_to(rule: GuidelineRule, risk_factors: Mapping[str, object] | None) -> Mapping[str, object] | None:
+    """``risk_factors`` without the names ``rule`` does not count but another registered guideline does.
+
+    So one mapping serves policies of several guidelines (the 2025 list has
+    ``previous_vertebral_fracture``, the 2017 one does not); a name no
+    registered guideline knows is kept, and :func:`risk_factor_count` refuses it.
+    """
+    if not isinstance(risk_factors, Mapping):
+        return risk_factors
+    others: set[str] = set()
+    for name in GUIDELINES:
+        if name != rule.key:
+            try:
+                others.update(GUIDELINES[name].risk_factors)
+            except ValueError:  # a broken shipped entry: only the rule in use must load
+                continue
+    return {k: v for k, v in risk_factors.items() if k in rule.risk_factors or k not in others}
+
+
 def _simulate(
     policy: Policy,
     cohort: _Cohort,
@@ -854,10 +1104,11 @@ def _simulate(
             f"Policy site {policy.site!r} has no baseline value; the patients' sites are {', '.join(patient.sites)}"
         )
     watched = (policy.site,) if policy.site is not None else patient.sites
-    rule = hadji_2017()
-    count = risk_factor_count(risk_factors, patient.age, rule)
+    chosen = policy_guideline(policy.rule)
+    rule = hadji_2017() if chosen is None else guideline(chosen)
+    count = risk_factor_count(_known_to(rule, risk_factors), patient.age, rule)
     precision = None
-    if policy.rule == "threshold":
+    if chosen is not None:
         precision = check_precision(measurement_error, watched)
         if precision is not None and cohort.seed is None:
             raise ValueError(
@@ -874,10 +1125,9 @@ def _simulate(
     false_positive = np.zeros(size, dtype=bool)
     if policy.rule == "treat_all":
         start[:] = 0.0
-    elif policy.rule == "threshold":
-        start[count >= rule.treat_all_count] = 0.0
-        for k, thr in enumerate(rule.threshold_by_count):
-            treatment_threshold[(count == k) & (count < rule.treat_all_count)] = thr
+    elif chosen is not None:
+        start[rule.treats_at_baseline(count)] = 0.0
+        treatment_threshold = rule.treatment_threshold(count).astype(float)
         has = np.isfinite(treatment_threshold)
         for thr in np.unique(treatment_threshold[has]):
             idx = np.flatnonzero(treatment_threshold == thr)

@@ -3,13 +3,31 @@
 Measurement error, variability and the grouped computation are tested in test_policy_scans.py.
 """
 
+import json
 import math
+import pathlib
+import shutil
 
 import numpy as np
 import pytest
 
 import bmdsim
-from bmdsim.policy import Policy, compare_policies, hadji_2017, risk_factor_count, simulate_policy
+from bmdsim import _data
+from bmdsim.policy import (
+    GUIDELINES,
+    GuidelineRule,
+    Policy,
+    compare_policies,
+    guideline,
+    hadji_2017,
+    hadji_2025,
+    register_guideline,
+    risk_factor_count,
+    simulate_policy,
+    unregister_guideline,
+)
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 AI = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
 YEARS = 10.0
@@ -318,3 +336,182 @@ def test_bad_fracture_keywords(patients):
         compare_policies(FRACTURE_POLICIES[:1], patients, AI, YEARS, fractures="yes", **EXACT)
     with pytest.raises(ValueError, match="fracture_step"):
         compare_policies(FRACTURE_POLICIES[:1], patients, AI, YEARS, fracture_step=5.0, **EXACT)
+
+
+# -- guideline rules as a registry ----------------------------------------------------------------------------------
+
+#: Hand-made patients: (age, risk factors other than age, T-score).
+HAND_MADE = [
+    (60.0, 0, -1.9),
+    (60.0, 0, -2.0),
+    (60.0, 0, -2.1),
+    (60.0, 1, -1.4),
+    (60.0, 1, -1.5),
+    (60.0, 1, -1.6),
+    (70.0, 0, -1.6),  # age over 65 is her one risk factor
+    (70.0, 0, -1.4),
+    (60.0, 2, 0.0),  # two risk factors, normal BMD
+    (70.0, 1, -1.0),  # age + one: two risk factors
+    (66.0, 3, -1.9),
+]
+
+
+def _expected(entry: dict, age: float, others: int, t: float) -> bool:
+    """The rule as written in data/guidelines.json, computed here without bmdsim."""
+    count = others + (age > entry["risk_factors"]["age_years_above"])
+    treat_all = entry["treat_all_from_risk_factors"]["count"]
+    if treat_all is not None and count >= treat_all:
+        return True
+    key = "no_risk_factor" if count == 0 else "one_risk_factor"
+    return t <= entry["threshold_t_score"][key]
+
+
+@pytest.mark.parametrize("name", ["hadji_2017", "hadji_2025"])
+def test_each_shipped_rule_decides_as_the_data_say(name):
+    doc = json.loads((ROOT / "data" / "guidelines.json").read_text())
+    entry, rule = doc[name], GUIDELINES[name]
+    age, others, t = (np.array(col) for col in zip(*HAND_MADE, strict=True))
+    decided = rule.starts_therapy(age, others, t)
+    assert decided.tolist() == [_expected(entry, *p) for p in HAND_MADE]
+    interval = entry["monitoring_interval_years"]
+    assert rule.monitoring_interval == (interval["low"], interval["high"])
+    assert set(rule.risk_factors) == set(entry["risk_factors"]["names"])
+
+
+def test_2025_and_2017_differ_where_the_data_say():
+    r17, r25 = GUIDELINES["hadji_2017"], GUIDELINES["hadji_2025"]
+    assert r17 == hadji_2017() and r25 == hadji_2025()
+    # Same T-score triggers; 2025 has no risk-factor-only branch (an assumption recorded in the data).
+    assert r17.threshold_by_count == r25.threshold_by_count == (-2.0, -1.5)
+    assert r17.treat_all_count == 2 and r25.treat_all_count is None
+    two_rf_normal_bmd = (np.array([60.0, 70.0]), np.array([2, 1]), np.array([0.0, -1.0]))
+    assert r17.starts_therapy(*two_rf_normal_bmd).tolist() == [True, True]
+    assert r25.starts_therapy(*two_rf_normal_bmd).tolist() == [False, False]
+    assert r25.starts_therapy(np.array([70.0]), np.array([1]), np.array([-1.6])).tolist() == [True]
+    assert r17.monitoring_interval == (1.0, 2.0) and r25.monitoring_interval == (2.0, 2.0)
+    assert "previous_vertebral_fracture" in r25.risk_factors and "previous_vertebral_fracture" not in r17.risk_factors
+
+
+def test_2025_assumptions_and_source_are_recorded():
+    entry = json.loads((ROOT / "data" / "guidelines.json").read_text())["hadji_2025"]
+    assert "primary not seen" in json.dumps(entry) or "primary" in entry["note"]
+    assert entry["citation"] == "hadji_2025_seed001"
+    assert "assumption" in entry["treat_all_from_risk_factors"]
+    assert "assumption" in entry["threshold_t_score"]
+    citation = json.loads((ROOT / "data" / "citations.json").read_text())["hadji_2025_seed001"]
+    assert "read in a secondary source (seed 001), primary not seen" in citation["where"]
+
+
+def test_policy_accepts_a_guideline_name_and_threshold_is_hadji_2017(patients):
+    smoking = np.arange(N) % 2 == 0
+    steroids = np.arange(N) % 4 == 0
+    rf = {"smoking": smoking, "oral_corticosteroids_over_6_months": steroids}
+    a = simulate_policy(Policy("t"), patients, AI, YEARS, rf, **EXACT, params="consensus")
+    b = simulate_policy(Policy("h17", rule="hadji_2017"), patients, AI, YEARS, rf, **EXACT, params="consensus")
+    c = simulate_policy(Policy("h25", rule="hadji_2025"), patients, AI, YEARS, rf, **EXACT, params="consensus")
+    assert np.array_equal(a.start, b.start) and np.array_equal(a.years_below, b.years_below)
+    two = a.risk_factors >= 2
+    assert two.any() and np.all(a.start[two] == 0.0)
+    assert np.all(c.treatment_threshold[two] == -1.5)  # 2025 as recorded: no treatment on risk factors alone
+    assert np.array_equal(c.start[~two], a.start[~two])  # the T-score triggers are the same
+    assert c.summary()["rule"] == "hadji_2025"
+    with pytest.raises(ValueError, match="the 'hadji_2025' rule acts on scans"):
+        Policy("p", rule="hadji_2025", scan_interval=None)
+
+
+def test_a_risk_factor_of_another_guideline_is_ignored_not_refused(patients):
+    vertebral = {"previous_vertebral_fracture": np.arange(N) % 2 == 0}
+    c = simulate_policy(Policy("h25", rule="hadji_2025"), patients, AI, YEARS, vertebral, **EXACT, params="consensus")
+    a = simulate_policy(Policy("h17"), patients, AI, YEARS, vertebral, **EXACT, params="consensus")
+    assert c.risk_factors.sum() == N // 2 and a.risk_factors.sum() == 0
+    with pytest.raises(ValueError, match="unknown risk factor 'bmi'"):
+        simulate_policy(Policy("h17"), patients, AI, YEARS, {"bmi": True}, **EXACT, params="consensus")
+
+
+def _custom(key: str = "strict_local", **changes) -> GuidelineRule:
+    values = {
+        "threshold_by_count": (-2.5, -2.0, -1.5),
+        "treat_all_count": None,
+        "risk_factors": ("age_over_65", "smoking"),
+        "age_above": 70.0,
+        "monitoring_interval": (1.0, 3.0),
+        "key": key,
+    }
+    return GuidelineRule(**{**values, **changes})
+
+
+def test_register_a_rule_use_it_and_duplicates_need_replace(patients):
+    rule = register_guideline(_custom())
+    try:
+        assert GUIDELINES["strict_local"] is rule and "strict_local" in GUIDELINES
+        assert rule.starts_therapy([60.0, 75.0, 75.0], [0, 0, 1], [-2.4, -2.1, -1.6]).tolist() == [False, True, True]
+        with pytest.raises(ValueError, match=r"'strict_local' is registered already; pass replace=True"):
+            register_guideline(_custom())
+        other = register_guideline(_custom(age_above=65.0), replace=True)
+        assert GUIDELINES["strict_local"] is other
+        res = simulate_policy(Policy("p", rule="strict_local"), patients, AI, YEARS, **EXACT, params="consensus")
+        assert np.all(res.treatment_threshold == -2.5)  # all women are 50-64: no risk factor
+    finally:
+        unregister_guideline("strict_local")
+    assert "strict_local" not in GUIDELINES
+    with pytest.raises(ValueError, match=r"'hadji_2017' is registered already"):
+        register_guideline(_custom("hadji_2017"))
+    with pytest.raises(ValueError, match="shipped"):
+        unregister_guideline("hadji_2025")
+
+
+def test_unknown_rule_names_list_the_registered_ones():
+    with pytest.raises(ValueError, match=r"rule 'hadji_2031'; valid values are: .*hadji_2017, hadji_2025"):
+        Policy("p", rule="hadji_2031")
+    with pytest.raises(KeyError, match=r"registered guidelines are: hadji_2017, hadji_2025"):
+        GUIDELINES["hadji_2031"]
+    with pytest.raises(ValueError, match=r"registered guidelines are: hadji_2017, hadji_2025"):
+        guideline("hadji_2031")
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"threshold_by_count": (-2.0, float("nan"))}, "finite"),
+        ({"threshold_by_count": (-1.5, -2.0)}, "must not decrease"),
+        ({"threshold_by_count": (-25.0,)}, "threshold_by_count"),
+        ({"treat_all_count": 0}, "treat_all_count"),
+        ({"treat_all_count": True}, "treat_all_count"),
+        ({"risk_factors": ("smoking",)}, "include 'age_over_65'"),
+        ({"monitoring_interval": (2.0, 1.0)}, "monitoring_interval"),
+        ({"key": "threshold"}, "is a Policy rule already"),
+        ({"key": "not a name"}, "identifier"),
+    ],
+)
+def test_a_bad_guideline_rule_is_refused(changes, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _custom(**changes)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "match"),
+    [
+        (("threshold_t_score", "no_risk_factor"), "nan", r"hadji_2025.threshold_t_score.no_risk_factor must be"),
+        (("threshold_t_score", "one_risk_factor"), -9.0, r"hadji_2025.threshold_t_score.one_risk_factor must be"),
+        (("threshold_t_score", "two_risk_factors"), -1.0, r"hadji_2025.threshold_t_score has unknown key"),
+        (("treat_all_from_risk_factors", "count"), 2.5, r"hadji_2025.treat_all_from_risk_factors.count must be"),
+        (("monitoring_interval_years", "low"), 5.0, r"hadji_2025.monitoring_interval_years must have 0 < low <= high"),
+        (("risk_factors", "bmi_below"), 1e9, r"hadji_2025.risk_factors.bmi_below must be a finite number"),
+    ],
+)
+def test_a_tampered_2025_rule_is_refused_naming_file_and_key(tmp_path, monkeypatch, path, value, match):
+    copy = tmp_path / "data"
+    shutil.copytree(ROOT / "data", copy)
+    monkeypatch.setattr(_data, "data_dir", lambda: copy)
+    doc = json.loads((copy / "guidelines.json").read_text())
+    target = doc["hadji_2025"]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    (copy / "guidelines.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match=r"^data/guidelines.json: .*" + match):
+        GUIDELINES["hadji_2025"]
+    hadji_2017()  # the 2017 rule still loads
+    patients = bmdsim.Patient(age=np.array([60.0]), t_score={"femoral_neck": np.array([-1.0])})
+    with pytest.raises(ValueError, match="data/guidelines.json"):
+        simulate_policy(Policy("p", rule="hadji_2025", scan_interval=2.0), patients, AI, 5, measurement_error=None)
