@@ -59,8 +59,10 @@ import math
 import operator
 import os
 import threading
+import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +71,7 @@ from scipy.special import ndtr, ndtri
 
 from . import _data, limits, tables
 from ._validation import as_finite_float, as_float_array, check_allocation, check_range, check_text
-from .crossing import first_crossing
+from .crossing import first_crossing, first_crossings
 from .measurement import SHIPPED_PRECISION, check_precision, check_seed, measured_bmd
 from .model import SiteModel
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
@@ -530,6 +532,12 @@ class _CohortTrajectory(Trajectory):
         target = self._target(site, as_finite_float("threshold", threshold))
         return first_crossing(self._models[site], self._state, target, self.years)
 
+    def crossing_times(self, site: str, thresholds: Sequence[float]) -> list[np.ndarray]:
+        """:meth:`crossing_time` for several thresholds at one site in one pass (the same answers to the last bit)."""
+        site = self._site(site)
+        targets = [self._target(site, as_finite_float("threshold", t)) for t in thresholds]
+        return first_crossings(self._models[site], self._state, targets, self.years)
+
 
 _INTERVAL_TEXT = f"{PARAMETER_INTERVAL[0]:g}th-{PARAMETER_INTERVAL[1]:g}th percentile across parameter draws"
 #: Units of the cohort tables' own columns (the shared ones are in :data:`bmdsim.tables.UNITS`).
@@ -840,6 +848,9 @@ class CohortResult:
         DXA precision error per site (CV as a fraction) behind the
         ``measured=True`` outputs (see :mod:`bmdsim.measurement`); None: scans
         show the true value.
+    executor : concurrent.futures.Executor or None
+        Where :meth:`crossing_times` runs its chunks (see
+        :func:`simulate_cohort`); not pickled (a copy computes where it is).
 
     Notes
     -----
@@ -885,8 +896,11 @@ class CohortResult:
         workers: int = 1,
         parameter_draws: tuple[ParameterSet, ...] = (),
         measurement_error: Mapping[str, float] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.measurement_error = None if measurement_error is None else dict(measurement_error)
+        #: Where :meth:`crossing_times` runs its chunks (see :func:`simulate_cohort`); None: ``workers`` threads here.
+        self.executor = executor
         self.n, self.regimen, self.years, self.seed, self.chunk_size = n, regimen, years, seed, chunk_size
         self.population, self.variability, self.params, self.reference = population, variability, params, reference
         self.sites = population.sites
@@ -910,10 +924,11 @@ class CohortResult:
         self._local = threading.local()
         self._models = {s: SiteModel(self.params, self.regimen, s) for s in self.sites}
         self._draw_models: dict[int, dict[str, SiteModel]] = {}  # built once per draw, kept for its crossing tables
+        self._token = uuid.uuid4().hex  # names this copy's inputs to executor workers (see _executor_chunk)
 
     def __getstate__(self) -> dict[str, Any]:
         """The inputs only: caches, models and per-thread state are made again where the result is unpickled."""
-        transient = ("_crossings", "_kept", "_lock", "_local", "_models", "_draw_models")
+        transient = ("_crossings", "_kept", "_lock", "_local", "_models", "_draw_models", "_token", "executor")
         state = {k: v for k, v in self.__dict__.items() if k not in transient}
         ref = self.reference  # its read-only views do not pickle: rebuilt from plain dicts
         state["reference"] = (dict(ref.mean), dict(ref.sd), ref.name, dict(ref.sources))
@@ -925,6 +940,7 @@ class CohortResult:
         mean, sd, name, sources = state.pop("reference")
         self.__dict__.update(state)
         self.reference = YoungAdultReference(mean=mean, sd=sd, name=name, sources=sources)
+        self.executor = None  # a copy computes where it is
         self._start_caches()
 
     def __repr__(self) -> str:
@@ -986,9 +1002,14 @@ class CohortResult:
 
     def _normals(self, start: int, stop: int) -> np.ndarray:
         first, last = start // BLOCK_PATIENTS, (stop - 1) // BLOCK_PATIENTS
-        z = np.concatenate([self._block(b) for b in range(first, last + 1)]) if last > first else self._block(first)
-        offset = first * BLOCK_PATIENTS
-        return z[start - offset : stop - offset]
+        if last == first:
+            offset = first * BLOCK_PATIENTS
+            return self._block(first)[start - offset : stop - offset]
+        z = np.empty((stop - start, _COLUMNS))  # only the rows asked for, copied from each block
+        for b in range(first, last + 1):
+            lo, hi = max(start, b * BLOCK_PATIENTS), min(stop, (b + 1) * BLOCK_PATIENTS)
+            z[lo - start : hi - start] = self._block(b)[lo - b * BLOCK_PATIENTS : hi - b * BLOCK_PATIENTS]
+        return z
 
     def patients(self, start: int = 0, stop: int | None = None) -> tuple[Patient, dict[str, np.ndarray]]:
         """Patients ``start..stop-1`` and their loss multipliers per site.
@@ -1245,7 +1266,7 @@ class CohortResult:
         sites, thresholds = self._sites_thresholds(sites, thresholds)
         start, stop = self._span("chunk_crossing_times", start, stop)
         traj = self._chunk(start, stop, keep=False)  # a task's copy on a worker is used once
-        return {(s, t): traj.crossing_time(s, t) for s in sites for t in thresholds}
+        return {(s, t): v for s in sites for t, v in zip(thresholds, traj.crossing_times(s, thresholds), strict=True)}
 
     def pairs(
         self, thresholds: Iterable[float] = DEFAULT_THRESHOLDS, sites: Iterable[str] | None = None
@@ -1301,17 +1322,49 @@ class CohortResult:
                 hint="ask for fewer sites and thresholds at once",
             )
             out = {key: np.empty(self.n) for key in todo}
+            if self.executor is not None:
+                self._map_executor(todo, out)
+            else:
 
-            def run(span: tuple[int, int]) -> None:
-                start, stop = span
-                traj = self._chunk(start, stop)
-                for s, t in todo:
-                    out[s, t][start:stop] = traj.crossing_time(s, t)
+                def run(span: tuple[int, int]) -> None:
+                    start, stop = span
+                    traj = self._chunk(start, stop)
+                    for s in dict.fromkeys(s for s, _ in todo):  # each site's thresholds in one pass
+                        thresholds = [t for s2, t in todo if s2 == s]
+                        for t, times in zip(thresholds, traj.crossing_times(s, thresholds), strict=True):
+                            out[s, t][start:stop] = times
 
-            self._map(run)
+                self._map(run)
             self._keep(out, wanted)  # earlier results stay while all fit in one array's worth (oldest dropped)
             found |= out
         return {key: found[key] for key in wanted}
+
+    def _map_executor(self, todo: Sequence[tuple[str, float]], out: Mapping[tuple[str, float], np.ndarray]) -> None:
+        """Fill ``out`` with the crossing times of ``todo`` pairs, one task per chunk on :attr:`executor`.
+
+        Each task gets this result (pickled as its inputs, a few kilobytes),
+        a token naming it and a patient range; a worker process keeps the
+        last results it saw by token (:func:`_executor_chunk`), so its
+        crossing tables are built once per result, not once per task.
+        Pieces are copied into ``out`` as they arrive.
+        """
+        from concurrent.futures import as_completed
+
+        sites = tuple(dict.fromkeys(s for s, _ in todo))
+        thresholds = tuple(dict.fromkeys(t for _, t in todo))
+        futures = {}
+        try:
+            for start, stop in self.chunks():
+                task = self.executor.submit(_executor_chunk, self._token, self, start, stop, thresholds, sites)
+                futures[task] = (start, stop)
+            for task in as_completed(futures):
+                start, stop = futures.pop(task)
+                piece = task.result()
+                for key in todo:
+                    out[key][start:stop] = piece[key]
+        finally:
+            for task in futures:  # a task failed: the others are not needed
+                task.cancel()
 
     def crossing_time(self, site: str, threshold: float) -> np.ndarray:
         """First time [years] each patient's T-score is at or below ``threshold``, shape ``(n,)``.
@@ -1815,6 +1868,7 @@ def simulate_cohort(
     workers: int | None = None,
     parameter_draws: int | Sequence[ParameterSet] = 0,
     measurement_error: Mapping[str, float] | str | None = SHIPPED_PRECISION,
+    executor: Executor | None = None,
 ) -> CohortResult:
     """Simulate a seeded cohort of ``n`` women on ``regimen``.
 
@@ -1867,6 +1921,16 @@ def simulate_cohort(
         a CV per simulated site as a fraction (range 0-0.1), or None (scans
         show the true value). True trajectories and crossing times never
         depend on it.
+    executor : concurrent.futures.Executor, optional
+        Where :meth:`CohortResult.crossing_times` (and every query built on
+        it) runs its chunks, one task per chunk: a ``ProcessPoolExecutor``,
+        a Dask cluster's ``distributed.Client(...).get_executor()``, or any
+        other ``Executor``. Tasks get plain, picklable inputs only (the
+        result pickles as its inputs, a few kilobytes whatever ``n``, see
+        :mod:`bmdsim.distributed`); answers are the same to the last bit as
+        a local run. The caller owns the executor (it is not shut down
+        here). None (default): chunks run on ``workers`` threads in this
+        process. Parameter draws and the other summaries still run here.
 
     Returns
     -------
@@ -1923,9 +1987,53 @@ def simulate_cohort(
         p.require_agents(e.agent for e in regimen)
     precision = check_precision(measurement_error, population.sites)
     warn_if_extrapolating(regimen, params.values, years)
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(
+            f"executor must be a concurrent.futures.Executor (e.g. ProcessPoolExecutor, or a Dask "
+            f"Client(...).get_executor()), got {type(executor).__name__}"
+        )
     return CohortResult(
-        n, regimen, years, seed, chunk_size, population, variability, params, reference, workers, draws, precision
+        n,
+        regimen,
+        years,
+        seed,
+        chunk_size,
+        population,
+        variability,
+        params,
+        reference,
+        workers,
+        draws,
+        precision,
+        executor,
     )
+
+
+#: Results an executor's worker process keeps by token, newest last (see :func:`_executor_chunk`).
+_WORKER_RESULTS: OrderedDict[str, CohortResult] = OrderedDict()
+#: How many results a worker keeps: a few, so that interleaved cohorts do not rebuild their tables every task.
+_WORKER_KEEP = 2
+_WORKER_LOCK = threading.Lock()
+
+
+def _executor_chunk(
+    token: str, result: CohortResult, start: int, stop: int, thresholds: tuple[float, ...], sites: tuple[str, ...]
+) -> dict[tuple[str, float], np.ndarray]:
+    """One executor task: :meth:`CohortResult.chunk_crossing_times` of patients ``start..stop-1``.
+
+    ``result`` arrives as a copy of its inputs; the worker keeps the first
+    copy it gets for ``token`` (its crossing tables are then built once per
+    worker, not once per task). In the calling process itself (a thread
+    pool) ``result`` is the original and is used as it is.
+    """
+    if result.executor is not None:  # not pickled: the original, in a thread of its own process
+        return result.chunk_crossing_times(start, stop, thresholds, sites)
+    with _WORKER_LOCK:
+        kept = _WORKER_RESULTS.pop(token, None) or result
+        _WORKER_RESULTS[token] = kept
+        while len(_WORKER_RESULTS) > _WORKER_KEEP:
+            _WORKER_RESULTS.popitem(last=False)
+    return kept.chunk_crossing_times(start, stop, thresholds, sites)
 
 
 def _resolve_draws(params: ParameterSet, parameter_draws: object) -> tuple[ParameterSet, ...]:

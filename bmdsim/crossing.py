@@ -37,14 +37,17 @@ patients pass through) every patient shares one curve. When natural loss is
 smooth in age (an age slope), a woman's rate follows her baseline age rounded
 to the middle of its year (:data:`bmdsim.agents.AGE_GROUP_YEARS`), so the
 women of one age group share one curve: patients are grouped by age and each
-group takes the shared path (at most one table per year of age and site). It is tabulated once
-on a dense grid (``TABLE_REFINE`` sub-cells per checkpoint cell), the running
-maximum of the table is searched for every target at once
-(``np.searchsorted``), the cubic Hermite interpolant is inverted on the
-bracket found, and each answer is checked on the exact closed form (two
-evaluations per target; a target that fails the check falls back to the
-Illinois method on its bracket). Cost ``O(m + n log m)`` for ``n`` targets
-and ``m`` grid points, with no per-target iteration on the closed form. Otherwise the
+group takes the shared path (at most one table per year of age and site; the
+women are sorted by group once, by an integer sort, for all thresholds of a
+site: :func:`first_crossings`). It is tabulated once on a dense grid
+(``TABLE_REFINE`` sub-cells per checkpoint cell), the running maximum of the
+table is searched for every target at once (a bucketed lookup on its distinct
+values, equal to ``np.searchsorted`` and checked against it), the cubic
+Hermite interpolant is inverted on the bracket found, and each answer is
+checked on the exact closed form (two evaluations per target; a target that
+fails the check falls back to the Illinois method on its bracket). Cost
+``O(m log m + n)`` for ``n`` targets and ``m`` grid points, with no
+per-target iteration on the closed form. Otherwise the
 checkpoints are evaluated per patient, in chunks, still without a Python loop
 per patient or per time step.
 
@@ -66,7 +69,7 @@ patients are split into chunks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -86,8 +89,8 @@ CHUNK_PATIENTS = 20_000
 TABLE_REFINE = 64
 #: Time scales after a fast component's start or stop that keep fine checkpoints (see checkpoint_times).
 FINE_SPAN_SCALES = 20.0
-#: Spacing of age groups in the composite sort key of the grouped search (targets are log-ratios far below it).
-_GROUP_SPREAD = 64.0
+#: Buckets per distinct value of a table's running maximum in its lookup (see _table_lookup).
+LOOKUP_BUCKETS = 4
 #: Newton steps on the cubic interpolant of the shared curve (from a linear start).
 CUBIC_NEWTON_STEPS = 2
 
@@ -239,18 +242,7 @@ def first_crossing(
             out[sel] = _first_crossing_per_patient(model, state.take(sel), target[sel], horizon)
     elif model.natural.grouped and not state.spans:
         # Natural loss smooth in age: women of one age group share a curve (bmdsim.agents.AGE_GROUP_YEARS).
-        age = np.asarray(state.age)[todo]
-        key = model.natural.group_key(age)
-        tgt = target[todo]
-        # One sort by group and, within a group, roughly by target (the order only speeds up the binary
-        # searches; results do not depend on it), then contiguous slices instead of gathers per group.
-        order = np.argsort(key * _GROUP_SPREAD + np.minimum(tgt, _GROUP_SPREAD / 2))
-        key, tgt = key[order], tgt[order]
-        result = np.empty(tgt.shape)
-        bounds = np.concatenate(([0], np.flatnonzero(np.diff(key)) + 1, [key.size]))
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # a loop over age groups (one per year of age)
-            result[a:b] = _first_crossing_shared(model, PatientState(float(age[order[a]])), tgt[a:b], horizon, True)
-        out[todo[order]] = result
+        out[todo] = _grouped_crossings(model, np.asarray(state.age)[todo], target[None, todo], horizon)[0]
     elif _scan_started(state, horizon):
         sub = state.take(todo)
         times = sub.per_patient_times()
@@ -267,6 +259,64 @@ def first_crossing(
         for start in range(0, todo.size, CHUNK_PATIENTS):
             sel = todo[start : start + CHUNK_PATIENTS]
             out[sel] = _first_crossing_per_patient(model, state.take(sel), target[sel], horizon)
+    return out
+
+
+def first_crossings(
+    model: SiteModel, state: PatientState | np.ndarray, targets: Sequence[np.ndarray], horizon: float
+) -> list[np.ndarray]:
+    """:func:`first_crossing` for several targets of the same patients (e.g. several thresholds) at once.
+
+    The same answers to the last bit as one :func:`first_crossing` call per
+    target array. With natural loss smooth in age the patients are grouped
+    by age once and each group's curve is read for every target in one
+    pass, which saves a sort and the fixed cost of each group per target.
+
+    Parameters
+    ----------
+    model : SiteModel
+    state : PatientState or (n,) array of ages
+    targets : sequence of (n,) arrays
+        ``c = ln(BMD(0) / BMD*)`` per patient, one array per threshold (see :func:`crossing_target`).
+    horizon : float
+        Last time considered [years].
+
+    Returns
+    -------
+    list of (n,) arrays
+        Crossing times [years], one array per target array, in order.
+    """
+    if not isinstance(state, PatientState):
+        state = PatientState(np.asarray(state, dtype=float))
+    targets = [np.asarray(t, dtype=float) for t in targets]
+    if len(targets) < 2 or not model.natural.grouped or state.spans or np.ndim(state.age) != 1:
+        return [first_crossing(model, state, t, horizon) for t in targets]
+    return list(_grouped_crossings(model, np.asarray(state.age), np.stack(targets), horizon))
+
+
+def _grouped_crossings(model: SiteModel, age: np.ndarray, target: np.ndarray, horizon: float) -> np.ndarray:
+    """Crossings for natural loss smooth in age: ``target`` has shape (k, n) for the n women of ``age``.
+
+    Women are sorted by age group once (an integer counting sort; the order
+    of targets does not matter to the lookup), and each group's shared curve
+    answers all its targets in one call.
+    """
+    if age.size == 0:
+        return np.full(target.shape, np.inf)
+    key = model.natural.group_key(age)
+    low = int(key.min())
+    order = np.argsort((key - low).astype(np.uint16) if int(key.max()) - low < 2**16 else key, kind="stable")
+    sorted_key = key[order]
+    tgt = target[:, order]
+    result = np.where(tgt <= 0, 0.0, np.inf)
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(sorted_key)) + 1, [key.size]))
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # a loop over age groups (one per year of age)
+        c = tgt[:, a:b]
+        live = (c > 0) & np.isfinite(c)
+        block = result[:, a:b]
+        block[live] = _first_crossing_shared(model, PatientState(float(age[order[a]])), c[live], horizon)
+    out = np.empty(target.shape)
+    out[:, order] = result
     return out
 
 
@@ -409,7 +459,7 @@ def canonical_state(model: SiteModel, state: PatientState, horizon: float) -> Pa
 
 
 def _shared_table(model: SiteModel, state: PatientState, horizon: float) -> tuple[np.ndarray, ...]:
-    """Dense table of a shared curve: grid, ``L``, rates just after / before each cell, running maximum.
+    """Dense table of a shared curve: grid, ``L``, rates just after / before each cell, lookup of its running maximum.
 
     ``state`` is canonical (:func:`canonical_state`). Kept on the model
     (keyed by horizon and that age), so that chunks and thresholds that
@@ -419,9 +469,10 @@ def _shared_table(model: SiteModel, state: PatientState, horizon: float) -> tupl
     key = (float(horizon), float(state.age))
     if key not in cache:
         if model.natural.grouped:  # one table per age group, combined from two base curves (see _grouped_table)
-            cache[key] = _grouped_table(model, key[1], horizon)
+            table = _grouped_table(model, key[1], horizon)
         else:
-            cache[key] = _table_at(model, state, horizon)
+            table = _table_at(model, state, horizon)
+        cache[key] = table[:4] + (_table_lookup(table[4]),)  # the running maximum is kept as its lookup only
     return cache[key]
 
 
@@ -499,9 +550,56 @@ def _table_at(model: SiteModel, state: PatientState, horizon: float) -> tuple[np
     return grid, values, rate_right, rate_left, np.maximum.accumulate(values)
 
 
-def _first_crossing_shared(
-    model: SiteModel, state: PatientState, target: np.ndarray, horizon: float, presorted: bool = False
-) -> np.ndarray:
+def _table_lookup(running: np.ndarray) -> tuple:
+    """Buckets that find the first index of ``running`` (nondecreasing) at or above a value.
+
+    The distinct values ``u`` of ``running`` (with the first index of each)
+    are cut into ``LOOKUP_BUCKETS`` uniform buckets per distinct value. A
+    value's bucket is computed by one monotone formula (:func:`_bucket`),
+    applied to ``u`` here and to the targets in :func:`_lookup`, so the
+    bucket of a target brackets its answer exactly: ``starts[b]`` is the first
+    distinct value in bucket ``b`` or later. Most buckets hold at most one
+    distinct value, so a query costs a multiplication and one comparison.
+    """
+    u, first = np.unique(running, return_index=True)
+    nb = LOOKUP_BUCKETS * u.size
+    span = float(u[-1] - u[0])
+    scale = nb / span if span > 0 else 0.0
+    table = (float(u[0]), scale, nb)
+    starts = np.concatenate(([0], np.cumsum(np.bincount(_bucket(table, u), minlength=nb))))  # first u in bucket b on
+    index = np.uint16 if u.size < 2**16 else np.int32
+    return table + (starts.astype(index), np.append(u, np.inf), np.append(first, running.size).astype(np.int32))
+
+
+def _bucket(table: tuple, value: np.ndarray) -> np.ndarray:
+    """Bucket of each ``value`` in a lookup table: monotone (nondecreasing) in ``value``, in ``[0, nb - 1]``."""
+    u0, scale, nb = table[:3]
+    x = (value - u0) * scale
+    np.clip(x, 0.0, nb - 1.0, out=x)
+    return x.astype(np.intp)
+
+
+def _lookup(table: tuple, target: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(running, target, side="left")`` for the table of :func:`_table_lookup`, exactly.
+
+    A target's distinct-value index ``j`` (first ``u[j] >= target``) lies in
+    ``[starts[b], starts[b + 1]]`` for its bucket ``b``: values in earlier
+    buckets are below the target, values in later ones above it, since the
+    bucket is monotone in the value. One comparison settles buckets with at
+    most one distinct value; the few others take a binary search.
+    """
+    starts, above, first = table[3:]
+    b = _bucket(table, target)
+    lo = starts[b].astype(np.intp)
+    hi = starts[b + 1].astype(np.intp)
+    j = lo + (above[lo] < target)
+    wide = np.flatnonzero(hi - lo > 1)
+    if wide.size:
+        j[wide] = np.searchsorted(above[:-1], target[wide], side="left")
+    return first[j]
+
+
+def _first_crossing_shared(model: SiteModel, state: PatientState, target: np.ndarray, horizon: float) -> np.ndarray:
     """First crossings of one shared curve ``L`` for many targets: table, cubic inverse, exact check.
 
     ``state`` is any patient on the curve; the curve is evaluated at its
@@ -512,7 +610,7 @@ def _first_crossing_shared(
        into ``TABLE_REFINE`` sub-cells, plus the cell's interior maximum if it
        has one, so that inside a sub-cell ``L`` has no interior maximum.
     2. The first grid point at which the running maximum reaches ``c``
-       (``np.searchsorted``) closes a bracket ``[lo, hi]`` with
+       (a bucketed lookup, :func:`_lookup`) closes a bracket ``[lo, hi]`` with
        ``L(lo) < c <= L(hi)`` that holds exactly one crossing.
     3. Solve ``p(t) = c`` for the cubic Hermite interpolant ``p`` of ``L`` on
        the bracket (a few Newton steps on a polynomial; no exponentials).
@@ -523,39 +621,43 @@ def _first_crossing_shared(
        ``ROOT_TOLERANCE_YEARS`` of the first crossing, on the crossed side.
     """
     state = canonical_state(model, state, horizon)
-    grid, values, rate_right, rate_left, running = _shared_table(model, state, horizon)
-    if presorted:  # the caller sorted the targets already
-        k = np.searchsorted(running, target, side="left")
-    else:
-        order = np.argsort(target)  # sorted queries make the binary searches cache-friendly (about 3x faster)
-        k = np.empty(target.shape, dtype=np.intp)
-        k[order] = np.searchsorted(running, target[order], side="left")
+    grid, values, rate_right, rate_left, lookup = _shared_table(model, state, horizon)
+    k = _lookup(lookup, target)  # first grid point at which the running maximum reaches each target
     out = np.full(target.shape, np.inf)
-    hit = np.nonzero(k < grid.size)[0]
-    k = np.maximum(k[hit], 1)
-    c = target[hit]
-    lo, hi = grid[k - 1], grid[k]
-    v0, v1 = values[k - 1], values[k]
+    if k.size and k.max() < grid.size:  # every target is reached (usual): no gathers
+        hit, c = slice(None), target
+    else:
+        hit = np.nonzero(k < grid.size)[0]
+        k, c = k[hit], target[hit]
+    k0 = np.maximum(k - 1, 0)
+    k = k0 + 1
+    lo, hi = grid[k0], grid[k]
+    v0, v1 = values[k0], values[k]
     h = hi - lo
-    r0, r1 = h * rate_right[k - 1], h * rate_left[k - 1]
+    r0, r1 = h * rate_right[k0], h * rate_left[k0]
     # p(s) = v0 + a1 s + a2 s^2 + a3 s^3 on s in [0, 1]: the cubic Hermite interpolant of L.
     a1, a2, a3 = r0, 3.0 * (v1 - v0) - 2.0 * r0 - r1, 2.0 * (v0 - v1) + r0 + r1
     s = (c - v0) / (v1 - v0)
+    v0c, a2x2, a3x3 = v0 - c, 2.0 * a2, 3.0 * a3
     for _ in range(CUBIC_NEWTON_STEPS):
-        q = ((a3 * s + a2) * s + a1) * s + (v0 - c)
-        dq = (3.0 * a3 * s + 2.0 * a2) * s + a1
+        q = ((a3 * s + a2) * s + a1) * s + v0c
+        dq = (a3x3 * s + a2x2) * s + a1
         with np.errstate(divide="ignore", invalid="ignore"):
-            s = np.clip(s - q / dq, 0.0, 1.0)
+            s = np.minimum(np.maximum(s - q / dq, 0.0), 1.0)  # NaN stays NaN (fails the check below)
     half = 0.5 * ROOT_TOLERANCE_YEARS
     x = lo + s * h
-    ok = np.isfinite(x) & (x - half > lo) & (x + half <= hi)
-    ok &= model.log_loss(x - half, state) < c
-    ok &= model.log_loss(x + half, state) >= c
-    out[hit[ok]] = x[ok] + half
+    sides = np.concatenate((x - half, x + half))  # both sides checked in one call (elementwise)
+    below, above = sides[: x.size], sides[x.size :]
+    ends = model.log_loss(sides, state)
+    ok = np.isfinite(x) & (below > lo) & (above <= hi) & (ends[: x.size] < c) & (ends[x.size :] >= c)
+    if np.all(ok):
+        out[hit] = above
+        return out
+    hit = np.arange(target.size)[hit]
+    out[hit[ok]] = above[ok]
     bad = np.nonzero(~ok)[0]
-    if bad.size:
-        cb = c[bad]
-        out[hit[bad]] = _bracketed_root(lambda t, idx: model.log_loss(t, state) - cb[idx], lo[bad], hi[bad])
+    cb = c[bad]
+    out[hit[bad]] = _bracketed_root(lambda t, idx: model.log_loss(t, state) - cb[idx], lo[bad], hi[bad])
     return out
 
 

@@ -10,6 +10,11 @@ order. Every patient's numbers depend on her own random draws only (see
 however many workers there are and wherever each chunk runs. Dask is
 imported only when the function is called: ``pip install "bmdsim[dask]"``.
 
+Without this module, ``simulate_cohort(..., executor=client.get_executor())``
+(or any ``concurrent.futures.Executor``) runs the chunks of every
+:meth:`~bmdsim.CohortResult.crossing_times` query on the cluster, with the
+same bits; the worker memory setting below applies to it as well.
+
 Worker memory setting
 ---------------------
 Dask's nanny starts worker processes with ``MALLOC_TRIM_THRESHOLD_=65536``

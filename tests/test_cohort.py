@@ -573,3 +573,31 @@ def test_a_result_pickles_as_its_inputs_and_answers_the_same():
     piece = copy.chunk_crossing_times(start, stop, THRESHOLDS)
     for key, value in piece.items():
         np.testing.assert_array_equal(value, before[key][start:stop])
+
+
+def test_an_executor_gives_the_local_bits():
+    """simulate_cohort(executor=...): chunks on a process pool (plain pickled inputs) or a thread pool, same bits."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    event = bmdsim.Regimen(
+        [
+            bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5),
+            bmdsim.Exposure("zoledronic_acid", bmdsim.AtThreshold("femoral_neck", -2.0, scan_interval=1.0), duration=5),
+        ]
+    )
+    for regimen, params in ((AI, "trials"), (event, "consensus")):
+        local = cohort(6000, regimen, chunk_size=1300, params=params, workers=1).crossing_times(THRESHOLDS)
+        with ProcessPoolExecutor(2) as pool:
+            result = cohort(6000, regimen, chunk_size=1300, params=params, executor=pool)
+            remote = result.crossing_times(THRESHOLDS)
+            single = result.crossing_time("total_hip", -1.5)  # a later query uses the pool too
+            assert pickle.loads(pickle.dumps(result)).executor is None  # the executor is not sent
+        with ThreadPoolExecutor(2) as pool:
+            threaded = cohort(6000, regimen, chunk_size=1300, params=params, executor=pool).crossing_times(THRESHOLDS)
+        assert list(remote) == list(local)
+        for key, value in local.items():
+            assert np.array_equal(remote[key], value), key
+            assert np.array_equal(threaded[key], value), key
+        assert np.array_equal(single, cohort(6000, regimen, params=params).crossing_time("total_hip", -1.5))
+    with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
+        cohort(100, executor="tcp://localhost:8786")

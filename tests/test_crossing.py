@@ -314,3 +314,43 @@ def test_canonical_state_stands_for_the_whole_curve(age_set, ai_then_stop):
     assert old == 70.0
     trials = SiteModel(bmdsim.load_parameters("trials"), ai_then_stop, "femoral_neck")  # smooth in age
     assert float(canonical_state(trials, PatientState(63.2), 10.0).age) == 63.5
+
+
+def test_bucketed_lookup_equals_searchsorted():
+    """The lookup that replaced np.searchsorted gives its index for every target: plateaus, ties, ends."""
+    from bmdsim.crossing import _lookup, _table_lookup
+
+    rng = np.random.default_rng(0)
+    steps = np.where(rng.random(5000) < 0.3, 0.0, rng.exponential(1e-4, 5000))  # plateaus of the running maximum
+    for running in (np.cumsum(steps), np.zeros(7), np.array([0.0, 0.0, 1.0]), np.linspace(0.0, 1.0, 3)):
+        table = _table_lookup(running)
+        lo, hi = running[0], running[-1]
+        targets = np.concatenate(
+            (
+                rng.uniform(lo - 0.1, hi + 0.1, 20_000),
+                running,  # exactly on table values (ties: the first index)
+                np.nextafter(running, np.inf),
+                np.nextafter(running, -np.inf),
+                [np.finfo(float).tiny, 1e300, hi, lo],
+            )
+        )
+        np.testing.assert_array_equal(_lookup(table, targets), np.searchsorted(running, targets, side="left"))
+
+
+@pytest.mark.parametrize("params_name", ["consensus", "trials"])
+def test_several_targets_at_once_equal_one_call_each(params_name):
+    """first_crossings (one grouping for all thresholds of a site) gives first_crossing's bits, target by target."""
+    from bmdsim.crossing import crossing_target, first_crossings
+
+    params = bmdsim.load_parameters(params_name)
+    regimen = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
+    model = SiteModel(params, regimen, "femoral_neck")
+    rng = np.random.default_rng(4)
+    age = rng.uniform(45, 90, 3000)
+    b0 = rng.uniform(0.5, 1.0, 3000)
+    m = rng.lognormal(0.0, 0.3, 3000)
+    targets = [crossing_target(b0, b, m) for b in (0.9, 0.7, 0.6, 0.0)]
+    state = PatientState(age)
+    together = first_crossings(model, state, targets, 20.0)
+    for got, target in zip(together, targets, strict=True):
+        np.testing.assert_array_equal(got, first_crossing(model, state, target, 20.0))

@@ -95,3 +95,13 @@ def test_threads_in_this_process_give_the_same_bits():
         remote = crossing_times_dask(result, c, THRESHOLDS)
     for key, value in result.crossing_times(THRESHOLDS).items():
         np.testing.assert_array_equal(remote[key], value)
+
+
+def test_simulate_cohort_on_a_cluster_executor_gives_the_local_bits(client):
+    """simulate_cohort(executor=client.get_executor()): every chunk on the two workers, the local answer."""
+    result = cohort(6000, EVENT_ZOL, chunk_size=1100, params="consensus", executor=client.get_executor())
+    remote = result.crossing_times(THRESHOLDS)
+    local = cohort(6000, EVENT_ZOL, chunk_size=2500, params="consensus", workers=1).crossing_times(THRESHOLDS)
+    assert list(remote) == list(local)
+    for key, value in local.items():
+        np.testing.assert_array_equal(remote[key], value)
