@@ -899,7 +899,7 @@ class CohortResult:
         executor: Executor | None = None,
     ) -> None:
         self.measurement_error = None if measurement_error is None else dict(measurement_error)
-        #: Where :meth:`crossing_times` runs its chunks (see :func:`simulate_cohort`); None: ``workers`` threads here.
+        # where crossing_times runs its chunks (documented under Attributes); None: `workers` threads here
         self.executor = executor
         self.n, self.regimen, self.years, self.seed, self.chunk_size = n, regimen, years, seed, chunk_size
         self.population, self.variability, self.params, self.reference = population, variability, params, reference

@@ -90,6 +90,13 @@ def _skip_namedtuple_field_alias(app, what, name, obj, skip, options):
     return None
 
 
+def _skip_class_alias(app, what, name, obj, skip, options):
+    """A class bound under a second name (``HadjiRule = GuidelineRule``) is documented once, under its own name."""
+    if isinstance(obj, type) and obj.__name__ != name.rsplit(".", 1)[-1]:
+        return True
+    return None
+
+
 def setup(app):
     """Napoleon parses numpy-style sections of functions, classes and modules, not prose doc comments.
 
@@ -112,4 +119,5 @@ def setup(app):
 
     app.connect("autodoc-process-docstring", numpy_sections_only)
     app.connect("autodoc-skip-member", _skip_namedtuple_field_alias)
+    app.connect("autodoc-skip-member", _skip_class_alias)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
