@@ -1371,13 +1371,20 @@ class CohortResult:
 
         ``0.0`` if at or below at baseline, ``inf`` if not reached within the
         horizon; exact to 1e-10 years (:mod:`bmdsim.crossing`). A read-only
-        array, kept for later queries: single calls for several thresholds
-        cost about one :meth:`crossing_times` call for all of them, since the
-        patients are drawn once (see the class notes).
+        array, kept for later queries (see the class notes).
+
+        The first call at a site also solves the WHO thresholds
+        (:data:`bmdsim.DEFAULT_THRESHOLDS`) there: one pass answers every
+        threshold of a site for little more than one, so single calls for the
+        usual thresholds cost what one :meth:`crossing_times` call for all of
+        them does. The answers are the same to the last bit either way.
         """
         site = self._site(site)
         threshold = as_finite_float("threshold", threshold)
-        return self.crossing_times((threshold,), (site,))[site, threshold]
+        with self._lock:
+            known = any(key[0] == site for key in self._crossings)
+        thresholds = (threshold,) if known else tuple(dict.fromkeys((threshold, *DEFAULT_THRESHOLDS)))
+        return self.crossing_times(thresholds, (site,))[site, threshold]
 
     def to_frame(
         self, thresholds: Iterable[float] = DEFAULT_THRESHOLDS, sites: Iterable[str] | None = None

@@ -601,3 +601,17 @@ def test_an_executor_gives_the_local_bits():
         assert np.array_equal(single, cohort(6000, regimen, params=params).crossing_time("total_hip", -1.5))
     with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
         cohort(100, executor="tcp://localhost:8786")
+
+
+def test_a_single_crossing_time_call_also_solves_the_who_thresholds_at_its_site():
+    ai = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
+    result = bmdsim.simulate_cohort(3000, ai, years=15, seed=4, chunk_size=1000)
+    first = result.crossing_time("femoral_neck", -2.3)
+    kept = {key for key in result._crossings if key[0] == "femoral_neck"}
+    assert kept == {("femoral_neck", t) for t in (-2.3, *bmdsim.DEFAULT_THRESHOLDS)}
+    fresh = bmdsim.simulate_cohort(3000, ai, years=15, seed=4, chunk_size=3000)
+    batch = fresh.crossing_times((-2.3, *bmdsim.DEFAULT_THRESHOLDS), ("femoral_neck",))
+    assert np.array_equal(first, batch["femoral_neck", -2.3])
+    for t in bmdsim.DEFAULT_THRESHOLDS:  # answered from the first call's pass, to the last bit
+        assert np.array_equal(result.crossing_time("femoral_neck", t), batch["femoral_neck", t])
+    assert not any(key[0] == "lumbar_spine" for key in result._crossings)  # other sites untouched
