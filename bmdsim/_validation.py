@@ -7,6 +7,7 @@ or coerced silently.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from numbers import Real
@@ -152,3 +153,21 @@ def as_int(name: str, value: object, low: int, high: int) -> int:
     if not low <= out <= high:
         raise ValueError(f"{name} must lie in [{low}, {high}], got {_show(out)}")
     return out
+
+
+def bounded_items(values: Iterable[object], most: int, too_many: str) -> list:
+    """The items of ``values``, read lazily: at most ``most``, so an endless iterator cannot hang the caller.
+
+    Parameters
+    ----------
+    values : iterable
+        Checked to be iterable by the caller.
+    most : int
+        Largest number of items accepted.
+    too_many : str
+        The message of the :class:`ValueError` raised when there are more.
+    """
+    items = list(itertools.islice(iter(values), most + 1))
+    if len(items) > most:
+        raise ValueError(too_many)
+    return items

@@ -54,7 +54,6 @@ cover the sampling error of the published calibration targets only; see
 
 from __future__ import annotations
 
-import itertools
 import math
 import operator
 import os
@@ -70,7 +69,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from . import _data, limits, tables
-from ._validation import as_finite_float, as_float_array, check_allocation, check_range, check_text
+from ._validation import as_finite_float, as_float_array, bounded_items, check_allocation, check_range, check_text
 from .crossing import first_crossing, first_crossings
 from .measurement import SHIPPED_PRECISION, check_precision, check_seed, measured_bmd
 from .model import SiteModel
@@ -500,9 +499,7 @@ def _few(name: str, values: object, most: int) -> list:
         return [values]
     if isinstance(values, np.ndarray) and values.ndim > 1:
         raise ValueError(f"{name} must be a scalar or a 1-D sequence, got an array of shape {values.shape}")
-    items = list(itertools.islice(iter(values), most + 1))
-    if len(items) > most:
-        raise ValueError(f"{name} must hold at most {most} values")
+    items = bounded_items(values, most, f"{name} must hold at most {most} values")
     if not items:
         raise ValueError(f"{name} must not be empty")
     return items

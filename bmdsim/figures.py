@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from . import _data, plot
-from ._validation import _show, as_finite_float, check_range
+from ._validation import _show, as_finite_float, bounded_items, check_range
 from .scenario import Scenario, load_builtin_scenario
 from .simulation import Trajectory
 from .summary import citation_keys, format_sources
@@ -943,7 +943,9 @@ def check_names(names: object) -> tuple[str, ...]:
         names = (names,)
     elif isinstance(names, (bytes, Mapping)) or not isinstance(names, Iterable):
         raise TypeError(f"names must be a figure name or a sequence of them ({valid}), got {_show(names)}")
-    out = tuple(names)  # type: ignore[arg-type]
+    # one more than there are figures: enough to find a repeat, and an endless iterator cannot hang
+    too_many = f"names must name each figure at most once; valid figures are: {valid}"
+    out = tuple(bounded_items(names, len(EDUCATOR_FIGURES) + 1, too_many))
     if not out:
         raise ValueError(f"names must name at least one figure; valid figures are: {valid}")
     for name in out:

@@ -47,7 +47,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import limits
-from ._validation import _show, as_finite_float, as_float_array, as_int, check_allocation, check_range, check_text
+from ._validation import (
+    _show,
+    as_finite_float,
+    as_float_array,
+    as_int,
+    bounded_items,
+    check_allocation,
+    check_range,
+    check_text,
+)
 from .agents import AGENTS
 from .regimen import Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory
@@ -458,7 +467,8 @@ def _check_sites(sites: object, available: Sequence[str]) -> tuple[str, ...]:
         sites = (sites,)
     elif isinstance(sites, (bytes, Mapping)) or not isinstance(sites, Iterable):
         raise TypeError(f"sites must be a site name or a sequence of them ({', '.join(SITES)}), got {_show(sites)}")
-    out = tuple(sites)  # type: ignore[arg-type]
+    # one more than there are sites: enough to find a repeat, and an endless iterator cannot hang
+    out = tuple(bounded_items(sites, len(SITES) + 1, f"sites must name each of {', '.join(SITES)} at most once"))
     if not out:
         raise ValueError(f"sites must name at least one site; simulated: {', '.join(available)}")
     for site in out:

@@ -105,7 +105,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _data, limits, tables
-from ._validation import as_finite_float, as_float_array, check_allocation, check_choice, check_range, check_text
+from ._validation import (
+    as_finite_float,
+    as_float_array,
+    bounded_items,
+    check_allocation,
+    check_choice,
+    check_range,
+    check_text,
+)
 from .cohort import Population, Variability, simulate_cohort
 from .crossing import canonical_state, crossing_target, first_crossing
 from .measurement import (
@@ -1420,9 +1428,7 @@ def compare_policies(
     """
     if isinstance(policies, (Policy, str, bytes)) or not isinstance(policies, Iterable):
         raise TypeError(f"policies must be a sequence of bmdsim.Policy, got {type(policies).__name__}")
-    policies = list(itertools.islice(iter(policies), MAX_POLICIES + 1))
-    if len(policies) > MAX_POLICIES:
-        raise ValueError(f"policies must hold at most {MAX_POLICIES} policies")
+    policies = bounded_items(policies, MAX_POLICIES, f"policies must hold at most {MAX_POLICIES} policies")
     if not policies:
         raise ValueError("policies must not be empty")
     for i, p in enumerate(policies):

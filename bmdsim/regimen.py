@@ -7,7 +7,6 @@ from the baseline scan (time zero).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import limits
-from ._validation import as_finite_float, check_choice, check_range
+from ._validation import as_finite_float, bounded_items, check_choice, check_range
 from .agents import AGENTS
 
 #: Shortest interval [years] between the scans that detect a crossing: one day. Finer intervals describe no
@@ -186,9 +185,9 @@ class Regimen:
             raise TypeError(
                 f"exposures must be an iterable of bmdsim.Exposure (or one Exposure), got {type(exposures).__name__}"
             )
-        exposures = list(itertools.islice(exposures, MAX_EXPOSURES + 1))
-        if len(exposures) > MAX_EXPOSURES:
-            raise ValueError(f"exposures: a regimen takes at most {MAX_EXPOSURES} courses, got more")
+        exposures = bounded_items(
+            exposures, MAX_EXPOSURES, f"exposures: a regimen takes at most {MAX_EXPOSURES} courses, got more"
+        )
         for i, e in enumerate(exposures):
             if not isinstance(e, Exposure):
                 raise TypeError(f"exposures[{i}] must be a bmdsim.Exposure, got {type(e).__name__}")

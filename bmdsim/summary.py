@@ -7,14 +7,21 @@ here plots, prints or writes files.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _data, tables
-from ._validation import as_finite_float, as_float_array, as_int, check_allocation, check_range, check_text
+from ._validation import (
+    as_finite_float,
+    as_float_array,
+    as_int,
+    bounded_items,
+    check_allocation,
+    check_range,
+    check_text,
+)
 from .simulation import DEFAULT_THRESHOLDS, Trajectory
 from .sites import SITES
 
@@ -258,9 +265,7 @@ def format_sources(keys: Iterable[str]) -> str:
     """
     if isinstance(keys, (str, bytes)) or not isinstance(keys, Iterable):
         raise TypeError(f"keys must be an iterable of citation keys (strings), got {type(keys).__name__}")
-    keys = list(itertools.islice(keys, MAX_SOURCE_KEYS + 1))
-    if len(keys) > MAX_SOURCE_KEYS:
-        raise ValueError(f"keys: at most {MAX_SOURCE_KEYS} citation keys at once, got more")
+    keys = bounded_items(keys, MAX_SOURCE_KEYS, f"keys: at most {MAX_SOURCE_KEYS} citation keys at once, got more")
     for i, key in enumerate(keys):
         check_text(f"keys[{i}]", key, max_chars=MAX_SOURCE_KEY_CHARS)
     citations = _data.read_json("citations.json")

@@ -53,3 +53,36 @@ def test_allocation_limit_names_the_need_in_gib():
         check_allocation("a grid", 60e9, hint="use a coarser step")
     with pytest.raises(ValueError, match="more memory than any machine has"):
         check_allocation("a grid", float("inf"))
+
+
+def test_bounded_items_reads_an_endless_iterator_only_as_far_as_the_limit():
+    import itertools
+
+    from bmdsim._validation import bounded_items
+
+    assert bounded_items(iter([1, 2, 3]), 3, "too many") == [1, 2, 3]
+    with pytest.raises(ValueError, match="^too many$"):
+        bounded_items(itertools.count(), 5, "too many")
+
+
+def test_site_and_figure_names_from_an_endless_iterator_are_refused_not_read_forever():
+    import itertools
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import bmdsim
+    from bmdsim import figures, plot
+
+    traj = bmdsim.simulate(
+        bmdsim.Patient(age=63, t_score={"femoral_neck": -1.5}),
+        bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)]),
+        years=10,
+    )
+    with pytest.raises(ValueError, match="sites must name"):
+        plot.plot_trajectory(traj, sites=itertools.repeat("femoral_neck"))
+    plt.close("all")
+    with pytest.raises(ValueError, match="names must name each figure"):
+        figures.check_names(itertools.repeat("ai_vs_natural"))
