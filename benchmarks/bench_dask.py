@@ -14,9 +14,14 @@ between-patient spread, an AI for 5 years, 20-year horizon, chunks of
   page faults of one chunk in a worker (one chunk at a time), and the wall time of
   :func:`bmdsim.distributed.crossing_times_dask`, whose answer must equal
   the local one bit for bit. The workers share this machine's cores, so the
-  wall times show the overhead and the memory setting, not a speed-up.
+  wall times show the overhead and the memory setting, not a speed-up;
+* ``simulate_cohort(..., executor=client.get_executor())`` on the cluster
+  (with the setting) against one local thread: the wall time of
+  ``crossing_times`` for ``--n`` patients, and of ``fraction_below`` with
+  ``--draws`` calibration draws of the trials set for ``--draw-n`` patients
+  (one task per draw); both answers must equal the local ones bit for bit.
 
-Run: ``python benchmarks/bench_dask.py [--n 1000000] [--workers 2]``
+Run: ``python benchmarks/bench_dask.py [--n 1000000] [--workers 2] [--draws 20] [--draw-n 100000]``
 """
 
 from __future__ import annotations
@@ -77,10 +82,53 @@ def on_cluster(result: bmdsim.CohortResult, workers: int, environment: dict[str,
     return float(np.median(seconds)), int(np.median(faults)), wall, settings
 
 
+def with_executor(args: argparse.Namespace, regimen: bmdsim.Regimen, local: dict) -> None:
+    """Local (one thread) against simulate_cohort(executor=...) on a cluster: crossings, then parameter draws."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    times = [1.0, 2.0, 5.0, 10.0, 20.0]
+    kwargs = {"regimen": regimen, "years": YEARS, "seed": 1, "chunk_size": 100_000}
+    draws = {**kwargs, "n": args.draw_n, "parameter_draws": args.draws}
+    begin = time.perf_counter()
+    band = bmdsim.simulate_cohort(**draws, workers=1).fraction_below("femoral_neck", -2.0, times)
+    draws_local = time.perf_counter() - begin
+    saved = dict(os.environ)
+    settings = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRONMENT.items()}
+    try:
+        with (
+            dask.config.set(settings),
+            LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0") as c,
+            Client(c) as client,
+        ):
+            executor = client.get_executor()
+            begin = time.perf_counter()
+            remote = bmdsim.simulate_cohort(**kwargs, n=args.n, executor=executor).crossing_times(THRESHOLDS)
+            crossings = time.perf_counter() - begin
+            begin = time.perf_counter()
+            remote_band = bmdsim.simulate_cohort(**draws, executor=executor).fraction_below("femoral_neck", -2.0, times)
+            draws_remote = time.perf_counter() - begin
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    for key, value in local.items():
+        assert np.array_equal(remote[key], value), f"executor and local answers differ at {key}"
+    for key in ("fraction", "param_low", "param_high", "draws"):
+        assert np.array_equal(remote_band[key], band[key]), f"executor and local parameter bands differ ({key})"
+    print(f"  simulate_cohort(executor=client.get_executor()), {args.workers} workers with WORKER_ENVIRONMENT:")
+    print(f"    crossing_times, {args.n:,} patients: {crossings:6.2f} s")
+    print(
+        f"    fraction_below with {args.draws} parameter draws, {args.draw_n:,} patients: local 1 thread "
+        f"{draws_local:6.2f} s, executor {draws_remote:6.2f} s ({draws_local / draws_remote:.2f} x)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="patients in the cohort")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster")
+    parser.add_argument("--draws", type=int, default=20, help="calibration draws in the parameter-band run")
+    parser.add_argument("--draw-n", type=int, default=100_000, help="patients in the parameter-band run")
     args = parser.parse_args()
 
     regimen = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
@@ -113,7 +161,8 @@ def main() -> None:
             f"    {1e3 * per_chunk:6.0f} ms per chunk ({per_chunk / np.median(seconds):.2f} x one machine), "
             f"{per_chunk_faults:6d} page faults per chunk; crossing_times_dask {wall:6.2f} s"
         )
-    print("  cluster answers equal the local crossing_times bit for bit")
+    with_executor(args, regimen, local)
+    print("  cluster answers equal the local ones bit for bit")
 
 
 if __name__ == "__main__":

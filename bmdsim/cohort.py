@@ -60,7 +60,7 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -1176,17 +1176,36 @@ class CohortResult:
         self._keep({key: out}, evict=False)
         return out
 
-    def _over_draws(self, site: str, threshold: float, reduce: Any) -> np.ndarray:
+    def _over_draws(self, site: str, threshold: float, reduce: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """``reduce(crossing times of draw k)`` for every draw, stacked: shape ``(K, ...)``.
 
-        With several workers, draws run side by side (each draw's chunks on
-        one thread), at most ``workers`` draws' crossing times in memory.
+        With an :attr:`executor`, each draw is one task: a worker simulates
+        the draw on its copy of the inputs and sends back only the reduced
+        values, so ``reduce`` must be picklable (the ``_Draw*`` classes
+        of this module). Otherwise, with
+        several workers, draws run side by side (each draw's chunks on one
+        thread), at most ``workers`` draws' crossing times in memory.
         """
         draws = range(len(self.parameter_draws))
+        if self.executor is not None:
+            return self._map_draws_executor(site, threshold, reduce)
         if self.workers == 1 or len(draws) == 1:
             return np.stack([reduce(self._draw_crossing_time(k, site, threshold)) for k in draws])
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             return np.stack(list(pool.map(lambda k: reduce(self._draw_crossing_time(k, site, threshold, True)), draws)))
+
+    def _map_draws_executor(
+        self, site: str, threshold: float, reduce: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """:meth:`_over_draws` on :attr:`executor`: one task per draw, answers in draw order."""
+        futures = []
+        try:
+            for k in range(len(self.parameter_draws)):
+                futures.append(self.executor.submit(_executor_draw, self._token, self, k, site, threshold, reduce))
+            return np.stack([task.result() for task in futures])
+        finally:
+            for task in futures:  # a task failed: the others are not needed
+                task.cancel()
 
     def _keep(self, found: Mapping[tuple, np.ndarray], wanted: Sequence[tuple] = (), evict: bool = True) -> None:
         """Keep crossing times for later queries: at most ``limits.MAX_ARRAY_BYTES`` of them in all.
@@ -1498,19 +1517,10 @@ class CohortResult:
         low, high = wilson_interval(fraction, self.n)
         out = {"time": tt, "fraction": fraction, "low": low, "high": high}
         if self.parameter_draws:
-            curves = self._over_draws(site, threshold, lambda ct: self._fraction_by(ct, tt))
+            curves = self._over_draws(site, threshold, _DrawFractions(tt))
             out["param_low"], out["param_high"] = self._interval(curves)
             out["draws"] = curves
         return FractionBelow(out, site, threshold)
-
-    def _fraction_by(self, crossing: np.ndarray, tt: np.ndarray) -> np.ndarray:
-        """Fraction of ``crossing`` at or before each of ``tt`` (any order), in O(n log len(tt))."""
-        order = np.argsort(tt)
-        first = np.searchsorted(tt[order], crossing, side="left")  # first sorted time at or after the crossing
-        counts = np.cumsum(np.bincount(first, minlength=tt.size + 1)[: tt.size])
-        out = np.empty(tt.size)
-        out[order] = counts / self.n
-        return out
 
     def crossing_percentiles(
         self, site: str, threshold: float, q: Sequence[float] = DEFAULT_PERCENTILES
@@ -1562,7 +1572,7 @@ class CohortResult:
         threshold = as_finite_float("threshold", threshold)
         qq = self._q(q)
         point = np.percentile(self.crossing_time(site, threshold), qq, method="inverted_cdf")
-        per_draw = self._over_draws(site, threshold, lambda ct: np.percentile(ct, qq, method="inverted_cdf"))
+        per_draw = self._over_draws(site, threshold, _DrawPercentiles(qq))
         low, high = self._interval(per_draw)
         out = {"q": qq, "time": point, "param_low": low, "param_high": high, "draws": per_draw}
         return CrossingPercentileInterval(out, site, threshold)
@@ -2040,6 +2050,85 @@ def _executor_chunk(
     return kept.chunk_crossing_times(start, stop, thresholds, sites)
 
 
+def _executor_draw(
+    token: str,
+    result: CohortResult,
+    draw: int,
+    site: str,
+    threshold: float,
+    reduce: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """One executor task: ``reduce`` of the crossing times of parameter draw ``draw`` (all patients).
+
+    The worker keeps the first copy of ``result`` it gets for ``token``, as
+    :func:`_executor_chunk` does, so the patients are drawn once per worker
+    and result, not once per draw; only the reduced values travel back.
+    """
+    if result.executor is not None:  # not pickled: the original, in a thread of its own process
+        return reduce(result._draw_crossing_time(draw, site, threshold, True))
+    with _WORKER_LOCK:
+        kept = _WORKER_RESULTS.pop(token, None) or result
+        _WORKER_RESULTS[token] = kept
+        while len(_WORKER_RESULTS) > _WORKER_KEEP:
+            _WORKER_RESULTS.popitem(last=False)
+    return reduce(kept._draw_crossing_time(draw, site, threshold, True))  # one thread per task
+
+
+def fraction_by(crossing: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Fraction of ``crossing`` [years] at or before each of ``times`` [years] (any order), in O(n log m).
+
+    Parameters
+    ----------
+    crossing : numpy.ndarray
+        Crossing times [years] of ``n >= 1`` patients (``inf``: not reached).
+    times : numpy.ndarray
+        Times [years], shape ``(m,)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(m,)``: the share of patients whose crossing time is at or
+        before each time.
+    """
+    order = np.argsort(times)
+    first = np.searchsorted(times[order], crossing, side="left")  # first sorted time at or after the crossing
+    counts = np.cumsum(np.bincount(first, minlength=times.size + 1)[: times.size])
+    out = np.empty(times.size)
+    out[order] = counts / crossing.size
+    return out
+
+
+class _DrawFractions:
+    """Picklable reduction of one draw's crossing times: :func:`fraction_by` at fixed times."""
+
+    def __init__(self, times: np.ndarray) -> None:
+        self.times = times
+
+    def __call__(self, crossing: np.ndarray) -> np.ndarray:
+        return fraction_by(crossing, self.times)
+
+
+class _DrawPercentiles:
+    """Picklable reduction of one draw's crossing times: their percentiles ``q`` [%] (inverted CDF)."""
+
+    def __init__(self, q: np.ndarray) -> None:
+        self.q = q
+
+    def __call__(self, crossing: np.ndarray) -> np.ndarray:
+        return np.percentile(crossing, self.q, method="inverted_cdf")
+
+
+class _DrawSummary:
+    """Picklable reduction for :func:`compare_regimens`: the median, then :func:`fraction_by` at fixed times."""
+
+    def __init__(self, times: np.ndarray) -> None:
+        self.times = times
+
+    def __call__(self, crossing: np.ndarray) -> np.ndarray:
+        median = np.percentile(crossing, [50.0], method="inverted_cdf")
+        return np.concatenate((median, fraction_by(crossing, self.times)))
+
+
 def _resolve_draws(params: ParameterSet, parameter_draws: object) -> tuple[ParameterSet, ...]:
     """The parameter sets of ``parameter_draws``: a count of ``params``'s shipped draws, or the sets themselves."""
     if isinstance(parameter_draws, (bool, np.bool_)):
@@ -2152,9 +2241,7 @@ def compare_regimens(
         table["regimen"].append(name)
         tt = result._times(at_years, "at_years")
 
-        def summary(crossing: np.ndarray, result: CohortResult = result, tt: np.ndarray = tt) -> np.ndarray:
-            median = np.percentile(crossing, [50.0], method="inverted_cdf")
-            return np.concatenate((median, result._fraction_by(crossing, tt)))
+        summary = _DrawSummary(tt)
 
         for thr in thresholds:
             columns = [f"median_years_to_{thr:g}"] + [f"fraction_{thr:g}_by_{t:g}y" for t in tt]

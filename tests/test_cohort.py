@@ -11,7 +11,7 @@ import pytest
 
 import bmdsim
 from bmdsim import _data, crossing
-from bmdsim.cohort import TruncatedNormal, Variability, default_population
+from bmdsim.cohort import TruncatedNormal, Variability, default_population, fraction_by
 from bmdsim.model import PatientState, SiteModel
 
 AI = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
@@ -531,7 +531,7 @@ def test_repeated_and_per_draw_queries_draw_the_patients_once(monkeypatch, regim
         )
     np.testing.assert_array_equal(
         first["draws"][1],
-        other._fraction_by(other.draw_crossing_time(1, "femoral_neck", -2.5), np.array([1.0, 5.0, 10.0])),
+        fraction_by(other.draw_crossing_time(1, "femoral_neck", -2.5), np.array([1.0, 5.0, 10.0])),
     )
 
 
@@ -601,6 +601,37 @@ def test_an_executor_gives_the_local_bits():
         assert np.array_equal(single, cohort(6000, regimen, params=params).crossing_time("total_hip", -1.5))
     with pytest.raises(TypeError, match="executor must be a concurrent.futures.Executor"):
         cohort(100, executor="tcp://localhost:8786")
+
+
+def test_parameter_draws_on_an_executor_give_the_local_bits(monkeypatch):
+    """With an executor, each parameter draw is one task; bands, percentile intervals and comparisons are unchanged."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    times = [1.0, 5.0, 10.0]
+    local = cohort(3000, chunk_size=1100, parameter_draws=3, workers=1)
+    want = local.fraction_below("femoral_neck", -2.0, times)
+    want_q = local.crossing_percentile_interval("lumbar_spine", -1.0)
+    with ProcessPoolExecutor(2) as pool:
+        remote = cohort(3000, chunk_size=1100, parameter_draws=3, executor=pool)
+        got = remote.fraction_below("femoral_neck", -2.0, times)
+        got_q = remote.crossing_percentile_interval("lumbar_spine", -1.0)
+        table = bmdsim.compare_regimens(
+            {"AI": AI}, n=3000, years=20.0, seed=7, parameter_draws=3, chunk_size=1100, executor=pool
+        )
+    want_table = bmdsim.compare_regimens({"AI": AI}, n=3000, years=20.0, seed=7, parameter_draws=3, chunk_size=1100)
+    for key in ("fraction", "param_low", "param_high", "draws"):
+        np.testing.assert_array_equal(got[key], want[key])
+    for key in ("param_low", "param_high", "draws"):
+        np.testing.assert_array_equal(got_q[key], want_q[key])
+    assert dict(table) == dict(want_table)
+    # The work happens in the executor's tasks, one per draw, not in the calling process.
+    calls = []
+    with ThreadPoolExecutor(2) as pool:
+        threaded = cohort(3000, chunk_size=1100, parameter_draws=3, executor=pool)
+        real = pool.submit
+        monkeypatch.setattr(pool, "submit", lambda fn, *a: calls.append(fn.__name__) or real(fn, *a))
+        np.testing.assert_array_equal(threaded.fraction_below("femoral_neck", -2.0, times)["draws"], want["draws"])
+    assert calls.count("_executor_draw") == 3
 
 
 def test_a_single_crossing_time_call_also_solves_the_who_thresholds_at_its_site():
