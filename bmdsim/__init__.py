@@ -20,6 +20,7 @@ from .cohort import CohortResult, Population, TruncatedNormal, Variability, comp
 from .parameters import ParameterSet, available_parameter_sets, load_parameters, parameter_draws
 from .patient import Patient
 from .policy import Policy, compare_policies, simulate_policy
+from .profiles import PROFILE_AGENTS
 from .reference import YoungAdultReference, available_references, load_reference
 from .regimen import AtThreshold, Exposure, Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory, simulate
@@ -40,6 +41,7 @@ __all__ = [
     "Exposure",
     "ParameterSet",
     "Patient",
+    "PROFILE_AGENTS",
     "Policy",
     "Population",
     "Regimen",

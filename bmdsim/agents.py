@@ -299,6 +299,12 @@ class AgentModel:
     name: str = ""
     label: str = ""
     SPECS: tuple[ParameterSpec, ...] = ()
+    #: True for an agent that describes a premenopausal woman (see :mod:`bmdsim.profiles`): a regimen
+    #: holding it has no natural postmenopausal loss at all, from baseline to the horizon.
+    replaces_natural_loss: bool = False
+    #: Ages [years] ``(low, high)`` of the women in the agent's trials; outside them a simulation emits
+    #: :class:`bmdsim.ExtrapolationWarning` (:func:`bmdsim.therapies.check_calibrated_range`). None: no limit.
+    validated_age_years: tuple[float, float] | None = None
 
     def cumulative(self, t: np.ndarray, exposure: Course, p: Mapping[str, float], ctx: SiteContext) -> np.ndarray:
         """Log-loss contributed by ``exposure`` from a fixed reference time up to ``t``."""

@@ -60,6 +60,14 @@ model's structure, the readings and assumptions recorded in ``data/`` (e.g.
 which regimen a BREX group stands for), correlations between figures of one
 trial (every figure is drawn independently), and fixed parameters.
 
+``ovarian_suppression.json`` and ``glucocorticoid.json`` (patient profiles, :mod:`bmdsim.profiles`)
+    A stage each in every set: the loss of ovarian function in premenopausal
+    women (Shapiro 2001, ZEBRA), and the excess loss on oral glucocorticoids
+    (placebo arms of Adachi 1997, Cohen 1999, Eastell 2000). Their recovery
+    after a stop borrows the AI's recovery time constant; ovarian
+    suppression's recovery fraction is derived from ZIPP
+    (:func:`ovarian_recovery_fraction`).
+
 ``antiresorptive_offset.json`` and ``vibration.json`` give derived values
 (offset time constants, the vibration gain) in every set; see those files.
 """
@@ -133,6 +141,29 @@ def recovery_time_constant(atac: dict[str, Any] | None = None) -> float:
 
     fit = least_squares(resid, x0=[y[-1], 1.0], bounds=([0.0, 0.05], [1.0, 20.0]), xtol=1e-15, ftol=1e-15, gtol=1e-15)
     return float(fit.x[1])
+
+
+def ovarian_recovery_fraction(tau: float, doc: dict[str, Any] | None = None) -> float:
+    """Recovery fraction [1] of ovarian suppression: the long-run share of a course's loss regained after its stop.
+
+    ZIPP's goserelin arm (``data/targets/ovarian_suppression.json``, recovery
+    block): a loss ``g_loss`` [%] over the course, then a gain ``g_back`` [%]
+    in the ``s`` years after the stop. With recovery
+    ``f (1 - exp(-s / tau))`` of the course's log-loss,
+    ``f = ln(1 + g_back/100) / -ln(1 + g_loss/100) / (1 - exp(-s / tau))``,
+    at most 1.
+
+    Parameters
+    ----------
+    tau : float
+        Recovery time constant [years] (the AI's, :func:`recovery_time_constant`).
+    doc : dict, optional
+        The target file; read from ``data/`` if None.
+    """
+    doc = doc or _data.read_json("targets/ovarian_suppression.json")
+    rec = doc["recovery"]
+    share = math.log1p(rec["regained_pct"] / 100.0) / -math.log1p(rec["loss_pct"] / 100.0)
+    return min(1.0, share / -math.expm1(-rec["regained_years"] / tau))
 
 
 def tamoxifen_net_change(atac: dict[str, Any] | None = None) -> dict[str, float]:
@@ -363,6 +394,13 @@ def calibrate(
     atac = _target_doc("atac_bone", targets)
     tau = recovery_time_constant(atac)
     entries["aromatase_inhibitor.recovery_time_constant_years"]["value"] = float(f"{tau:.{_DIGITS}g}")
+    for agent in ("ovarian_suppression", "glucocorticoid"):  # the profiles borrow the AI's recovery kinetics
+        if f"{agent}.recovery_time_constant_years" in entries:
+            entries[f"{agent}.recovery_time_constant_years"]["value"] = float(f"{tau:.{_DIGITS}g}")
+    if "ovarian_suppression.recovery_time_constant_years" in entries:
+        fraction = _rounded(ovarian_recovery_fraction(tau, _target_doc("ovarian_suppression", targets)))
+        for site in SITES:
+            entries[f"ovarian_suppression.{site}.recovery_fraction"]["value"] = fraction
     for site, rate in tamoxifen_net_change(atac).items():
         entries[f"tamoxifen.{site}.net_change_pct_per_year"]["value"] = float(f"{rate:.{_DIGITS}g}")
     for agent, t_off in offset_time_constants().items():

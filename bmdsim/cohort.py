@@ -2000,7 +2000,7 @@ def simulate_cohort(
     for p in (params, *draws):  # now, not when a draw's pass starts
         p.require_agents(e.agent for e in regimen)
     precision = check_precision(measurement_error, population.sites)
-    warn_if_extrapolating(regimen, params.values, years)
+    warn_if_extrapolating(regimen, params.values, years, (population.age.low, population.age.high))
     if executor is not None and not isinstance(executor, Executor):
         raise TypeError(
             f"executor must be a concurrent.futures.Executor (e.g. ProcessPoolExecutor, or a Dask "

@@ -72,6 +72,9 @@ class PatientState:
 class SiteModel:
     """Natural loss plus every exposure's effect at one site.
 
+    Natural loss is zero when an exposure's agent describes a premenopausal
+    woman (:attr:`bmdsim.agents.AgentModel.replaces_natural_loss`).
+
     Parameters
     ----------
     params : ParameterSet
@@ -81,8 +84,10 @@ class SiteModel:
 
     def __init__(self, params: ParameterSet, regimen: Regimen, site: str) -> None:
         self.site = site
-        self.natural = params.natural(site)
         self.terms = [(AGENTS[e.agent], e, params.agent_values(e.agent, site)) for e in regimen]
+        # A premenopausal woman (an agent of bmdsim.profiles) has no natural postmenopausal loss.
+        premenopausal = any(model.replaces_natural_loss for model, _, _ in self.terms)
+        self.natural = NaturalLoss((), (0.0,)) if premenopausal else params.natural(site)
         self._caches: dict[str, dict] = {}
 
     @classmethod

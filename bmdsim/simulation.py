@@ -588,7 +588,7 @@ def simulate(
         reference = load_reference()
     if not isinstance(reference, YoungAdultReference):
         raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
-    warn_if_extrapolating(regimen, params.values, years)
+    warn_if_extrapolating(regimen, params.values, years, patient.age)
     multiplier = _check_multiplier(loss_multiplier, patient)
     return Trajectory(patient, regimen, years, step, params, reference, multiplier)
 

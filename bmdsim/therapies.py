@@ -50,7 +50,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from ._validation import as_finite_float
-from .agents import PCT, AgentModel, ParameterSpec, register_agent
+from .agents import AGENTS, PCT, AgentModel, ParameterSpec, register_agent
 from .regimen import Exposure, Regimen
 
 
@@ -294,8 +294,10 @@ class Vibration(AgentModel):
 THERAPIES = ("zoledronic_acid", "oral_bisphosphonate", "denosumab", "vibration")
 
 
-def check_calibrated_range(exposures: Iterable[Exposure], values: Mapping[str, object], horizon: float) -> list[str]:
-    """Messages for exposures whose course (up to ``horizon``) is longer than their agent was calibrated for.
+def check_calibrated_range(
+    exposures: Iterable[Exposure], values: Mapping[str, object], horizon: float, ages: object = None
+) -> list[str]:
+    """Messages for exposures beyond their agent's calibrated range: a longer course, or ages outside it.
 
     Parameters
     ----------
@@ -305,6 +307,10 @@ def check_calibrated_range(exposures: Iterable[Exposure], values: Mapping[str, o
         Parameter values of a set (``ParameterSet.values``).
     horizon : float
         Simulation horizon [years]; a course is counted up to it.
+    ages : float or array of float, optional
+        Ages at baseline [years] of the patients; an agent with
+        :attr:`~bmdsim.agents.AgentModel.validated_age_years` is checked
+        against their lowest and highest (not checked when None).
 
     Returns
     -------
@@ -331,12 +337,26 @@ def check_calibrated_range(exposures: Iterable[Exposure], values: Mapping[str, o
                 f"{e.agent} is given for {length:.3g} years, longer than the {limit:.3g} years of its "
                 "calibrating trials; its effect beyond that is extrapolated"
             )
+    if ages is not None:
+        age = np.asarray(ages, dtype=float)
+        for agent in dict.fromkeys(e.agent for e in exposures):
+            bounds = getattr(AGENTS.get(agent), "validated_age_years", None)
+            if bounds is None or age.size == 0:
+                continue
+            low, high = float(np.min(age)), float(np.max(age))
+            if low < bounds[0] or high > bounds[1]:
+                messages.append(
+                    f"{agent} was studied in patients aged {bounds[0]:g} to {bounds[1]:g} years; these patients are "
+                    f"{low:.3g} to {high:.3g} years old, so its effect outside that range is extrapolated"
+                )
     return messages
 
 
-def warn_if_extrapolating(exposures: Iterable[Exposure], values: Mapping[str, object], horizon: float) -> None:
+def warn_if_extrapolating(
+    exposures: Iterable[Exposure], values: Mapping[str, object], horizon: float, ages: object = None
+) -> None:
     """Emit an :class:`ExtrapolationWarning` for each message of :func:`check_calibrated_range`."""
-    for message in check_calibrated_range(exposures, values, horizon):
+    for message in check_calibrated_range(exposures, values, horizon, ages):
         warnings.warn(message, ExtrapolationWarning, stacklevel=3)
 
 

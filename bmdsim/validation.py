@@ -76,13 +76,22 @@ VALIDATION_UNITS: dict[str, str] = {
 }
 
 
-def trial_files() -> tuple[str, ...]:
-    """Names of the target files in the trial format (arms and observations), sorted."""
+def trial_files(profiles: bool = False) -> tuple[str, ...]:
+    """Names of the target files in the trial format (arms and observations), sorted.
+
+    Parameters
+    ----------
+    profiles : bool
+        False (default): the trials of postmenopausal women starting an AI
+        or a bone-protective drug, which the headline MAE and bias summarise.
+        True: the files of the patient profiles (a top-level ``"profile"``
+        key, see :mod:`bmdsim.profiles`), reported apart.
+    """
     folder = _data.data_dir() / "targets"
     names = []
     for path in sorted(folder.glob("*.json")):
         doc = _data.read_json(f"targets/{path.name}")
-        if "arms" in doc and "observations" in doc:
+        if "arms" in doc and "observations" in doc and ("profile" in doc) == bool(profiles):
             names.append(path.stem)
     return tuple(names)
 
@@ -283,13 +292,17 @@ class ValidationReport:
         )
 
 
-def validation_report(sets: Sequence[str] | None = None) -> ValidationReport:
+def validation_report(sets: Sequence[str] | None = None, profiles: bool = False) -> ValidationReport:
     """Compare every trial observation in ``data/targets`` with the model.
 
     Parameters
     ----------
     sets : sequence of str, optional
         Shipped parameter-set names; all of them by default.
+    profiles : bool
+        False (default): the postmenopausal trials. True: the patient
+        profiles' files instead (:func:`trial_files`), e.g. premenopausal
+        women on ovarian suppression.
 
     Returns
     -------
@@ -300,7 +313,7 @@ def validation_report(sets: Sequence[str] | None = None) -> ValidationReport:
     fitted_ids = {s: _fitted_ids(_data.read_json(f"parameters/{s}.json")) for s in sets}
     keys, labels, cites, roles, n, observed = [], [], [], [], [], []
     predicted: dict[str, list[float]] = {s: [] for s in sets}
-    for name in trial_files():
+    for name in trial_files(profiles):
         doc = _data.read_json(f"targets/{name}.json")
         for obs in doc["observations"]:
             keys.append(f"{name}:{obs['id']}")
@@ -664,6 +677,15 @@ def main() -> int:
     for s in report.sets:
         print()
         print(report.bias_summary(s))
+    print()
+    print("Patient profiles (bmdsim.profiles; data/targets files with a 'profile' key), apart from the trials above")
+    profiles = validation_report(report.sets, profiles=True)
+    print(profiles.table())
+    print()
+    print(profiles.mae_table())
+    for s in profiles.sets:
+        print()
+        print(profiles.bias_summary(s))
     print()
     print("Women moving between T-score categories (data/transitions.json, validation only)")
     print(transition_report().table())
