@@ -222,6 +222,17 @@ class ValidationReport:
                 out[trial] = (float(err[rows].mean()), int(rows.sum()))
         return out
 
+    def mae_by_trial(self, params: str) -> dict[str, tuple[float, int]]:
+        """Mean absolute error [percentage points] and row count per trial file, over rows held out from ``params``."""
+        held = self._mask(params, "held_out")
+        err = np.abs(self.error(params))
+        out: dict[str, tuple[float, int]] = {}
+        for trial in dict.fromkeys(k.split(":")[0] for k in self.keys):
+            rows = held & np.array([k.split(":")[0] == trial for k in self.keys])
+            if rows.any():
+                out[trial] = (float(err[rows].mean()), int(rows.sum()))
+        return out
+
     def bias_summary(self, params: str) -> str:
         """One line per trial: where ``params`` gives higher or lower changes than published (held-out rows)."""
         lines = [f"{params}: held-out rows, mean of model - published per trial"]
@@ -682,10 +693,11 @@ def main() -> int:
     profiles = validation_report(report.sets, profiles=True)
     print(profiles.table())
     print()
-    print(profiles.mae_table())
+    print("MAE and bias per profile over its held-out rows [percentage points]")
     for s in profiles.sets:
-        print()
-        print(profiles.bias_summary(s))
+        bias = profiles.bias_by_trial(s)
+        for trial, (mae, count) in profiles.mae_by_trial(s).items():
+            print(f"  {s:<10} {trial:<20} MAE {mae:5.2f}  bias {bias[trial][0]:+6.2f}  ({count} rows)")
     print()
     print("Women moving between T-score categories (data/transitions.json, validation only)")
     print(transition_report().table())
