@@ -114,7 +114,7 @@ from ._validation import (
     check_range,
     check_text,
 )
-from .cohort import Population, Variability, simulate_cohort
+from .cohort import PatientSet, Population, Variability, simulate_cohort
 from .crossing import canonical_state, crossing_target, first_crossing
 from .measurement import (
     ERROR_BLOCK_PATIENTS,
@@ -127,7 +127,7 @@ from .model import PatientState, SiteModel
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
-from .regimen import Exposure, Regimen
+from .regimen import AtThreshold, Exposure, Regimen
 from .sites import check_site
 from .therapies import THERAPIES, warn_if_extrapolating
 
@@ -1263,6 +1263,140 @@ def simulate_policy(
     return _simulate(policy, cohort, setup, risk_factors, measurement_error)
 
 
+def _from_keywords(
+    patient: Patient | Population, ai_regimen: Regimen, years: float, kwargs: Mapping[str, Any]
+) -> tuple[_Setup, _Cohort]:
+    """:func:`_setup` and :func:`_resolve_cohort` from the keywords of :func:`simulate_policy`, with its defaults."""
+    setup = _setup(
+        ai_regimen,
+        years,
+        kwargs.get("site", "femoral_neck"),
+        kwargs.get("threshold", OSTEOPOROSIS_T_SCORE),
+        kwargs.get("grid_step", DEFAULT_GRID_STEP),
+        kwargs.get("params", DEFAULT_PARAMETER_SET),
+        kwargs.get("reference"),
+    )
+    cohort = _resolve_cohort(
+        patient,
+        ai_regimen,
+        setup.years,
+        kwargs.get("n"),
+        kwargs.get("seed"),
+        kwargs.get("variability"),
+        setup.params,
+        setup.reference,
+    )
+    return setup, cohort
+
+
+def at_threshold_regimen(policy: Policy, ai_regimen: Regimen, site: str, threshold: float) -> Regimen:
+    """The policy for a woman whose rule watches ``site`` at ``threshold``, as an event-started exposure.
+
+    ``ai_regimen`` plus ``policy.agent`` for ``policy.duration`` years from
+    the first scan (every ``policy.scan_interval`` years from time 0) at or
+    after the true crossing of ``threshold`` [SD] at ``site``:
+    :class:`bmdsim.AtThreshold` with that ``scan_interval``. This is the
+    policy with exact scans; measurement error (a scan that *shows* the
+    threshold) is what :func:`simulate_policy` adds on top.
+
+    Raises
+    ------
+    ValueError
+        The policy has no scans (``scan_interval`` None).
+    """
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a bmdsim.Policy, got {type(policy).__name__}")
+    if not isinstance(ai_regimen, Regimen):
+        raise TypeError(f"ai_regimen must be a bmdsim.Regimen, got {type(ai_regimen).__name__}")
+    if policy.scan_interval is None:
+        raise ValueError(f"Policy {policy.name!r} has no scans (scan_interval None): no scan can start its course")
+    trigger = AtThreshold(site, threshold, scan_interval=policy.scan_interval)
+    return Regimen([*ai_regimen, Exposure(policy.agent, trigger, duration=policy.duration)])
+
+
+def simulate_policy_by_events(
+    policy: Policy,
+    patient: Patient | Population,
+    ai_regimen: Regimen,
+    years: float,
+    risk_factors: Mapping[str, object] | None = None,
+    **kwargs: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The policy with exact scans, resolved by the engine's per-patient event search: starts and years below.
+
+    An independent path to what :func:`simulate_policy` computes with
+    ``measurement_error=None``: no grouping by start and no scan matrix.
+    Each woman with a treatment threshold is put on
+    :func:`at_threshold_regimen` for every watched site; the cohort engine
+    resolves each event start per patient (:meth:`bmdsim.cohort.PatientSet.exposure_times`)
+    and her start is the earliest; her years below are counted on the
+    regimen of that site (:meth:`~bmdsim.cohort.PatientSet.years_below`).
+    For tests and ``benchmarks/bench_policy.py``; :func:`simulate_policy` is
+    the fast path and gives the rest of the :class:`PolicyResult`.
+
+    Parameters
+    ----------
+    policy, patient, ai_regimen, years, risk_factors
+        As :func:`simulate_policy`.
+    **kwargs
+        The keywords of :func:`simulate_policy` but ``measurement_error``
+        (scans are exact): ``n``, ``seed``, ``variability``, ``site``,
+        ``threshold``, ``grid_step``, ``params``, ``reference``.
+
+    Returns
+    -------
+    start : (n,) ndarray
+        Start of therapy [years]; inf if not within the horizon.
+    years_below : (n,) ndarray
+        Years [years] with the T-score at ``site`` at or below ``threshold``
+        (midpoint rule; with an event start the midpoints compare BMD with
+        the threshold's BMD, so a midpoint within rounding of the threshold
+        may count differently from :func:`simulate_policy`).
+    """
+    allowed = {"n", "seed", "variability", "site", "threshold", "grid_step", "params", "reference"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise TypeError(
+            f"simulate_policy_by_events got unexpected keyword(s) {', '.join(unknown)}; allowed: {sorted(allowed)}"
+        )
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a bmdsim.Policy, got {type(policy).__name__}")
+    setup, cohort = _from_keywords(patient, ai_regimen, years, kwargs)
+    size = cohort.patient.n
+    patients = PatientSet(
+        cohort.patient, cohort.multiplier, years=setup.years, params=setup.params, reference=setup.reference
+    )
+    watched = (policy.site,) if policy.site is not None else cohort.patient.sites
+    chosen = policy_guideline(policy.rule)
+    rule = hadji_2017() if chosen is None else guideline(chosen)
+    count = risk_factor_count(_known_to(rule, risk_factors), cohort.patient.age, rule)
+    start = np.full(size, np.inf)
+    groups = [(np.arange(size), setup.ai_regimen)]  # (patients, the regimen they are on)
+    if policy.rule != "none":
+        course = Regimen([*setup.ai_regimen, Exposure(policy.agent, 0.0, duration=policy.duration)])
+        at_zero = np.ones(size, dtype=bool) if chosen is None else rule.treats_at_baseline(count)
+        start[at_zero] = 0.0
+        groups = [(np.flatnonzero(~at_zero), setup.ai_regimen), (np.flatnonzero(at_zero), course)]
+    if chosen is not None:
+        thresholds = rule.treatment_threshold(count).astype(float)
+        groups = groups[1:]
+        for thr in np.unique(thresholds[np.isfinite(thresholds)]):
+            idx = np.flatnonzero(thresholds == thr)
+            regimens = [at_threshold_regimen(policy, setup.ai_regimen, s, float(thr)) for s in watched]
+            group = patients.take(idx)
+            starts = np.stack([group.exposure_times(r, r.exposures[-1])[0] for r in regimens])
+            first = np.argmin(starts, axis=0)  # the site whose scan shows the threshold first
+            for j, regimen in enumerate(regimens):
+                groups.append((idx[first == j], regimen))
+            start[idx] = starts[first, np.arange(idx.size)]
+    below = np.empty(size)
+    for idx, regimen in groups:
+        if idx.size:
+            below[idx] = patients.take(idx).years_below(regimen, setup.site, setup.threshold, setup.cells)
+    start[start > setup.years + _TIME_TOL] = np.inf
+    return start, below
+
+
 def _fracture_site(outcome: str, sites: Sequence[str]) -> str | None:
     """The outcome's default site if measured, else the first measured site that predicts it (None: none does)."""
     from . import fracture_incidence as _fi  # lazily: python -m bmdsim.fracture_incidence imports bmdsim first
@@ -1453,25 +1587,7 @@ def compare_policies(
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise TypeError(f"compare_policies got unexpected keyword(s) {', '.join(unknown)}; allowed: {sorted(allowed)}")
-    setup = _setup(
-        ai_regimen,
-        years,
-        kwargs.get("site", "femoral_neck"),
-        kwargs.get("threshold", OSTEOPOROSIS_T_SCORE),
-        kwargs.get("grid_step", DEFAULT_GRID_STEP),
-        kwargs.get("params", DEFAULT_PARAMETER_SET),
-        kwargs.get("reference"),
-    )
-    cohort = _resolve_cohort(
-        patient,
-        ai_regimen,
-        setup.years,
-        kwargs.get("n"),
-        kwargs.get("seed"),
-        kwargs.get("variability"),
-        setup.params,
-        setup.reference,
-    )
+    setup, cohort = _from_keywords(patient, ai_regimen, years, kwargs)
     from . import fracture_incidence as _fi
 
     error = kwargs.get("measurement_error", SHIPPED_PRECISION)
