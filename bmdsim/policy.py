@@ -71,15 +71,27 @@ none, as in ``simulate_cohort``.
 
 How it is computed (fast)
 -------------------------
+This module holds the rule (who is eligible, at which threshold, on which
+scans) and the table; the numbers come from the cohort engine,
+:class:`bmdsim.cohort.PatientSet` (the same women as
+:func:`bmdsim.simulate_cohort`, under any regimen). With exact scans a
+policy *is* an event-started exposure, :class:`bmdsim.AtThreshold` with the
+policy's ``scan_interval`` (:func:`at_threshold_regimen`); measurement error
+is what this module adds on top, by asking which scan *shows* the threshold
+(:meth:`~bmdsim.cohort.PatientSet.first_scan_at_or_below`).
+
 The untreated true BMD at every scan time is one vectorised evaluation
 (patients x scans); the errors are added and each patient's first triggering
 scan is an ``argmax`` over a boolean matrix. Starts then take at most
 ``S + 1`` values (the ``S`` scan times, or never), so patients are grouped by
 start and each group is one fixed-start regimen whose log-loss curve is shared
 by all its members: time below a threshold is counted from the sorted curve
-(``np.searchsorted``), with no per-patient simulation. Cost ``O(n S + G m log m
-+ G n log m)`` for ``n`` patients, ``S`` scans, ``G <= S + 1`` groups and ``m``
-grid cells (``benchmarks/bench_policy.py``).
+(``np.searchsorted``, :meth:`~bmdsim.cohort.PatientSet.years_below`), with no
+per-patient simulation. Cost ``O(n S + G m log m + G n log m)`` for ``n``
+patients, ``S`` scans, ``G <= S + 1`` groups and ``m`` grid cells. The same
+policy resolved patient by patient as event-started exposures,
+:func:`simulate_policy_by_events`, is the independent check of this path
+(tests, ``benchmarks/bench_policy.py``).
 
 Outputs
 -------
@@ -115,15 +127,8 @@ from ._validation import (
     check_text,
 )
 from .cohort import PatientSet, Population, Variability, simulate_cohort
-from .crossing import canonical_state, crossing_target, first_crossing
-from .measurement import (
-    ERROR_BLOCK_PATIENTS,
-    SHIPPED_PRECISION,
-    check_precision,
-    measured_bmd,
-)
+from .measurement import ERROR_BLOCK_PATIENTS, SHIPPED_PRECISION, check_precision
 from .measurement import check_seed as _check_seed
-from .model import PatientState, SiteModel
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
@@ -157,7 +162,7 @@ MAX_POLICY_NAME_CHARS = 200
 AGE_RISK_FACTOR = "age_over_65"
 #: Percentiles of the detection delay reported by :meth:`PolicyResult.summary`.
 DELAY_PERCENTILES: tuple[float, ...] = (50.0, 90.0)
-#: Patients x grid cells evaluated at once when a log-loss curve is not shared (bounds memory).
+#: Patients x times evaluated at once (bounds memory): fracture batches, and the scan batch checked up front.
 _CELLS_PER_BATCH = 2_000_000
 
 
@@ -877,12 +882,15 @@ class PolicyResult:
 
 @dataclass(frozen=True)
 class _Cohort:
-    """Patients with their per-site loss multipliers (all 1 without variability)."""
+    """The patients (with their loss multipliers, all 1 without variability), the seed and the variability."""
 
-    patient: Patient
-    multiplier: dict[str, np.ndarray]
+    patients: PatientSet
     seed: int | None
     variability: Variability | None
+
+    @property
+    def patient(self) -> Patient:
+        return self.patients.patient
 
 
 def _resolve_cohort(
@@ -905,8 +913,7 @@ def _resolve_cohort(
         cohort = simulate_cohort(
             n, ai_regimen, years, seed, population=patient, variability=variability, params=params, reference=reference
         )
-        drawn, multiplier = cohort.patients()
-        return _Cohort(drawn, multiplier, seed, variability)
+        return _Cohort(PatientSet.from_cohort(cohort), seed, variability)
     if not isinstance(patient, Patient):
         raise TypeError(f"patient must be a bmdsim.Patient or bmdsim.Population, got {type(patient).__name__}")
     if n is not None:
@@ -916,8 +923,7 @@ def _resolve_cohort(
             "variability needs patients drawn from a bmdsim.Population (the multipliers are drawn with the "
             "patients, as simulate_cohort draws them); got a Patient"
         )
-    ones = {s: np.ones(patient.n) for s in patient.sites}
-    return _Cohort(patient, ones, seed, None)
+    return _Cohort(PatientSet(patient, years=years, params=params, reference=reference), seed, None)
 
 
 @dataclass(frozen=True)
@@ -963,115 +969,22 @@ def _setup(
     return _Setup(ai_regimen, years, site, threshold, cells, resolve_parameters(params), reference)
 
 
-def _shared_curve(model: SiteModel, age: np.ndarray, times: np.ndarray, horizon: float) -> np.ndarray | None:
-    """The log-loss at ``times``, shape ``(len(times),)``, if every patient shares it; else None.
+def _check_scan_batch(setup: _Setup, size: int, scan_times: np.ndarray) -> None:
+    """Refuse a schedule whose batch of patients x scans (the scan decisions' working set) would not fit in memory.
 
-    Evaluated at the curve's canonical patient (:func:`bmdsim.crossing.canonical_state`), so the values do not
-    depend on which patient comes first.
+    The batch is what :meth:`bmdsim.cohort.PatientSet.first_scan_at_or_below`
+    holds at once: at most :data:`bmdsim.measurement.ERROR_BLOCK_PATIENTS`
+    patients and ``_CELLS_PER_BATCH`` patient-scans.
     """
-    if model.is_shared(PatientState(age), horizon):
-        return model.log_loss(times, canonical_state(model, PatientState(float(age[0])), horizon))
-    return None
-
-
-def _crossing_time(cohort: _Cohort, setup: _Setup, site: str, threshold: float, idx: np.ndarray) -> np.ndarray:
-    """Exact first crossing [years] of ``threshold`` at ``site`` on the AI regimen alone, patients ``idx``.
-
-    As :meth:`bmdsim.CohortResult.crossing_time`: BMD at or below ``BMD*`` is
-    ``m L(t) >= c`` with ``c = ln(BMD(0) / BMD*)``, searched as ``L(t) >= c / m``
-    (0 at or below at baseline, inf if ``BMD* <= 0`` or not reached).
-    """
-    b_star = float(setup.reference.bmd(site, threshold))
-    b0 = cohort.patient.baseline_bmd(site, setup.reference)[idx]
-    target = crossing_target(b0, b_star, cohort.multiplier[site][idx])
-    model = SiteModel(setup.params, setup.ai_regimen, site)
-    return first_crossing(model, PatientState(cohort.patient.age[idx]), target, setup.years)
-
-
-def _scan_decisions(
-    cohort: _Cohort,
-    setup: _Setup,
-    watched: Sequence[str],
-    scan_times: np.ndarray,
-    b_star: Mapping[str, np.ndarray],
-    precision: Mapping[str, float] | None,
-    seed: int | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """First scan whose observed BMD is at or below ``b_star`` at a watched site; and whether it was a false positive.
-
-    Returns ``trigger`` (index into ``scan_times``, -1 if none) and
-    ``false_positive`` (true BMD above ``b_star`` at every watched site at
-    that scan). Vectorised over patients in chunks of at most
-    :data:`ERROR_BLOCK_PATIENTS` (a loop over chunks, not patients).
-    """
-    patient, mult = cohort.patient, cohort.multiplier
-    size, count = patient.n, scan_times.size
-    models = {s: SiteModel(setup.params, setup.ai_regimen, s) for s in watched}
-    curves = {s: _shared_curve(models[s], patient.age, scan_times, setup.years) for s in watched}
-    baseline = {s: patient.baseline_bmd(s, setup.reference) for s in watched}
-    trigger = np.full(size, -1)
-    false_positive = np.zeros(size, dtype=bool)
-    # Chunks of patients never straddle an error block and hold at most _CELLS_PER_BATCH patient-scans.
-    step = min(ERROR_BLOCK_PATIENTS, max(1, _CELLS_PER_BATCH // max(count, 1)))
+    count = scan_times.size
     if count > 1:
+        batch = min(ERROR_BLOCK_PATIENTS, max(1, _CELLS_PER_BATCH // count), size)
         check_allocation(
-            f"the scans of {min(step, size)} patients x {count} scans (years {setup.years:g} / Policy scan_interval "
+            f"the scans of {batch} patients x {count} scans (years {setup.years:g} / Policy scan_interval "
             f"{scan_times[1]:g})",
-            min(step, size) * count,
+            batch * count,
             hint="use a longer scan_interval",
         )
-    spans = [
-        (a, min(a + step, block + ERROR_BLOCK_PATIENTS, size))
-        for block in range(0, size, ERROR_BLOCK_PATIENTS)
-        for a in range(block, min(block + ERROR_BLOCK_PATIENTS, size), step)
-    ]
-    for a, b in spans:
-        seen_hit = np.zeros((b - a, count), dtype=bool)
-        true_hit = np.zeros((b - a, count), dtype=bool)
-        for s in watched:
-            loss = curves[s]
-            if loss is None:
-                loss = models[s].log_loss(scan_times[None, :], PatientState(patient.age[a:b, None]))
-            true = baseline[s][a:b, None] * np.exp(-mult[s][a:b, None] * loss)
-            limit = b_star[s][a:b, None]
-            true_hit |= true <= limit
-            if precision is None:
-                seen_hit |= true <= limit
-            else:
-                seen = measured_bmd(true, precision[s], seed, s, scan_times, a, b)
-                seen_hit |= seen <= limit
-        first = np.argmax(seen_hit, axis=1)
-        hit = seen_hit[np.arange(b - a), first]
-        trigger[a:b] = np.where(hit, first, -1)
-        false_positive[a:b] = hit & ~true_hit[np.arange(b - a), first]
-    return trigger, false_positive
-
-
-def _years_below(cohort: _Cohort, setup: _Setup, idx: np.ndarray, regimen: Regimen) -> np.ndarray:
-    """Years at or below ``setup.threshold`` at ``setup.site`` for patients ``idx`` on ``regimen`` (midpoint rule).
-
-    ``m L(t) >= c`` with ``c = ln(BMD(0) / BMD*)`` is the T-score at or below
-    the threshold; on a shared curve the number of grid midpoints with
-    ``L >= c / m`` is read from the sorted curve.
-    """
-    site, years, cells = setup.site, setup.years, setup.cells
-    mid = (np.arange(cells) + 0.5) * (years / cells)
-    age = cohort.patient.age[idx]
-    b0 = cohort.patient.baseline_bmd(site, setup.reference)[idx]
-    m = cohort.multiplier[site][idx]
-    b_star = float(setup.reference.bmd(site, setup.threshold))
-    c = np.full(idx.size, np.inf) if b_star <= 0 else np.log(b0 / b_star)
-    model = SiteModel(setup.params, regimen, site)
-    curve = _shared_curve(model, age, mid, years)
-    if curve is not None:
-        below = cells - np.searchsorted(np.sort(curve), c / m, side="left")
-    else:
-        below = np.empty(idx.size, dtype=np.int64)
-        step = max(1, _CELLS_PER_BATCH // cells)
-        for a in range(0, idx.size, step):  # batches of patients, to bound memory
-            loss = model.log_loss(mid[None, :], PatientState(age[a : a + step, None]))
-            below[a : a + step] = (m[a : a + step, None] * loss >= c[a : a + step, None]).sum(axis=1)
-    return below * (years / cells)
 
 
 def _known_to(rule: GuidelineRule, risk_factors: Mapping[str, object] | None) -> Mapping[str, object] | None:
@@ -1125,6 +1038,8 @@ def _simulate(
             )
     size = patient.n
     scan_times = policy.scan_times(setup.years)
+    if chosen is not None:
+        _check_scan_batch(setup, size, scan_times)
 
     start = np.full(size, np.inf)
     crossing = np.full(size, np.nan)
@@ -1139,13 +1054,16 @@ def _simulate(
         has = np.isfinite(treatment_threshold)
         for thr in np.unique(treatment_threshold[has]):
             idx = np.flatnonzero(treatment_threshold == thr)
-            crossing[idx] = np.min([_crossing_time(cohort, setup, s, float(thr), idx) for s in watched], axis=0)
+            group = cohort.patients.take(idx)
+            crossing[idx] = np.min([group.crossing_time(setup.ai_regimen, s, float(thr)) for s in watched], axis=0)
         # BMD at each woman's threshold; -inf (never reached) for those without one (treated at baseline by rule).
         b_star = {s: np.full(size, -np.inf) for s in watched}
         if has.any():
             for s in watched:
                 b_star[s][has] = setup.reference.bmd(s, treatment_threshold[has])
-        trigger, false_positive = _scan_decisions(cohort, setup, watched, scan_times, b_star, precision, cohort.seed)
+        trigger, false_positive = cohort.patients.first_scan_at_or_below(
+            setup.ai_regimen, watched, scan_times, b_star, precision, cohort.seed
+        )
         on_scan = trigger >= 0
         start[on_scan] = scan_times[trigger[on_scan]]
 
@@ -1157,7 +1075,7 @@ def _simulate(
         regimen = setup.ai_regimen
         if np.isfinite(value):
             regimen = Regimen([*setup.ai_regimen, Exposure(policy.agent, float(value), duration=policy.duration)])
-        years_below[idx] = _years_below(cohort, setup, idx, regimen)
+        years_below[idx] = cohort.patients.take(idx).years_below(regimen, setup.site, setup.threshold, setup.cells)
 
     on_scan = (trigger >= 0) & np.isfinite(crossing)
     delay = np.full(size, np.nan)
@@ -1362,10 +1280,7 @@ def simulate_policy_by_events(
     if not isinstance(policy, Policy):
         raise TypeError(f"policy must be a bmdsim.Policy, got {type(policy).__name__}")
     setup, cohort = _from_keywords(patient, ai_regimen, years, kwargs)
-    size = cohort.patient.n
-    patients = PatientSet(
-        cohort.patient, cohort.multiplier, years=setup.years, params=setup.params, reference=setup.reference
-    )
+    patients, size = cohort.patients, cohort.patient.n
     watched = (policy.site,) if policy.site is not None else cohort.patient.sites
     chosen = policy_guideline(policy.rule)
     rule = hadji_2017() if chosen is None else guideline(chosen)
@@ -1434,25 +1349,17 @@ def _policy_fractures(
     site_of = {o: _fracture_site(o, patient.sites) for o in outcomes_}
     needed = sorted({s for s in site_of.values() if s is not None})
     totals = {o: 0.0 for o in outcomes_}
-    baseline = {s: patient.baseline_bmd(s, setup.reference) for s in needed}
     batch = max(1, _CELLS_PER_BATCH // max(1, mid.size))
     for value in np.unique(result.start):  # at most S + 1 groups: the scan times and never
         idx = np.flatnonzero(result.start == value)
         regimen = setup.ai_regimen
         if np.isfinite(value):
             regimen = Regimen([*setup.ai_regimen, Exposure(policy.agent, float(value), duration=policy.duration)])
-        models = {s: SiteModel(setup.params, regimen, s) for s in needed}
-        curves = {s: _shared_curve(models[s], patient.age[idx], mid, setup.years) for s in needed}
+        group = cohort.patients.take(idx)
         for a in range(0, idx.size, batch):  # batches of women, to bound memory
-            part = idx[a : a + batch]
-            age = patient.age[part]
-            t_mid = {}
-            for s in needed:
-                loss = curves[s]
-                if loss is None:
-                    loss = models[s].log_loss(mid[None, :], PatientState(age[:, None]))
-                bmd = baseline[s][part, None] * np.exp(-cohort.multiplier[s][part, None] * loss)
-                t_mid[s] = np.broadcast_to(setup.reference.t_score(s, bmd), (part.size, mid.size))
+            b = min(a + batch, idx.size)
+            age = patient.age[idx[a:b]]
+            t_mid = {s: setup.reference.t_score(s, group.bmd_at(regimen, s, mid, a, b)) for s in needed}
             for o in outcomes_:
                 if site_of[o] is not None:
                     inc = _fi.t_score_incidence(o, age, mid, dt, t_mid[site_of[o]], site=site_of[o])
