@@ -2543,7 +2543,7 @@ class PatientSet:
         -----
         Vectorised over patients in ranges of at most
         :data:`bmdsim.measurement.ERROR_BLOCK_PATIENTS` patients and
-        :data:`_CELLS_PER_BATCH` patient-scans (a loop over ranges, not
+        2,000,000 patient-scans (a loop over ranges, not
         patients); the answer does not depend on the ranges.
         """
         regimen = self._regimen(regimen)
@@ -2614,7 +2614,7 @@ class PatientSet:
         fixed starts, a curve shared by every patient is sorted once and each
         patient's count of midpoints read with ``np.searchsorted``; otherwise
         the curve is evaluated per patient in batches of at most
-        :data:`_CELLS_PER_BATCH` values. With event starts (resolved per
+        2,000,000 values. With event starts (resolved per
         patient) the count compares BMD with ``BMD*`` instead.
         """
         regimen, site = self._regimen(regimen), self._site(site)
