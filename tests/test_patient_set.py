@@ -151,3 +151,16 @@ def test_scan_errors_trigger_early_and_late(patients, cohort):
 def test_bad_input_names_the_field(patients, call, error, match):
     with pytest.raises(error, match=match):
         call(patients)
+
+
+def test_a_range_of_the_cohort_sees_the_cohorts_scan_errors_across_error_blocks():
+    """A set drawn from patients 3,000..9,000 (two error-block boundaries) decides as the whole cohort does."""
+    whole = simulate_cohort(9000, AI, YEARS, 21, chunk_size=4000, population=default_population())
+    scans = np.arange(6) * 2.0
+    limit = float(whole.reference.bmd("femoral_neck", -2.0))
+    everyone = PatientSet.from_cohort(whole)
+    part = PatientSet.from_cohort(whole, 3000, 9000)
+    a = everyone.first_scan_at_or_below(AI, ["femoral_neck"], scans, {"femoral_neck": np.full(9000, limit)}, CV, 4)
+    b = part.first_scan_at_or_below(AI, ["femoral_neck"], scans, {"femoral_neck": np.full(6000, limit)}, CV, 4)
+    assert np.array_equal(a[0][3000:], b[0]) and np.array_equal(a[1][3000:], b[1])
+    assert b[1].sum() > 10

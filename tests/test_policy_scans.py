@@ -7,9 +7,8 @@ import pytest
 
 import bmdsim
 from bmdsim import _data
-from bmdsim.cohort import Variability, _CohortTrajectory, default_population
+from bmdsim.cohort import Variability, default_population
 from bmdsim.measurement import ERROR_BLOCK_PATIENTS, dxa_precision, scan_error_normals
-from bmdsim.model import SiteModel
 from bmdsim.policy import (
     Policy,
     at_threshold_regimen,
@@ -40,7 +39,6 @@ def smoking():
 def per_patient_years_below(result, patient, multiplier=None, idx=None):
     """Years below -2.5 at the femoral neck, simulating each patient alone with her own fixed start."""
     reference = bmdsim.load_reference()
-    params = bmdsim.parameters.resolve_parameters("consensus")
     cells = int(np.floor(YEARS / result.grid_step + 1e-6))
     mid = (np.arange(cells) + 0.5) * (YEARS / cells)
     idx = np.arange(patient.n) if idx is None else idx
@@ -51,10 +49,9 @@ def per_patient_years_below(result, patient, multiplier=None, idx=None):
         if np.isfinite(result.start[i]):
             course = bmdsim.Exposure(result.policy.agent, float(result.start[i]), duration=result.policy.duration)
             regimen = bmdsim.Regimen([*AI, course])
-        m = {s: np.atleast_1d(1.0 if multiplier is None else multiplier[s][i]) for s in one.sites}
-        models = {s: SiteModel(params, regimen, s) for s in one.sites}
-        traj = _CohortTrajectory(one, m, models, regimen, YEARS, YEARS, params, reference)
-        t = traj.scaled_t_score("femoral_neck", mid)[0]
+        m = {s: 1.0 if multiplier is None else float(multiplier[s][i]) for s in one.sites}
+        traj = bmdsim.simulate(one, regimen, years=YEARS, step=YEARS, params="consensus", loss_multiplier=m)
+        t = reference.t_score("femoral_neck", traj.bmd_at("femoral_neck", mid))
         out.append((t <= -2.5).mean() * YEARS)
     return np.array(out)
 
