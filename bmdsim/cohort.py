@@ -2547,10 +2547,14 @@ class PatientSet:
         patients); the answer does not depend on the ranges.
         """
         regimen = self._regimen(regimen)
-        sites = tuple(self._site(s) for s in sites)
+        sites = tuple(self._site(s) for s in _few("sites", sites, MAX_THRESHOLDS))
         tt = self._times(times)
-        if measurement_error is not None and (seed is None or self.first is None):
-            raise ValueError("measurement_error needs seed and a set that is a range of a population (first)")
+        if measurement_error is not None:
+            if seed is None or self.first is None:
+                raise ValueError("measurement_error needs seed and a set that is a range of a population (first)")
+            missing = [s for s in sites if s not in measurement_error]
+            if missing:
+                raise ValueError(f"measurement_error has no coefficient for the watched site {missing[0]!r}")
         limit = {}
         for s in sites:
             limit[s] = np.asarray(bmd_limit[s], dtype=float) if s in bmd_limit else None

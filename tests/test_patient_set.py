@@ -145,6 +145,13 @@ def test_scan_errors_trigger_early_and_late(patients, cohort):
         (lambda p: p.bmd_at("AI", "femoral_neck", [1.0]), TypeError, "regimen"),
         (lambda p: p.take(np.array([1, 2])).measured_bmd_at(AI, "femoral_neck", [1.0], 0.01, 1), ValueError, "first"),
         (lambda p: p.first_scan_at_or_below(AI, ["femoral_neck"], [0.0], {}), ValueError, "bmd_limit"),
+        (lambda p: p.first_scan_at_or_below(AI, [], [0.0], {}), ValueError, "sites must not be empty"),
+        (
+            lambda p: p.first_scan_at_or_below(AI, ["total_hip"], [0.0], {}, {"femoral_neck": 0.01}, 1),
+            ValueError,
+            "no coefficient for the watched site 'total_hip'",
+        ),
+        (lambda p: p.first_scan_at_or_below(AI, ["femoral_neck"], [0.0], {}, CV), ValueError, "needs seed"),
         (lambda p: p.years_below(AI, "femoral_neck", -2.5, 0), ValueError, "cells"),
     ],
 )
