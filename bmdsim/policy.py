@@ -71,15 +71,27 @@ none, as in ``simulate_cohort``.
 
 How it is computed (fast)
 -------------------------
+This module holds the rule (who is eligible, at which threshold, on which
+scans) and the table; the numbers come from the cohort engine,
+:class:`bmdsim.cohort.PatientSet` (the same women as
+:func:`bmdsim.simulate_cohort`, under any regimen). With exact scans a
+policy *is* an event-started exposure, :class:`bmdsim.AtThreshold` with the
+policy's ``scan_interval`` (:func:`at_threshold_regimen`); measurement error
+is what this module adds on top, by asking which scan *shows* the threshold
+(:meth:`~bmdsim.cohort.PatientSet.first_scan_at_or_below`).
+
 The untreated true BMD at every scan time is one vectorised evaluation
 (patients x scans); the errors are added and each patient's first triggering
 scan is an ``argmax`` over a boolean matrix. Starts then take at most
 ``S + 1`` values (the ``S`` scan times, or never), so patients are grouped by
 start and each group is one fixed-start regimen whose log-loss curve is shared
 by all its members: time below a threshold is counted from the sorted curve
-(``np.searchsorted``), with no per-patient simulation. Cost ``O(n S + G m log m
-+ G n log m)`` for ``n`` patients, ``S`` scans, ``G <= S + 1`` groups and ``m``
-grid cells (``benchmarks/bench_policy.py``).
+(``np.searchsorted``, :meth:`~bmdsim.cohort.PatientSet.years_below`), with no
+per-patient simulation. Cost ``O(n S + G m log m + G n log m)`` for ``n``
+patients, ``S`` scans, ``G <= S + 1`` groups and ``m`` grid cells. The same
+policy resolved patient by patient as event-started exposures,
+:func:`simulate_policy_by_events`, is the independent check of this path
+(tests, ``benchmarks/bench_policy.py``).
 
 Outputs
 -------
@@ -114,20 +126,13 @@ from ._validation import (
     check_range,
     check_text,
 )
-from .cohort import Population, Variability, simulate_cohort
-from .crossing import canonical_state, crossing_target, first_crossing
-from .measurement import (
-    ERROR_BLOCK_PATIENTS,
-    SHIPPED_PRECISION,
-    check_precision,
-    measured_bmd,
-)
+from .cohort import PatientSet, Population, Variability, simulate_cohort
+from .measurement import ERROR_BLOCK_PATIENTS, SHIPPED_PRECISION, check_precision
 from .measurement import check_seed as _check_seed
-from .model import PatientState, SiteModel
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
 from .patient import Patient
 from .reference import YoungAdultReference, load_reference
-from .regimen import Exposure, Regimen
+from .regimen import AtThreshold, Exposure, Regimen
 from .sites import check_site
 from .therapies import THERAPIES, warn_if_extrapolating
 
@@ -157,7 +162,7 @@ MAX_POLICY_NAME_CHARS = 200
 AGE_RISK_FACTOR = "age_over_65"
 #: Percentiles of the detection delay reported by :meth:`PolicyResult.summary`.
 DELAY_PERCENTILES: tuple[float, ...] = (50.0, 90.0)
-#: Patients x grid cells evaluated at once when a log-loss curve is not shared (bounds memory).
+#: Patients x times evaluated at once (bounds memory): fracture batches, and the scan batch checked up front.
 _CELLS_PER_BATCH = 2_000_000
 
 
@@ -877,12 +882,15 @@ class PolicyResult:
 
 @dataclass(frozen=True)
 class _Cohort:
-    """Patients with their per-site loss multipliers (all 1 without variability)."""
+    """The patients (with their loss multipliers, all 1 without variability), the seed and the variability."""
 
-    patient: Patient
-    multiplier: dict[str, np.ndarray]
+    patients: PatientSet
     seed: int | None
     variability: Variability | None
+
+    @property
+    def patient(self) -> Patient:
+        return self.patients.patient
 
 
 def _resolve_cohort(
@@ -905,8 +913,7 @@ def _resolve_cohort(
         cohort = simulate_cohort(
             n, ai_regimen, years, seed, population=patient, variability=variability, params=params, reference=reference
         )
-        drawn, multiplier = cohort.patients()
-        return _Cohort(drawn, multiplier, seed, variability)
+        return _Cohort(PatientSet.from_cohort(cohort), seed, variability)
     if not isinstance(patient, Patient):
         raise TypeError(f"patient must be a bmdsim.Patient or bmdsim.Population, got {type(patient).__name__}")
     if n is not None:
@@ -916,8 +923,7 @@ def _resolve_cohort(
             "variability needs patients drawn from a bmdsim.Population (the multipliers are drawn with the "
             "patients, as simulate_cohort draws them); got a Patient"
         )
-    ones = {s: np.ones(patient.n) for s in patient.sites}
-    return _Cohort(patient, ones, seed, None)
+    return _Cohort(PatientSet(patient, years=years, params=params, reference=reference), seed, None)
 
 
 @dataclass(frozen=True)
@@ -963,115 +969,22 @@ def _setup(
     return _Setup(ai_regimen, years, site, threshold, cells, resolve_parameters(params), reference)
 
 
-def _shared_curve(model: SiteModel, age: np.ndarray, times: np.ndarray, horizon: float) -> np.ndarray | None:
-    """The log-loss at ``times``, shape ``(len(times),)``, if every patient shares it; else None.
+def _check_scan_batch(setup: _Setup, size: int, scan_times: np.ndarray) -> None:
+    """Refuse a schedule whose batch of patients x scans (the scan decisions' working set) would not fit in memory.
 
-    Evaluated at the curve's canonical patient (:func:`bmdsim.crossing.canonical_state`), so the values do not
-    depend on which patient comes first.
+    The batch is what :meth:`bmdsim.cohort.PatientSet.first_scan_at_or_below`
+    holds at once: at most :data:`bmdsim.measurement.ERROR_BLOCK_PATIENTS`
+    patients and ``_CELLS_PER_BATCH`` patient-scans.
     """
-    if model.is_shared(PatientState(age), horizon):
-        return model.log_loss(times, canonical_state(model, PatientState(float(age[0])), horizon))
-    return None
-
-
-def _crossing_time(cohort: _Cohort, setup: _Setup, site: str, threshold: float, idx: np.ndarray) -> np.ndarray:
-    """Exact first crossing [years] of ``threshold`` at ``site`` on the AI regimen alone, patients ``idx``.
-
-    As :meth:`bmdsim.CohortResult.crossing_time`: BMD at or below ``BMD*`` is
-    ``m L(t) >= c`` with ``c = ln(BMD(0) / BMD*)``, searched as ``L(t) >= c / m``
-    (0 at or below at baseline, inf if ``BMD* <= 0`` or not reached).
-    """
-    b_star = float(setup.reference.bmd(site, threshold))
-    b0 = cohort.patient.baseline_bmd(site, setup.reference)[idx]
-    target = crossing_target(b0, b_star, cohort.multiplier[site][idx])
-    model = SiteModel(setup.params, setup.ai_regimen, site)
-    return first_crossing(model, PatientState(cohort.patient.age[idx]), target, setup.years)
-
-
-def _scan_decisions(
-    cohort: _Cohort,
-    setup: _Setup,
-    watched: Sequence[str],
-    scan_times: np.ndarray,
-    b_star: Mapping[str, np.ndarray],
-    precision: Mapping[str, float] | None,
-    seed: int | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """First scan whose observed BMD is at or below ``b_star`` at a watched site; and whether it was a false positive.
-
-    Returns ``trigger`` (index into ``scan_times``, -1 if none) and
-    ``false_positive`` (true BMD above ``b_star`` at every watched site at
-    that scan). Vectorised over patients in chunks of at most
-    :data:`ERROR_BLOCK_PATIENTS` (a loop over chunks, not patients).
-    """
-    patient, mult = cohort.patient, cohort.multiplier
-    size, count = patient.n, scan_times.size
-    models = {s: SiteModel(setup.params, setup.ai_regimen, s) for s in watched}
-    curves = {s: _shared_curve(models[s], patient.age, scan_times, setup.years) for s in watched}
-    baseline = {s: patient.baseline_bmd(s, setup.reference) for s in watched}
-    trigger = np.full(size, -1)
-    false_positive = np.zeros(size, dtype=bool)
-    # Chunks of patients never straddle an error block and hold at most _CELLS_PER_BATCH patient-scans.
-    step = min(ERROR_BLOCK_PATIENTS, max(1, _CELLS_PER_BATCH // max(count, 1)))
+    count = scan_times.size
     if count > 1:
+        batch = min(ERROR_BLOCK_PATIENTS, max(1, _CELLS_PER_BATCH // count), size)
         check_allocation(
-            f"the scans of {min(step, size)} patients x {count} scans (years {setup.years:g} / Policy scan_interval "
+            f"the scans of {batch} patients x {count} scans (years {setup.years:g} / Policy scan_interval "
             f"{scan_times[1]:g})",
-            min(step, size) * count,
+            batch * count,
             hint="use a longer scan_interval",
         )
-    spans = [
-        (a, min(a + step, block + ERROR_BLOCK_PATIENTS, size))
-        for block in range(0, size, ERROR_BLOCK_PATIENTS)
-        for a in range(block, min(block + ERROR_BLOCK_PATIENTS, size), step)
-    ]
-    for a, b in spans:
-        seen_hit = np.zeros((b - a, count), dtype=bool)
-        true_hit = np.zeros((b - a, count), dtype=bool)
-        for s in watched:
-            loss = curves[s]
-            if loss is None:
-                loss = models[s].log_loss(scan_times[None, :], PatientState(patient.age[a:b, None]))
-            true = baseline[s][a:b, None] * np.exp(-mult[s][a:b, None] * loss)
-            limit = b_star[s][a:b, None]
-            true_hit |= true <= limit
-            if precision is None:
-                seen_hit |= true <= limit
-            else:
-                seen = measured_bmd(true, precision[s], seed, s, scan_times, a, b)
-                seen_hit |= seen <= limit
-        first = np.argmax(seen_hit, axis=1)
-        hit = seen_hit[np.arange(b - a), first]
-        trigger[a:b] = np.where(hit, first, -1)
-        false_positive[a:b] = hit & ~true_hit[np.arange(b - a), first]
-    return trigger, false_positive
-
-
-def _years_below(cohort: _Cohort, setup: _Setup, idx: np.ndarray, regimen: Regimen) -> np.ndarray:
-    """Years at or below ``setup.threshold`` at ``setup.site`` for patients ``idx`` on ``regimen`` (midpoint rule).
-
-    ``m L(t) >= c`` with ``c = ln(BMD(0) / BMD*)`` is the T-score at or below
-    the threshold; on a shared curve the number of grid midpoints with
-    ``L >= c / m`` is read from the sorted curve.
-    """
-    site, years, cells = setup.site, setup.years, setup.cells
-    mid = (np.arange(cells) + 0.5) * (years / cells)
-    age = cohort.patient.age[idx]
-    b0 = cohort.patient.baseline_bmd(site, setup.reference)[idx]
-    m = cohort.multiplier[site][idx]
-    b_star = float(setup.reference.bmd(site, setup.threshold))
-    c = np.full(idx.size, np.inf) if b_star <= 0 else np.log(b0 / b_star)
-    model = SiteModel(setup.params, regimen, site)
-    curve = _shared_curve(model, age, mid, years)
-    if curve is not None:
-        below = cells - np.searchsorted(np.sort(curve), c / m, side="left")
-    else:
-        below = np.empty(idx.size, dtype=np.int64)
-        step = max(1, _CELLS_PER_BATCH // cells)
-        for a in range(0, idx.size, step):  # batches of patients, to bound memory
-            loss = model.log_loss(mid[None, :], PatientState(age[a : a + step, None]))
-            below[a : a + step] = (m[a : a + step, None] * loss >= c[a : a + step, None]).sum(axis=1)
-    return below * (years / cells)
 
 
 def _known_to(rule: GuidelineRule, risk_factors: Mapping[str, object] | None) -> Mapping[str, object] | None:
@@ -1125,6 +1038,8 @@ def _simulate(
             )
     size = patient.n
     scan_times = policy.scan_times(setup.years)
+    if chosen is not None:
+        _check_scan_batch(setup, size, scan_times)
 
     start = np.full(size, np.inf)
     crossing = np.full(size, np.nan)
@@ -1139,13 +1054,16 @@ def _simulate(
         has = np.isfinite(treatment_threshold)
         for thr in np.unique(treatment_threshold[has]):
             idx = np.flatnonzero(treatment_threshold == thr)
-            crossing[idx] = np.min([_crossing_time(cohort, setup, s, float(thr), idx) for s in watched], axis=0)
+            group = cohort.patients.take(idx)
+            crossing[idx] = np.min([group.crossing_time(setup.ai_regimen, s, float(thr)) for s in watched], axis=0)
         # BMD at each woman's threshold; -inf (never reached) for those without one (treated at baseline by rule).
         b_star = {s: np.full(size, -np.inf) for s in watched}
         if has.any():
             for s in watched:
                 b_star[s][has] = setup.reference.bmd(s, treatment_threshold[has])
-        trigger, false_positive = _scan_decisions(cohort, setup, watched, scan_times, b_star, precision, cohort.seed)
+        trigger, false_positive = cohort.patients.first_scan_at_or_below(
+            setup.ai_regimen, watched, scan_times, b_star, precision, cohort.seed
+        )
         on_scan = trigger >= 0
         start[on_scan] = scan_times[trigger[on_scan]]
 
@@ -1157,7 +1075,7 @@ def _simulate(
         regimen = setup.ai_regimen
         if np.isfinite(value):
             regimen = Regimen([*setup.ai_regimen, Exposure(policy.agent, float(value), duration=policy.duration)])
-        years_below[idx] = _years_below(cohort, setup, idx, regimen)
+        years_below[idx] = cohort.patients.take(idx).years_below(regimen, setup.site, setup.threshold, setup.cells)
 
     on_scan = (trigger >= 0) & np.isfinite(crossing)
     delay = np.full(size, np.nan)
@@ -1263,6 +1181,137 @@ def simulate_policy(
     return _simulate(policy, cohort, setup, risk_factors, measurement_error)
 
 
+def _from_keywords(
+    patient: Patient | Population, ai_regimen: Regimen, years: float, kwargs: Mapping[str, Any]
+) -> tuple[_Setup, _Cohort]:
+    """:func:`_setup` and :func:`_resolve_cohort` from the keywords of :func:`simulate_policy`, with its defaults."""
+    setup = _setup(
+        ai_regimen,
+        years,
+        kwargs.get("site", "femoral_neck"),
+        kwargs.get("threshold", OSTEOPOROSIS_T_SCORE),
+        kwargs.get("grid_step", DEFAULT_GRID_STEP),
+        kwargs.get("params", DEFAULT_PARAMETER_SET),
+        kwargs.get("reference"),
+    )
+    cohort = _resolve_cohort(
+        patient,
+        ai_regimen,
+        setup.years,
+        kwargs.get("n"),
+        kwargs.get("seed"),
+        kwargs.get("variability"),
+        setup.params,
+        setup.reference,
+    )
+    return setup, cohort
+
+
+def at_threshold_regimen(policy: Policy, ai_regimen: Regimen, site: str, threshold: float) -> Regimen:
+    """The policy for a woman whose rule watches ``site`` at ``threshold``, as an event-started exposure.
+
+    ``ai_regimen`` plus ``policy.agent`` for ``policy.duration`` years from
+    the first scan (every ``policy.scan_interval`` years from time 0) at or
+    after the true crossing of ``threshold`` [SD] at ``site``:
+    :class:`bmdsim.AtThreshold` with that ``scan_interval``. This is the
+    policy with exact scans; measurement error (a scan that *shows* the
+    threshold) is what :func:`simulate_policy` adds on top.
+
+    Raises
+    ------
+    ValueError
+        The policy has no scans (``scan_interval`` None).
+    """
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a bmdsim.Policy, got {type(policy).__name__}")
+    if not isinstance(ai_regimen, Regimen):
+        raise TypeError(f"ai_regimen must be a bmdsim.Regimen, got {type(ai_regimen).__name__}")
+    if policy.scan_interval is None:
+        raise ValueError(f"Policy {policy.name!r} has no scans (scan_interval None): no scan can start its course")
+    trigger = AtThreshold(site, threshold, scan_interval=policy.scan_interval)
+    return Regimen([*ai_regimen, Exposure(policy.agent, trigger, duration=policy.duration)])
+
+
+def simulate_policy_by_events(
+    policy: Policy,
+    patient: Patient | Population,
+    ai_regimen: Regimen,
+    years: float,
+    risk_factors: Mapping[str, object] | None = None,
+    **kwargs: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The policy with exact scans, resolved by the engine's per-patient event search: starts and years below.
+
+    An independent path to what :func:`simulate_policy` computes with
+    ``measurement_error=None``: no grouping by start and no scan matrix.
+    Each woman with a treatment threshold is put on
+    :func:`at_threshold_regimen` for every watched site; the cohort engine
+    resolves each event start per patient (:meth:`bmdsim.cohort.PatientSet.exposure_times`)
+    and her start is the earliest; her years below are counted on the
+    regimen of that site (:meth:`~bmdsim.cohort.PatientSet.years_below`).
+    For tests and ``benchmarks/bench_policy.py``; :func:`simulate_policy` is
+    the fast path and gives the rest of the :class:`PolicyResult`.
+
+    Parameters
+    ----------
+    policy, patient, ai_regimen, years, risk_factors
+        As :func:`simulate_policy`.
+    **kwargs
+        The keywords of :func:`simulate_policy` but ``measurement_error``
+        (scans are exact): ``n``, ``seed``, ``variability``, ``site``,
+        ``threshold``, ``grid_step``, ``params``, ``reference``.
+
+    Returns
+    -------
+    start : (n,) ndarray
+        Start of therapy [years]; inf if not within the horizon.
+    years_below : (n,) ndarray
+        Years [years] with the T-score at ``site`` at or below ``threshold``
+        (midpoint rule; with an event start the midpoints compare BMD with
+        the threshold's BMD, so a midpoint within rounding of the threshold
+        may count differently from :func:`simulate_policy`).
+    """
+    allowed = {"n", "seed", "variability", "site", "threshold", "grid_step", "params", "reference"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise TypeError(
+            f"simulate_policy_by_events got unexpected keyword(s) {', '.join(unknown)}; allowed: {sorted(allowed)}"
+        )
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a bmdsim.Policy, got {type(policy).__name__}")
+    setup, cohort = _from_keywords(patient, ai_regimen, years, kwargs)
+    patients, size = cohort.patients, cohort.patient.n
+    watched = (policy.site,) if policy.site is not None else cohort.patient.sites
+    chosen = policy_guideline(policy.rule)
+    rule = hadji_2017() if chosen is None else guideline(chosen)
+    count = risk_factor_count(_known_to(rule, risk_factors), cohort.patient.age, rule)
+    start = np.full(size, np.inf)
+    groups = [(np.arange(size), setup.ai_regimen)]  # (patients, the regimen they are on)
+    if policy.rule != "none":
+        course = Regimen([*setup.ai_regimen, Exposure(policy.agent, 0.0, duration=policy.duration)])
+        at_zero = np.ones(size, dtype=bool) if chosen is None else rule.treats_at_baseline(count)
+        start[at_zero] = 0.0
+        groups = [(np.flatnonzero(~at_zero), setup.ai_regimen), (np.flatnonzero(at_zero), course)]
+    if chosen is not None:
+        thresholds = rule.treatment_threshold(count).astype(float)
+        groups = groups[1:]
+        for thr in np.unique(thresholds[np.isfinite(thresholds)]):
+            idx = np.flatnonzero(thresholds == thr)
+            regimens = [at_threshold_regimen(policy, setup.ai_regimen, s, float(thr)) for s in watched]
+            group = patients.take(idx)
+            starts = np.stack([group.exposure_times(r, r.exposures[-1])[0] for r in regimens])
+            first = np.argmin(starts, axis=0)  # the site whose scan shows the threshold first
+            for j, regimen in enumerate(regimens):
+                groups.append((idx[first == j], regimen))
+            start[idx] = starts[first, np.arange(idx.size)]
+    below = np.empty(size)
+    for idx, regimen in groups:
+        if idx.size:
+            below[idx] = patients.take(idx).years_below(regimen, setup.site, setup.threshold, setup.cells)
+    start[start > setup.years + _TIME_TOL] = np.inf
+    return start, below
+
+
 def _fracture_site(outcome: str, sites: Sequence[str]) -> str | None:
     """The outcome's default site if measured, else the first measured site that predicts it (None: none does)."""
     from . import fracture_incidence as _fi  # lazily: python -m bmdsim.fracture_incidence imports bmdsim first
@@ -1300,25 +1349,17 @@ def _policy_fractures(
     site_of = {o: _fracture_site(o, patient.sites) for o in outcomes_}
     needed = sorted({s for s in site_of.values() if s is not None})
     totals = {o: 0.0 for o in outcomes_}
-    baseline = {s: patient.baseline_bmd(s, setup.reference) for s in needed}
     batch = max(1, _CELLS_PER_BATCH // max(1, mid.size))
     for value in np.unique(result.start):  # at most S + 1 groups: the scan times and never
         idx = np.flatnonzero(result.start == value)
         regimen = setup.ai_regimen
         if np.isfinite(value):
             regimen = Regimen([*setup.ai_regimen, Exposure(policy.agent, float(value), duration=policy.duration)])
-        models = {s: SiteModel(setup.params, regimen, s) for s in needed}
-        curves = {s: _shared_curve(models[s], patient.age[idx], mid, setup.years) for s in needed}
+        group = cohort.patients.take(idx)
         for a in range(0, idx.size, batch):  # batches of women, to bound memory
-            part = idx[a : a + batch]
-            age = patient.age[part]
-            t_mid = {}
-            for s in needed:
-                loss = curves[s]
-                if loss is None:
-                    loss = models[s].log_loss(mid[None, :], PatientState(age[:, None]))
-                bmd = baseline[s][part, None] * np.exp(-cohort.multiplier[s][part, None] * loss)
-                t_mid[s] = np.broadcast_to(setup.reference.t_score(s, bmd), (part.size, mid.size))
+            b = min(a + batch, idx.size)
+            age = patient.age[idx[a:b]]
+            t_mid = {s: setup.reference.t_score(s, group.bmd_at(regimen, s, mid, a, b)) for s in needed}
             for o in outcomes_:
                 if site_of[o] is not None:
                     inc = _fi.t_score_incidence(o, age, mid, dt, t_mid[site_of[o]], site=site_of[o])
@@ -1453,25 +1494,7 @@ def compare_policies(
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise TypeError(f"compare_policies got unexpected keyword(s) {', '.join(unknown)}; allowed: {sorted(allowed)}")
-    setup = _setup(
-        ai_regimen,
-        years,
-        kwargs.get("site", "femoral_neck"),
-        kwargs.get("threshold", OSTEOPOROSIS_T_SCORE),
-        kwargs.get("grid_step", DEFAULT_GRID_STEP),
-        kwargs.get("params", DEFAULT_PARAMETER_SET),
-        kwargs.get("reference"),
-    )
-    cohort = _resolve_cohort(
-        patient,
-        ai_regimen,
-        setup.years,
-        kwargs.get("n"),
-        kwargs.get("seed"),
-        kwargs.get("variability"),
-        setup.params,
-        setup.reference,
-    )
+    setup, cohort = _from_keywords(patient, ai_regimen, years, kwargs)
     from . import fracture_incidence as _fi
 
     error = kwargs.get("measurement_error", SHIPPED_PRECISION)

@@ -7,16 +7,14 @@ import pytest
 
 import bmdsim
 from bmdsim import _data
-from bmdsim.cohort import Variability, _CohortTrajectory, default_population
+from bmdsim.cohort import Variability, default_population
 from bmdsim.measurement import ERROR_BLOCK_PATIENTS, dxa_precision, scan_error_normals
-from bmdsim.model import SiteModel
 from bmdsim.policy import (
-    DEFAULT_GRID_STEP,
     Policy,
+    at_threshold_regimen,
     compare_policies,
-    hadji_2017,
-    risk_factor_count,
     simulate_policy,
+    simulate_policy_by_events,
 )
 
 AI = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5)])
@@ -38,42 +36,9 @@ def smoking():
     return np.arange(N) % 4 == 0
 
 
-def at_threshold_reference(policy, patient, count, grid_step=DEFAULT_GRID_STEP):
-    """Starts and years below -2.5 (femoral neck) from per-patient AtThreshold regimens (the pre-grouping path)."""
-    rule = hadji_2017()
-    cells = int(np.floor(YEARS / grid_step + 1e-9))
-    mid = (np.arange(cells) + 0.5) * (YEARS / cells)
-    start = np.full(patient.n, np.inf)
-    below = np.empty(patient.n)
-    course = bmdsim.Exposure(policy.agent, 0.0, duration=policy.duration)
-    groups = [(np.flatnonzero(count >= rule.treat_all_count), bmdsim.Regimen([*AI, course]))]
-    untreated = bmdsim.simulate(patient, AI, years=YEARS, step=YEARS, params="consensus")
-    for k, thr in enumerate(rule.threshold_by_count):
-        times = np.stack([untreated.crossing_time(s, thr) for s in patient.sites])
-        first_site = np.argmin(times, axis=0)
-        for j, s in enumerate(patient.sites):
-            idx = np.flatnonzero((count == k) & (first_site == j))
-            trigger = bmdsim.AtThreshold(s, thr, scan_interval=policy.scan_interval)
-            groups.append(
-                (idx, bmdsim.Regimen([*AI, bmdsim.Exposure(policy.agent, trigger, duration=policy.duration)]))
-            )
-    for idx, regimen in groups:
-        if not idx.size:
-            continue
-        sub = bmdsim.Patient(age=patient.age[idx], t_score={s: v[idx] for s, v in patient.t_score.items()})
-        traj = bmdsim.simulate(sub, regimen, years=YEARS, step=YEARS, params="consensus")
-        t = traj.reference.t_score("femoral_neck", np.atleast_2d(traj.bmd_at("femoral_neck", mid)))
-        below[idx] = (t <= -2.5).mean(axis=1) * YEARS
-        s, _ = traj.exposure_times([e for e in regimen if e.agent == policy.agent][-1])
-        start[idx] = np.broadcast_to(np.asarray(s, dtype=float), idx.shape)
-    start[start > YEARS + 1e-9] = np.inf
-    return start, below
-
-
 def per_patient_years_below(result, patient, multiplier=None, idx=None):
     """Years below -2.5 at the femoral neck, simulating each patient alone with her own fixed start."""
     reference = bmdsim.load_reference()
-    params = bmdsim.parameters.resolve_parameters("consensus")
     cells = int(np.floor(YEARS / result.grid_step + 1e-6))
     mid = (np.arange(cells) + 0.5) * (YEARS / cells)
     idx = np.arange(patient.n) if idx is None else idx
@@ -84,10 +49,9 @@ def per_patient_years_below(result, patient, multiplier=None, idx=None):
         if np.isfinite(result.start[i]):
             course = bmdsim.Exposure(result.policy.agent, float(result.start[i]), duration=result.policy.duration)
             regimen = bmdsim.Regimen([*AI, course])
-        m = {s: np.atleast_1d(1.0 if multiplier is None else multiplier[s][i]) for s in one.sites}
-        models = {s: SiteModel(params, regimen, s) for s in one.sites}
-        traj = _CohortTrajectory(one, m, models, regimen, YEARS, YEARS, params, reference)
-        t = traj.scaled_t_score("femoral_neck", mid)[0]
+        m = {s: 1.0 if multiplier is None else float(multiplier[s][i]) for s in one.sites}
+        traj = bmdsim.simulate(one, regimen, years=YEARS, step=YEARS, params="consensus", loss_multiplier=m)
+        t = reference.t_score("femoral_neck", traj.bmd_at("femoral_neck", mid))
         out.append((t <= -2.5).mean() * YEARS)
     return np.array(out)
 
@@ -120,15 +84,41 @@ def test_shipped_precision_is_documented_and_typical():
 
 @pytest.mark.parametrize("interval", [1.0, 2.0, 0.5])
 def test_exact_scans_reproduce_the_at_threshold_path(patients, smoking, interval):
+    """The grouped scan matrix gives the starts the engine's per-patient AtThreshold search gives."""
     policy = Policy("p", scan_interval=interval)
-    count = risk_factor_count({"smoking": smoking}, patients.age)
     res = simulate_policy(policy, patients, AI, YEARS, {"smoking": smoking}, measurement_error=None, params="consensus")
-    start, below = at_threshold_reference(policy, patients, count)
+    start, below = simulate_policy_by_events(policy, patients, AI, YEARS, {"smoking": smoking}, params="consensus")
     assert np.array_equal(res.start, start)
     assert np.max(np.abs(res.years_below - below)) <= res.grid_step
     assert not res.false_positive.any()
     d = res.detection_delay[np.isfinite(res.detection_delay)]
     assert d.size > N // 10 and np.all((d >= 0) & (d < interval))
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        Policy("2025", rule="hadji_2025", scan_interval=2.0),
+        Policy("neck", scan_interval=1.5, site="femoral_neck", agent="denosumab", duration=3.0),
+        Policy("all", rule="treat_all", scan_interval=None),
+        Policy("none", rule="none", scan_interval=None),
+    ],
+)
+def test_exact_scans_reproduce_the_at_threshold_path_with_variability(policy):
+    pop, rf = default_population(), {"previous_vertebral_fracture": np.arange(700) % 5 == 0}
+    kwargs = {"n": 700, "seed": 3, "variability": Variability(cv=0.3), "params": "consensus"}
+    res = simulate_policy(policy, pop, AI, YEARS, rf, measurement_error=None, **kwargs)
+    start, below = simulate_policy_by_events(policy, pop, AI, YEARS, rf, **kwargs)
+    assert np.array_equal(res.start, start)
+    assert np.max(np.abs(res.years_below - below)) <= res.grid_step
+    assert np.isfinite(start).any() == (policy.rule != "none")
+
+
+def test_the_event_path_refuses_what_it_cannot_do(patients):
+    with pytest.raises(TypeError, match="measurement_error"):
+        simulate_policy_by_events(Policy("p"), patients, AI, YEARS, measurement_error=None)
+    with pytest.raises(ValueError, match="no scans"):
+        at_threshold_regimen(Policy("all", rule="treat_all", scan_interval=None), AI, "femoral_neck", -2.0)
 
 
 def test_exact_scans_miss_crossings_after_the_last_scan(patients):
