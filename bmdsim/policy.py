@@ -131,6 +131,7 @@ from .measurement import ERROR_BLOCK_PATIENTS, SHIPPED_PRECISION, check_precisio
 from .measurement import check_seed as _check_seed
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
 from .patient import Patient
+from .profiles import GLUCOCORTICOID_RISK_FACTOR
 from .reference import YoungAdultReference, load_reference
 from .regimen import AtThreshold, Exposure, Regimen
 from .sites import check_site
@@ -1006,6 +1007,36 @@ def _known_to(rule: GuidelineRule, risk_factors: Mapping[str, object] | None) ->
     return {k: v for k, v in risk_factors.items() if k in rule.risk_factors or k not in others}
 
 
+def _with_regimen_risk_factors(
+    rule: GuidelineRule, risk_factors: Mapping[str, object] | None, regimen: Regimen
+) -> Mapping[str, object] | None:
+    """``risk_factors`` with what the AI regimen says about every woman: long-term glucocorticoids.
+
+    A ``glucocorticoid`` exposure that started at least
+    ``GLUCOCORTICOID_RISK_FACTOR[1]`` years before baseline and runs at
+    baseline gives every woman the rule's risk factor
+    ``GLUCOCORTICOID_RISK_FACTOR[0]`` (:mod:`bmdsim.profiles`). Given as False
+    for some woman, that contradicts the regimen: a ValueError.
+    """
+    name, years = GLUCOCORTICOID_RISK_FACTOR
+    if name not in rule.risk_factors:
+        return risk_factors
+    long_term = any(
+        e.agent == "glucocorticoid" and not e.is_event and e.start <= -years and e.stop > 0.0 for e in regimen
+    )
+    if not long_term:
+        return risk_factors
+    given = dict(risk_factors or {})
+    if name in given and not np.all(np.asarray(given[name], dtype=bool)):
+        raise ValueError(
+            f"risk_factors[{name!r}] is False for some women, but the AI regimen gives every woman a glucocorticoid "
+            f"course that has run at least {12 * years:g} months at baseline; drop the key (it is then True for all) "
+            "or the course"
+        )
+    given[name] = True
+    return given
+
+
 def _simulate(
     policy: Policy,
     cohort: _Cohort,
@@ -1027,6 +1058,7 @@ def _simulate(
     watched = (policy.site,) if policy.site is not None else patient.sites
     chosen = policy_guideline(policy.rule)
     rule = hadji_2017() if chosen is None else guideline(chosen)
+    risk_factors = _with_regimen_risk_factors(rule, risk_factors, setup.ai_regimen)
     count = risk_factor_count(_known_to(rule, risk_factors), patient.age, rule)
     precision = None
     if chosen is not None:
@@ -1284,6 +1316,7 @@ def simulate_policy_by_events(
     watched = (policy.site,) if policy.site is not None else cohort.patient.sites
     chosen = policy_guideline(policy.rule)
     rule = hadji_2017() if chosen is None else guideline(chosen)
+    risk_factors = _with_regimen_risk_factors(rule, risk_factors, setup.ai_regimen)
     count = risk_factor_count(_known_to(rule, risk_factors), cohort.patient.age, rule)
     start = np.full(size, np.inf)
     groups = [(np.arange(size), setup.ai_regimen)]  # (patients, the regimen they are on)

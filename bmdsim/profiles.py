@@ -63,6 +63,12 @@ OVARIAN_AGE_YEARS = (25.0, 55.0)
 #: 19-87 in the largest prevention trial.
 GLUCOCORTICOID_AGE_YEARS = (20.0, 90.0)
 
+#: The guideline rules' risk factor for long-term glucocorticoids and its minimum duration [years]: both
+#: statements count "oral corticosteroid use > 6 months" (data/guidelines.json). A regimen whose
+#: ``glucocorticoid`` course has run that long at baseline gives every woman the risk factor in
+#: :func:`bmdsim.simulate_policy` and :func:`bmdsim.compare_policies`.
+GLUCOCORTICOID_RISK_FACTOR = ("oral_corticosteroids_over_6_months", 0.5)
+
 _MAX_CALIBRATED = ParameterSpec(
     "max_calibrated_years",
     "years",
@@ -145,6 +151,7 @@ PROFILE_AGENTS = ("ovarian_suppression", "glucocorticoid")
 
 __all__ = [
     "GLUCOCORTICOID_AGE_YEARS",
+    "GLUCOCORTICOID_RISK_FACTOR",
     "OVARIAN_AGE_YEARS",
     "PROFILE_AGENTS",
     "Glucocorticoid",

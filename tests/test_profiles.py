@@ -150,3 +150,20 @@ def test_profiles_are_validated_apart_from_the_postmenopausal_trials():
     assert all(r == "validation" for r, h in zip(profiles.roles, held, strict=True) if h)
     # The calibrating rows are reproduced within 0.7 points (the two medians of Shapiro 2001 pull apart).
     assert np.max(np.abs(profiles.error("trials")[~held])) < 0.7
+
+
+def test_long_term_glucocorticoids_in_the_regimen_are_a_guideline_risk_factor():
+    """A glucocorticoid course running for 6 months or more at baseline counts oral_corticosteroids_over_6_months."""
+    pop = bmdsim.cohort.default_population()
+    ai = Exposure("aromatase_inhibitor", 0, 5)
+    plain = bmdsim.simulate_policy(bmdsim.Policy("p"), pop, Regimen([ai]), 5.0, n=400, seed=2)
+    long_term = Regimen([ai, Exposure("glucocorticoid", -1.0, 3.0)])
+    on = bmdsim.simulate_policy(bmdsim.Policy("p"), pop, long_term, 5.0, n=400, seed=2)
+    np.testing.assert_array_equal(on.risk_factors, plain.risk_factors + 1)
+    started = bmdsim.simulate_policy(  # started at baseline: not yet 6 months
+        bmdsim.Policy("p"), pop, Regimen([ai, Exposure("glucocorticoid", 0.0, 3.0)]), 5.0, n=400, seed=2
+    )
+    np.testing.assert_array_equal(started.risk_factors, plain.risk_factors)
+    given = {"oral_corticosteroids_over_6_months": np.zeros(400, dtype=bool)}
+    with pytest.raises(ValueError, match=r"risk_factors\['oral_corticosteroids_over_6_months'\] is False"):
+        bmdsim.simulate_policy(bmdsim.Policy("p"), pop, long_term, 5.0, risk_factors=given, n=400, seed=2)
