@@ -75,7 +75,7 @@ import numpy as np
 from . import Exposure, Patient, Regimen, __version__, available_parameter_sets, simulate
 from ._validation import as_finite_float, check_allocation, check_range, check_text
 from .export import DPI_RANGE  # --dpi [dots per inch]; the raster must also fit in limits.MAX_ARRAY_BYTES
-from .figures import SCALE_RANGE  # --scale [multiple of each figure's default size]
+from .figures import FIGURE_LABEL_FIELDS, SCALE_RANGE  # --scale [multiple of each figure's default size]
 from .parameters import DEFAULT_PARAMETER_SET
 from .simulation import DEFAULT_THRESHOLDS
 from .sites import SITE_LABELS
@@ -102,10 +102,8 @@ LABEL_FIELDS: dict[str, dict[str, str]] = {
     "mean_relative_risk_fixed": {"reference": "g"},  # T-score [SD]
     "relative_risk_title": {"outcome": "", "site": ""},  # texts
     "cohort_band": {"low": "g", "high": "g"},  # percentiles
-    "regimen:ai": {"years": "g"},  # years of the course
-    "regimen:ai+zoledronic_acid": {"years": "g"},
-    "regimen:ai+denosumab": {"years": "g"},
-    "regimen:ai+oral_bisphosphonate": {"years": "g"},
+    # years of the course, in "regimen:ai" and each "regimen:ai+<therapy>" of the figure set
+    **{key: {"years": "g"} for key in FIGURE_LABEL_FIELDS if key.startswith("regimen:")},
     "policy:scan": {"interval": "g", "threshold": "g", "older": "g", "age": "g"},  # years, SD, SD, years
     "policy_below_axis": {"site": "", "threshold": "g"},  # text, T-score [SD]
 }
