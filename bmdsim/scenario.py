@@ -77,7 +77,7 @@ or population, with the scenario's ``[[exposure]]`` courses as the AI regimen
 
     [[policy]]                               # -> bmdsim.Policy(name, rule, scan_interval, agent, duration, site)
     name = "scan 12 m, treat on threshold"
-    rule = "threshold"                       # or "treat_all", "none"
+    rule = "threshold"                       # or "treat_all", "none", or a guideline of bmdsim.GUIDELINES
     scan_interval = 1.0                      # years between scans; "none" for no monitoring
     agent = "zoledronic_acid"                # bone-protective therapy, one of bmdsim.THERAPIES
     duration = 5                             # years
@@ -90,6 +90,16 @@ or population, with the scenario's ``[[exposure]]`` courses as the AI regimen
     grid_step = 0.019230769230769232         # years, of the time-below grid (one week)
     risk_factors = { smoking = true }        # true/false for everyone, or an array with one per patient
     seed = 1                                 # seeds the scan errors ([patient]; otherwise the group's seed)
+
+A policy's ``rule`` is ``"threshold"`` (the Hadji 2017 rule, the default),
+``"treat_all"``, ``"none"``, or the name of a registered guideline rule
+(:data:`bmdsim.policy.GUIDELINES`: ``"hadji_2017"``, the same as
+``"threshold"``; ``"hadji_2025"``, the 2025 update; or one added with
+:func:`bmdsim.policy.register_guideline`), as ``bmdsim.Policy(rule=...)``
+takes it. A guideline rule acts on scans as ``"threshold"`` does, so it needs
+a ``scan_interval`` and, with DXA errors, a ``[compare_policies] seed``.
+``risk_factors`` may name the risk factors of any registered guideline; a
+policy counts those its own guideline lists (see :mod:`bmdsim.policy`).
 
 Unknown sections or keys are errors, and every error names the file, the key
 and what is allowed.
@@ -161,7 +171,7 @@ from ._validation import check_allocation, check_text
 from .cohort import DEFAULT_PERCENTILES, CohortResult, Population, TruncatedNormal, Variability, simulate_cohort
 from .parameters import DEFAULT_PARAMETER_SET, available_parameter_sets
 from .patient import Patient
-from .policy import MAX_POLICIES, RULES, Policy, compare_policies
+from .policy import GUIDELINES, MAX_POLICIES, RULES, Policy, compare_policies
 from .reference import available_references, load_reference
 from .regimen import MIN_SCAN_INTERVAL_YEARS as _MIN_EVENT_SCAN_YEARS
 from .regimen import AtThreshold, Exposure, Regimen
@@ -391,6 +401,19 @@ class Scenario:
             reference=load_reference(self.reference),
             **options,
         )
+
+
+def policy_rules() -> tuple[str, ...]:
+    """The values a ``[[policy]]`` ``rule`` may take now: :data:`bmdsim.policy.RULES` and every registered guideline.
+
+    Returns
+    -------
+    tuple of str
+        ``"threshold"``, ``"treat_all"``, ``"none"``, then the names of
+        :data:`bmdsim.policy.GUIDELINES` (``"hadji_2017"``, ``"hadji_2025"``
+        and any registered later), as :class:`bmdsim.Policy` accepts them.
+    """
+    return (*RULES, *GUIDELINES)
 
 
 def synthetic_patients(
@@ -782,7 +805,7 @@ def _policies(r: _Reader, doc: Any) -> tuple[Policy, ...]:
         name = r.text(table["name"], f"{key}.name")
         if name in [p.name for p in policies]:
             raise r.fail(f"{key}.name", f"{_SHORT.repr(name)} is the name of an earlier policy; give each its own")
-        rule = r.string(table.get("rule", "threshold"), f"{key}.rule", RULES)
+        rule = r.string(table.get("rule", "threshold"), f"{key}.rule", policy_rules())
         interval: float | None = 1.0
         if "scan_interval" in table:
             value = table["scan_interval"]
@@ -824,9 +847,11 @@ def _policy_options(r: _Reader, doc: Any, kind: str, patients: int) -> dict[str,
     if "grid_step" in table:
         options["grid_step"] = r.number(table["grid_step"], "compare_policies.grid_step", unit="years")
     if "risk_factors" in table:
-        from .policy import AGE_RISK_FACTOR, hadji_2017
+        from .policy import AGE_RISK_FACTOR, GUIDELINES
 
-        names = tuple(f for f in hadji_2017().risk_factors if f != AGE_RISK_FACTOR)
+        # the risk factors of every registered guideline: a policy counts those its own guideline lists
+        known = dict.fromkeys(f for name in GUIDELINES for f in GUIDELINES[name].risk_factors)
+        names = tuple(f for f in known if f != AGE_RISK_FACTOR)
         factors = r.table(table["risk_factors"], "compare_policies.risk_factors", names)
         risk = {}
         for name, value in factors.items():
@@ -1001,10 +1026,11 @@ def scenario_from_dict(doc: Mapping[str, Any], source: str = "<scenario>") -> Sc
         options.setdefault("seed", cohort["seed"])
     if policies and "seed" not in options and population is None:
         error_on = options.get("measurement_error", "shipped") is not None
-        if error_on and any(p.rule == "threshold" for p in policies):
+        on_scans = [p.rule for p in policies if p.rule not in ("treat_all", "none")]
+        if error_on and on_scans:
             raise r.fail(
                 "compare_policies.seed",
-                'is required: the scans of a "threshold" policy have seeded DXA errors; give a seed, '
+                f'is required: the scans of a "{on_scans[0]}" policy have seeded DXA errors; give a seed, '
                 'or measurement_error = "none" for exact scans',
             )
 

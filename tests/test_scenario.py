@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import warnings
 
@@ -530,6 +531,61 @@ def test_policies_for_given_patients_take_a_seed_and_risk_factor_arrays(tmp_path
     assert s.compare_policies()["fraction_treated"] == direct["fraction_treated"]
     cohort = COHORT + "[[exposure]]\nagent = 'aromatase_inhibitor'\nstop = 5\n[[policy]]\nname = 'yearly'\n"
     assert load_scenario(write(tmp_path, cohort, "group.toml")).policy_options == {"seed": 1}
+
+
+def test_a_policy_names_a_registered_guideline_rule(tmp_path):
+    """rule = "hadji_2025" applies the 2025 update, as Policy(rule="hadji_2025") does, with its own risk factors."""
+    text = """
+        [patient]
+        age = [55, 70, 62, 58]
+        t_score = { femoral_neck = [-1.6, -1.9, -1.2, -1.7] }
+        [[exposure]]
+        agent = "aromatase_inhibitor"
+        stop = 5
+        [[policy]]
+        name = "2017"
+        rule = "hadji_2017"
+        [[policy]]
+        name = "2025, every two years"
+        rule = "hadji_2025"
+        scan_interval = 2
+        [compare_policies]
+        seed = 3
+        risk_factors = { previous_vertebral_fracture = [true, false, false, true] }
+        """
+    s = load_scenario(write(tmp_path, text))
+    policies = [bmdsim.Policy("2017", rule="hadji_2017"), bmdsim.Policy("2025, every two years", "hadji_2025", 2.0)]
+    assert list(s.policies) == policies
+    risk = {"previous_vertebral_fracture": np.array([True, False, False, True])}
+    direct = bmdsim.compare_policies(policies, s.patient, s.regimen, 10, risk, seed=3)
+    table = s.compare_policies()
+    assert table["rule"] == ["hadji_2017", "hadji_2025"]
+    for column in ("fraction_treated", "fraction_treated_at_baseline", "delay_mean", "scans_total"):
+        assert table[column] == direct[column], column
+    # the 2025 risk factor (not in the 2017 list) lowers the 2025 threshold to -1.5: the women at -1.6 and
+    # -1.7 are treated from the baseline scan; without it only the 70-year-old (age is a risk factor) is
+    assert table["fraction_treated_at_baseline"][1] == 0.75
+    without = bmdsim.compare_policies(policies[1:], s.patient, s.regimen, 10, None, seed=3)
+    assert without["fraction_treated_at_baseline"] == [0.25]
+    # a guideline rule acts on scans with DXA errors, so it needs a seed, as "threshold" does
+    unseeded = text.replace("seed = 3\n", "").replace('rule = "hadji_2017"', 'rule = "none"')
+    refused(tmp_path, unseeded, "compare_policies.seed", 'scans of a "hadji_2025" policy', "is required")
+
+
+def test_a_guideline_registered_later_is_a_rule_scenarios_may_name(tmp_path):
+    """The allowed rules are read from the guideline registry when the file is read."""
+    from bmdsim.policy import hadji_2025, register_guideline, unregister_guideline
+
+    text = PATIENT + AI + "[[policy]]\nname = 'local'\nrule = 'local_2026'\n[compare_policies]\nseed = 1\n"
+    allowed = "allowed values are: threshold, treat_all, none, hadji_2017, hadji_2025"
+    message = refused(tmp_path, text, "policy[0].rule", "unknown value 'local_2026'", allowed)
+    assert message.endswith("hadji_2025"), message
+    register_guideline(dataclasses.replace(hadji_2025(), key="local_2026", name="Local 2026"))
+    try:
+        assert load_scenario(write(tmp_path, text)).policies[0].rule == "local_2026"
+    finally:
+        unregister_guideline("local_2026")
+    refused(tmp_path, text, "policy[0].rule", "unknown value 'local_2026'")
 
 
 def test_a_scenario_without_policies_cannot_compare_them(tmp_path):
