@@ -27,7 +27,8 @@ A ``[patient]`` or ``[cohort]`` scenario writes ``<stem>_trajectory.csv`` and
 ``<stem>_crossings.csv``; a ``[population]`` scenario writes tidy summary
 tables, one row per site, threshold and time (or percentile), with units in the
 column names: ``<stem>_fraction_below.csv`` (``site, threshold_sd, time_years,
-fraction, fraction_low95, fraction_high95``), ``<stem>_crossing_percentiles.csv``
+fraction, fraction_low95, fraction_high95``, and ``fraction_param_low95,
+fraction_param_high95`` with ``[simulation] parameter_draws``), ``<stem>_crossing_percentiles.csv``
 (``site, threshold_sd, percentile, years_to_crossing``) and
 ``<stem>_t_score_percentiles.csv`` (``site, time_years, percentile,
 t_score_sd``). Scenarios with ``[[policy]]`` blocks also write
@@ -402,17 +403,20 @@ def _policy_table(table: dict[str, list]) -> tuple[list[str], list[list[Any]]]:
 def _population_tables(scenario: Any, result: Any) -> dict[str, tuple[list[str], list[list[Any]]]]:
     """The tidy tables of a ``[population]`` scenario: name -> (header, rows).
 
-    ``fraction_below``: one row per site, threshold and time (:meth:`bmdsim.CohortResult.fraction_below`);
+    ``fraction_below``: one row per site, threshold and time (:meth:`bmdsim.CohortResult.fraction_below`),
+    with the interval across parameter draws (``fraction_param_low95``, ``fraction_param_high95``) if any;
     ``crossing_percentiles``: per site, threshold and percentile (:meth:`~bmdsim.CohortResult.crossing_percentiles`);
     ``t_score_percentiles``: per site, time and percentile (:meth:`~bmdsim.CohortResult.t_score_percentiles`).
     """
     fraction, crossing, t_score = [], [], []
     q = list(scenario.percentiles)
+    draws = bool(result.parameter_draws)
     for site in result.sites:
         for thr in scenario.thresholds:
             band = result.fraction_below(site, thr, list(scenario.times))
             for j, t in enumerate(band["time"]):
-                fraction.append([site, thr, float(t), band["fraction"][j], band["low"][j], band["high"][j]])
+                row = [site, thr, float(t), band["fraction"][j], band["low"][j], band["high"][j]]
+                fraction.append(row + ([band["param_low"][j], band["param_high"][j]] if draws else []))
             for pct, years in result.crossing_percentiles(site, thr, q).items():
                 crossing.append([site, thr, pct, years])
         scores = result.t_score_percentiles(site, list(scenario.times), q)
@@ -421,7 +425,8 @@ def _population_tables(scenario: Any, result: Any) -> dict[str, tuple[list[str],
                 t_score.append([site, float(t), float(pct), float(scores["t_score"][i, j])])
     return {
         "fraction_below": (
-            ["site", "threshold_sd", "time_years", "fraction", "fraction_low95", "fraction_high95"],
+            ["site", "threshold_sd", "time_years", "fraction", "fraction_low95", "fraction_high95"]
+            + (["fraction_param_low95", "fraction_param_high95"] if draws else []),
             fraction,
         ),
         "crossing_percentiles": (["site", "threshold_sd", "percentile", "years_to_crossing"], crossing),
@@ -475,8 +480,14 @@ def _population_figures(scenario: Any, result: Any, stem: str) -> list[Any]:
                         plot.plot_fraction_crossed(result, site, thresholds=scenario.thresholds, ax=ax)
                     what = (
                         f"Per cent of the {result.n} women whose T-score has reached each threshold by each time "
-                        "(monthly), with 95 % Wilson bands."
+                        "(monthly), with 95 % Wilson bands"
                     )
+                    if result.parameter_draws:
+                        what += (
+                            f" and the 95 % interval across {len(result.parameter_draws)} calibration draws of the "
+                            "parameters (the same women)"
+                        )
+                    what += "."
                 else:  # regimen
                     height = 1.2 + 0.45 * max(len(scenario.regimen), 1) + plot.footnote_inches(footnote, 9.0)
                     fig, axes = plt.subplots(figsize=(9.0, height), layout="constrained", squeeze=False)

@@ -56,7 +56,20 @@ Who is simulated: exactly one of
         correlation = 0.76               # of the log multipliers: one value, or [{ sites = [a, b], value = r }]
 
     Without ``[variability]`` the default estimated spread is used (as
-    ``simulate_cohort(variability=None)``). ``[output]`` then also takes
+    ``simulate_cohort(variability=None)``). ``[simulation]`` then also takes
+    the run options of :func:`bmdsim.simulate_cohort` (each optional; a
+    ``[patient]`` or ``[cohort]`` scenario refuses them)::
+
+        [simulation]
+        parameter_draws = 20             # calibration draws of `params` on the same women: 0 (default, none)
+                                         # up to the draws shipped for the set (100; bmdsim.parameter_draws)
+        chunk_size = 100000              # women simulated at once (bounds memory; answers do not depend on it),
+                                         # at least n / MAX_CHUNKS, at most MAX_POPULATION
+        workers = 2                      # threads, 1 to bmdsim.cohort.MAX_WORKERS; default min(2, CPUs)
+
+    With ``parameter_draws`` the ``fraction_crossed`` figure draws the
+    parameter-uncertainty band and the command line's fraction table gains
+    its interval columns. ``[output]`` then also takes
     ``times`` (years at which the fraction below each threshold and the
     T-score percentiles are reported; default every whole year and the
     horizon) and ``percentiles`` (default 10, 25, 50, 75, 90), and
@@ -168,8 +181,17 @@ from . import limits
 from . import plot as _plot
 from . import regimen as _regimen
 from ._validation import check_allocation, check_text
-from .cohort import DEFAULT_PERCENTILES, CohortResult, Population, TruncatedNormal, Variability, simulate_cohort
-from .parameters import DEFAULT_PARAMETER_SET, available_parameter_sets
+from .cohort import (
+    DEFAULT_PERCENTILES,
+    MAX_CHUNKS,
+    MAX_WORKERS,
+    CohortResult,
+    Population,
+    TruncatedNormal,
+    Variability,
+    simulate_cohort,
+)
+from .parameters import DEFAULT_PARAMETER_SET, available_parameter_sets, parameter_draws
 from .patient import Patient
 from .policy import GUIDELINES, MAX_POLICIES, RULES, Policy, compare_policies
 from .reference import available_references, load_reference
@@ -215,7 +237,9 @@ _EVENT = ("at_threshold",)
 _AT_THRESHOLD = ("site", "threshold", "scan_interval", "delay")
 _POLICY = ("name", "rule", "scan_interval", "agent", "duration", "site")
 _COMPARE = ("site", "threshold", "measurement_error", "grid_step", "risk_factors", "seed")
-_SIMULATION = ("years", "step", "params", "reference")
+_SIMULATION = ("years", "step", "params", "reference", "parameter_draws", "chunk_size", "workers")
+#: Keys of ``[simulation]`` that are run options of bmdsim.simulate_cohort, for a ``[population]`` only.
+_COHORT_RUN = ("parameter_draws", "chunk_size", "workers")
 _OUTPUT = ("thresholds", "formats", "figures", "times", "percentiles")
 _POPULATION_OUTPUT = ("times", "percentiles")
 
@@ -310,6 +334,10 @@ class Scenario:
         ``[compare_policies]`` as keywords of :func:`bmdsim.compare_policies`
         (``site``, ``threshold``, ``measurement_error``, ``grid_step``, ``seed``)
         and ``risk_factors``.
+    cohort_options : mapping
+        The ``[simulation]`` run options of a ``[population]`` as keywords of
+        :func:`bmdsim.simulate_cohort` (``parameter_draws``, ``chunk_size``,
+        ``workers``), only those given (empty: the API's defaults).
     times : tuple of float
         Times [years] of the population tables (empty without a population).
     percentiles : tuple of float
@@ -336,6 +364,7 @@ class Scenario:
     variability: Variability | None = None
     policies: tuple[Policy, ...] = ()
     policy_options: Mapping[str, Any] = field(default_factory=dict)
+    cohort_options: Mapping[str, Any] = field(default_factory=dict)
     times: tuple[float, ...] = ()
     percentiles: tuple[float, ...] = DEFAULT_PERCENTILES
 
@@ -364,6 +393,7 @@ class Scenario:
                 variability=self.variability,
                 params=self.params,
                 reference=reference,
+                **self.cohort_options,
             )
         return simulate(
             self.patient, self.regimen, years=self.years, step=self.step, params=self.params, reference=reference
@@ -867,6 +897,43 @@ def _policy_options(r: _Reader, doc: Any, kind: str, patients: int) -> dict[str,
     return options
 
 
+def _cohort_options(r: _Reader, sim: Mapping[str, Any], params: str, n: int | None) -> dict[str, Any]:
+    """The run options of ``[simulation]`` (``parameter_draws``, ``chunk_size``, ``workers``) of a population of ``n``.
+
+    ``n`` is None for ``[patient]`` and ``[cohort]`` scenarios, which refuse them.
+    """
+    given = [k for k in _COHORT_RUN if k in sim]
+    if not given:
+        return {}
+    if n is None:
+        raise r.fail(
+            f"simulation.{given[0]}",
+            "is a run option of bmdsim.simulate_cohort, for a [population]; this scenario simulates given patients",
+        )
+    options: dict[str, Any] = {}
+    if "parameter_draws" in sim:
+        shipped = len(parameter_draws(params))
+        options["parameter_draws"] = r.whole(
+            sim["parameter_draws"],
+            "simulation.parameter_draws",
+            0,
+            shipped,
+            f"of calibration draws (0 for none; parameter set {params!r} ships {shipped})",
+        )
+    if "chunk_size" in sim:
+        fewest = -(-n // MAX_CHUNKS)
+        options["chunk_size"] = r.whole(
+            sim["chunk_size"],
+            "simulation.chunk_size",
+            fewest,
+            MAX_POPULATION,
+            f"of women simulated at once (at most {MAX_CHUNKS} chunks of the {n} women; answers do not depend on it)",
+        )
+    if "workers" in sim:
+        options["workers"] = r.whole(sim["workers"], "simulation.workers", 1, MAX_WORKERS, "of threads")
+    return options
+
+
 def _output_times(r: _Reader, value: Any, years: float) -> tuple[float, ...]:
     key = "output.times"
     if not isinstance(value, list) or not value:
@@ -997,6 +1064,7 @@ def scenario_from_dict(doc: Mapping[str, Any], source: str = "<scenario>") -> Sc
         )
     params = r.string(sim.get("params", DEFAULT_PARAMETER_SET), "simulation.params", available_parameter_sets())
     reference = r.string(sim.get("reference", "default"), "simulation.reference", available_references())
+    cohort_options = _cohort_options(r, sim, params, n if population is not None else None)
 
     policies: tuple[Policy, ...] = ()
     options: dict[str, Any] = {}
@@ -1098,6 +1166,7 @@ def scenario_from_dict(doc: Mapping[str, Any], source: str = "<scenario>") -> Sc
         variability=variability,
         policies=policies,
         policy_options=options,
+        cohort_options=cohort_options,
         times=times,
         percentiles=tuple(float(q) for q in percentiles),
     )

@@ -429,6 +429,61 @@ def test_own_population_and_variability(tmp_path):
     assert no_spread.variability == bmdsim.Variability()
 
 
+def test_population_run_options_map_onto_simulate_cohort(tmp_path):
+    """[simulation] parameter_draws, chunk_size and workers are simulate_cohort keywords; the CLI shows the draws."""
+    text = POPULATION + AI + "[simulation]\nyears = 6\nparameter_draws = 4\nchunk_size = 70\nworkers = 1\n"
+    s = load_scenario(write(tmp_path, text))
+    assert s.cohort_options == {"parameter_draws": 4, "chunk_size": 70, "workers": 1}
+    result = s.run()
+    assert [d.name for d in result.parameter_draws] == [f"trials draw {k}" for k in range(4)]
+    direct = bmdsim.simulate_cohort(300, s.regimen, 6, seed=4, parameter_draws=4)  # the default chunk and workers
+    times = [0.0, 3.0, 6.0]
+    got, want = result.fraction_below("femoral_neck", -2.0, times), direct.fraction_below("femoral_neck", -2.0, times)
+    for column in ("fraction", "param_low", "param_high"):
+        assert np.array_equal(got[column], want[column]), column
+    assert load_scenario(write(tmp_path, POPULATION + AI, "plain.toml")).cohort_options == {}
+    header, rows = run_cli_tables(tmp_path, "s.toml", "fraction_below")
+    assert header[-2:] == ["fraction_param_low95", "fraction_param_high95"]
+    neck = [r for r in rows if r[0] == "femoral_neck" and float(r[1]) == -2.5]
+    band = result.fraction_below("femoral_neck", -2.5, [float(r[2]) for r in neck])
+    assert [float(r[-2]) for r in neck] == pytest.approx(band["param_low"], rel=1e-9)
+    assert [float(r[-1]) for r in neck] == pytest.approx(band["param_high"], rel=1e-9)
+    header, _ = run_cli_tables(tmp_path, "plain.toml", "fraction_below")
+    assert header[-1] == "fraction_high95"
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "needles"),
+    [
+        ("parameter_draws = 101", "simulation.parameter_draws", ("in [0, 100], got 101", "ships 100")),
+        ("parameter_draws = -1", "simulation.parameter_draws", ("in [0, 100], got -1",)),
+        ("parameter_draws = true", "simulation.parameter_draws", ("whole number", "got True")),
+        ("parameter_draws = 2.0", "simulation.parameter_draws", ("whole number", "got 2.0")),
+        ("parameter_draws = '5'", "simulation.parameter_draws", ("whole number", "got '5'")),
+        ("chunk_size = 0", "simulation.chunk_size", ("in [1, 1000000], got 0", "do not depend on it")),
+        ("chunk_size = 1e5", "simulation.chunk_size", ("whole number", "got 100000.0")),
+        ("chunk_size = " + "9" * 5000, "", ("too long",)),
+        ("chunk_size = " + "9" * 100, "simulation.chunk_size", ("in [1, 1000000]", "...")),
+        ("workers = 0", "simulation.workers", ("whole number of threads in [1, 64], got 0",)),
+        ("workers = 65", "simulation.workers", ("in [1, 64], got 65",)),
+        ("workers = [1, 2]", "simulation.workers", ("got [1, 2]",)),
+        ("threads = 2", "simulation.threads", ("unknown key", "parameter_draws, chunk_size, workers")),
+    ],
+)
+def test_population_run_options_are_bounded_one_line_errors(tmp_path, line, key, needles):
+    refused(tmp_path, POPULATION + AI + "[simulation]\n" + line + "\n", key, *needles)
+
+
+def test_run_options_need_a_population_and_a_large_population_bounds_the_chunk(tmp_path):
+    for head in (PATIENT, COHORT):
+        refused(
+            tmp_path, head + AI + "[simulation]\nparameter_draws = 2\n", "simulation.parameter_draws", "[population]"
+        )
+    big = POPULATION.replace("n = 300", "n = 1000000") + AI + "[simulation]\nchunk_size = 9\n"
+    refused(tmp_path, big, "simulation.chunk_size", "in [10, 1000000], got 9", "at most 100000 chunks")
+    assert load_scenario(write(tmp_path, big.replace("= 9", "= 10"))).cohort_options == {"chunk_size": 10}
+
+
 def test_policies_map_onto_compare_policies(tmp_path):
     text = (
         POPULATION
