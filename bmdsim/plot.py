@@ -12,11 +12,15 @@ units on every axis. Every text drawn comes from :data:`LABELS`; pass
 
 One style per regimen: :data:`REGIMEN_STYLES` maps each regimen (see
 :func:`regimen_key`: natural loss, an AI, tamoxifen, tamoxifen then an AI, an
-AI with each bone-protective therapy) to one colour and line style, used by
+AI with each agent that declares a line style, as the shipped bone-protective
+therapies but vibration do) to one colour and line style, used by
 every function that draws regimens (:func:`plot_comparison`,
 :func:`plot_fraction_crossed`, :func:`plot_relative_risk`,
 :func:`plot_policy_comparison`), so a regimen looks the same in every figure.
-Labels never sit on the data: the WHO zone and threshold names go in the right
+Agents' colours and names come from the agent registry (:data:`AGENT_COLOURS`,
+:func:`labels_for`; see :func:`bmdsim.agents.agent_display`), so a drug
+registered with :func:`bmdsim.register_agent` is drawn in its own colour and
+name without changes here. Labels never sit on the data: the WHO zone and threshold names go in the right
 margin (:func:`remove_margin_labels` drops them from all but the last of panels
 side by side), crossing markers of different sites are hollow with one shape
 per site (:data:`SITE_MARKERS`), identical legend entries are shown once, and
@@ -544,8 +548,9 @@ def regimen_key(regimen: object) -> str | None:
     Durations do not matter (an AI for 2.5 or 5 years is ``"ai"``): no exposure
     is ``"natural_loss"``; an AI alone ``"ai"``; tamoxifen alone
     ``"tamoxifen"``; tamoxifen courses all before the AI courses
-    ``"tamoxifen_then_ai"``; an AI with one bone-protective therapy
-    ``"ai+<therapy>"``.
+    ``"tamoxifen_then_ai"``; an AI with one other agent that declares a
+    ``line_style`` (the shipped bone-protective therapies but vibration, and
+    any agent registered with one) ``"ai+<agent>"``.
 
     Parameters
     ----------
