@@ -332,6 +332,7 @@ def test_a_registered_drug_shows_in_the_therapy_list_the_figures_the_explorer_an
             explore(therapy=name, params="consensus")
     finally:
         del AGENTS[name]
+        plt.close("all")
     assert name not in bmdsim.THERAPIES and name not in THERAPY_CHOICES and f"ai+{name}" not in plot.REGIMEN_STYLES
     with pytest.raises(ScenarioError, match=rf"policy\[0\]\.agent: unknown value '{name}'"):
         scenario_from_dict(scenario)
