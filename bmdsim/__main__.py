@@ -27,7 +27,8 @@ A ``[patient]`` or ``[cohort]`` scenario writes ``<stem>_trajectory.csv`` and
 ``<stem>_crossings.csv``; a ``[population]`` scenario writes tidy summary
 tables, one row per site, threshold and time (or percentile), with units in the
 column names: ``<stem>_fraction_below.csv`` (``site, threshold_sd, time_years,
-fraction, fraction_low95, fraction_high95``), ``<stem>_crossing_percentiles.csv``
+fraction, fraction_low95, fraction_high95``, and ``fraction_param_low95,
+fraction_param_high95`` with ``[simulation] parameter_draws``), ``<stem>_crossing_percentiles.csv``
 (``site, threshold_sd, percentile, years_to_crossing``) and
 ``<stem>_t_score_percentiles.csv`` (``site, time_years, percentile,
 t_score_sd``). Scenarios with ``[[policy]]`` blocks also write
@@ -75,7 +76,7 @@ import numpy as np
 from . import Exposure, Patient, Regimen, __version__, available_parameter_sets, simulate
 from ._validation import as_finite_float, check_allocation, check_range, check_text
 from .export import DPI_RANGE  # --dpi [dots per inch]; the raster must also fit in limits.MAX_ARRAY_BYTES
-from .figures import SCALE_RANGE  # --scale [multiple of each figure's default size]
+from .figures import FIGURE_LABEL_FIELDS, SCALE_RANGE  # --scale [multiple of each figure's default size]
 from .parameters import DEFAULT_PARAMETER_SET
 from .simulation import DEFAULT_THRESHOLDS
 from .sites import SITE_LABELS
@@ -102,10 +103,8 @@ LABEL_FIELDS: dict[str, dict[str, str]] = {
     "mean_relative_risk_fixed": {"reference": "g"},  # T-score [SD]
     "relative_risk_title": {"outcome": "", "site": ""},  # texts
     "cohort_band": {"low": "g", "high": "g"},  # percentiles
-    "regimen:ai": {"years": "g"},  # years of the course
-    "regimen:ai+zoledronic_acid": {"years": "g"},
-    "regimen:ai+denosumab": {"years": "g"},
-    "regimen:ai+oral_bisphosphonate": {"years": "g"},
+    # years of the course, in "regimen:ai" and each "regimen:ai+<therapy>" of the figure set
+    **{key: {"years": "g"} for key in FIGURE_LABEL_FIELDS if key.startswith("regimen:")},
     "policy:scan": {"interval": "g", "threshold": "g", "older": "g", "age": "g"},  # years, SD, SD, years
     "policy_below_axis": {"site": "", "threshold": "g"},  # text, T-score [SD]
 }
@@ -404,17 +403,20 @@ def _policy_table(table: dict[str, list]) -> tuple[list[str], list[list[Any]]]:
 def _population_tables(scenario: Any, result: Any) -> dict[str, tuple[list[str], list[list[Any]]]]:
     """The tidy tables of a ``[population]`` scenario: name -> (header, rows).
 
-    ``fraction_below``: one row per site, threshold and time (:meth:`bmdsim.CohortResult.fraction_below`);
+    ``fraction_below``: one row per site, threshold and time (:meth:`bmdsim.CohortResult.fraction_below`),
+    with the interval across parameter draws (``fraction_param_low95``, ``fraction_param_high95``) if any;
     ``crossing_percentiles``: per site, threshold and percentile (:meth:`~bmdsim.CohortResult.crossing_percentiles`);
     ``t_score_percentiles``: per site, time and percentile (:meth:`~bmdsim.CohortResult.t_score_percentiles`).
     """
     fraction, crossing, t_score = [], [], []
     q = list(scenario.percentiles)
+    draws = bool(result.parameter_draws)
     for site in result.sites:
         for thr in scenario.thresholds:
             band = result.fraction_below(site, thr, list(scenario.times))
             for j, t in enumerate(band["time"]):
-                fraction.append([site, thr, float(t), band["fraction"][j], band["low"][j], band["high"][j]])
+                row = [site, thr, float(t), band["fraction"][j], band["low"][j], band["high"][j]]
+                fraction.append(row + ([band["param_low"][j], band["param_high"][j]] if draws else []))
             for pct, years in result.crossing_percentiles(site, thr, q).items():
                 crossing.append([site, thr, pct, years])
         scores = result.t_score_percentiles(site, list(scenario.times), q)
@@ -423,7 +425,8 @@ def _population_tables(scenario: Any, result: Any) -> dict[str, tuple[list[str],
                 t_score.append([site, float(t), float(pct), float(scores["t_score"][i, j])])
     return {
         "fraction_below": (
-            ["site", "threshold_sd", "time_years", "fraction", "fraction_low95", "fraction_high95"],
+            ["site", "threshold_sd", "time_years", "fraction", "fraction_low95", "fraction_high95"]
+            + (["fraction_param_low95", "fraction_param_high95"] if draws else []),
             fraction,
         ),
         "crossing_percentiles": (["site", "threshold_sd", "percentile", "years_to_crossing"], crossing),
@@ -477,8 +480,14 @@ def _population_figures(scenario: Any, result: Any, stem: str) -> list[Any]:
                         plot.plot_fraction_crossed(result, site, thresholds=scenario.thresholds, ax=ax)
                     what = (
                         f"Per cent of the {result.n} women whose T-score has reached each threshold by each time "
-                        "(monthly), with 95 % Wilson bands."
+                        "(monthly), with 95 % Wilson bands"
                     )
+                    if result.parameter_draws:
+                        what += (
+                            f" and the 95 % interval across {len(result.parameter_draws)} calibration draws of the "
+                            "parameters (the same women)"
+                        )
+                    what += "."
                 else:  # regimen
                     height = 1.2 + 0.45 * max(len(scenario.regimen), 1) + plot.footnote_inches(footnote, 9.0)
                     fig, axes = plt.subplots(figsize=(9.0, height), layout="constrained", squeeze=False)

@@ -20,6 +20,15 @@ change. An agent's effect may depend on time since its start (build-up,
 front-loading), continue after its stop (offset, recovery), and read the
 natural-loss rate of the same patient (see :class:`Tamoxifen`).
 
+**Display metadata.** An agent also declares how it is shown: a label, a
+short label, a colour, whether it is a bone-protective therapy, the line style
+of an AI combined with it and its evidence grade (:class:`AgentModel`,
+resolved and checked by :func:`agent_display`). The therapy list
+(:data:`bmdsim.THERAPIES`), the scenario files' choices, the explorer's
+dropdown and the figures' colours, labels and regimen styles are all read from
+this registry, so a drug registered with :func:`register_agent` appears in
+them without changes elsewhere.
+
 Components
 ----------
 natural loss
@@ -46,13 +55,14 @@ natural loss
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 import numpy as np
 
-from ._validation import as_finite_float, as_float_array, check_range, check_text
+from ._validation import _show, as_finite_float, as_float_array, check_range, check_text
 
 PCT = 100.0  # per cent per unit
 #: Width [years] of the age groups of natural loss with an age slope: a woman's natural-loss rate follows
@@ -290,14 +300,52 @@ class SiteContext:
 class AgentModel:
     """Base class of an agent's effect on the loss rate at one site.
 
-    Subclasses set :attr:`name`, :attr:`label`, :attr:`SPECS` and implement
+    Subclasses set :attr:`name`, :attr:`SPECS` and implement
     :meth:`cumulative` and :meth:`rate` in closed form, vectorised: ``t``
     broadcasts against the ages in ``ctx``. ``p`` maps parameter names (without
     the agent and site prefix) to values for one site.
+
+    Attributes
+    ----------
+    name : str
+        The exposure name: a Python identifier of at most
+        :data:`MAX_AGENT_NAME_CHARS` characters.
+    SPECS : tuple of ParameterSpec
+        The agent's parameters.
+    label : str
+        Display name in figures, tables and choices (e.g. ``"Zoledronic
+        acid"``); by default the name with spaces, capitalised.
+    short_label : str
+        Name inside a sentence, title or legend entry (e.g. ``"AI"`` in ``"AI
+        + zoledronic acid"``); by default the label in lower case.
+    colour : str
+        Colour of the agent's courses and of an AI combined with it, a hex
+        colour ``"#RRGGBB"``; :data:`DEFAULT_AGENT_COLOUR` (grey) by default.
+    bone_protective : bool
+        True for a bone-protective therapy: one of :data:`bmdsim.THERAPIES`,
+        offered by policies and scenario ``[[policy]]`` blocks. False by default.
+    line_style : str, tuple or None
+        Line style of an AI combined with this agent in every figure
+        (``"ai+<name>"`` of :data:`bmdsim.plot.REGIMEN_STYLES`): one of
+        :data:`LINE_STYLES` or a dash pattern ``(offset, (on, off, ...))`` [points].
+        None (default): such curves have no style of their own and take the
+        free colours of :data:`bmdsim.plot.SERIES_COLOURS`.
+    evidence_grade : str or None
+        Certainty of the evidence for the effect, one of
+        :data:`EVIDENCE_GRADES`, or None if not graded (default). A
+        ``"very low"`` therapy is left out of the explorer's choices.
+
+    The display attributes are checked by :func:`register_agent` (see
+    :func:`agent_display`).
     """
 
     name: str = ""
     label: str = ""
+    short_label: str = ""
+    colour: str = ""
+    bone_protective: bool = False
+    line_style: str | tuple[float, tuple[float, ...]] | None = None
+    evidence_grade: str | None = None
     SPECS: tuple[ParameterSpec, ...] = ()
     #: True for an agent that describes a premenopausal woman (see :mod:`bmdsim.profiles`): a regimen
     #: holding it has no natural postmenopausal loss at all, from baseline to the horizon.
@@ -351,6 +399,8 @@ class AromataseInhibitor(AgentModel):
 
     name = "aromatase_inhibitor"
     label = "Aromatase inhibitor"
+    short_label = "AI"
+    colour = "#CC79A7"  # Okabe-Ito reddish purple
     SPECS = (
         ParameterSpec("late_excess_pct_per_year", "%/yr", 0.0, 20.0, description="excess loss after the early phase"),
         ParameterSpec("early_excess_pct_per_year", "%/yr", 0.0, 50.0, description="extra excess loss at the start"),
@@ -429,6 +479,7 @@ class Tamoxifen(AgentModel):
 
     name = "tamoxifen"
     label = "Tamoxifen"
+    colour = "#56B4E9"  # Okabe-Ito sky blue
     SPECS = (ParameterSpec("net_change_pct_per_year", "%/yr", -10.0, 10.0, description="net BMD change on tamoxifen"),)
 
     def cumulative(self, t, exposure, p, ctx):
@@ -453,6 +504,215 @@ AGENTS: dict[str, AgentModel] = {}
 
 #: Longest agent name [characters]: a name is a short identifier, used in parameter keys and tables.
 MAX_AGENT_NAME_CHARS = 100
+#: Longest agent label or short label [characters]: it is drawn on a course's bar and in legends.
+MAX_AGENT_LABEL_CHARS = 100
+#: Colour of an agent that declares none: mid grey (matplotlib's ``"0.6"``).
+DEFAULT_AGENT_COLOUR = "#999999"
+#: Named line styles an agent may declare (matplotlib's solid, dashed, dash-dot and dotted).
+LINE_STYLES: tuple[str, ...] = ("-", "--", "-.", ":")
+#: Longest dash pattern of a declared line style [on/off lengths], and the longest dash or gap [points].
+MAX_DASHES, MAX_DASH_POINTS = 8, 50.0
+#: Evidence grades an agent may declare (GRADE: the certainty of the evidence for its effect).
+EVIDENCE_GRADES: tuple[str, ...] = ("high", "moderate", "low", "very low")
+_HEX_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
+@dataclass(frozen=True)
+class AgentDisplay:
+    """How an agent is shown: its display attributes (see :class:`AgentModel`) with defaults filled in.
+
+    Attributes
+    ----------
+    label, short_label : str
+        Display name, and the name inside a sentence or legend entry.
+    colour : str
+        Hex colour ``"#RRGGBB"``.
+    bone_protective : bool
+        True for a bone-protective therapy.
+    line_style : str, tuple or None
+        Line style of an AI combined with the agent; None for no style of its own.
+    evidence_grade : str or None
+        One of :data:`EVIDENCE_GRADES`, or None if not graded.
+    """
+
+    label: str
+    short_label: str
+    colour: str
+    bone_protective: bool
+    line_style: str | tuple[float, tuple[float, ...]] | None
+    evidence_grade: str | None
+
+
+def _checked_label(agent: str, field: str, value: object) -> str:
+    """A label of ``agent``: non-blank text of at most :data:`MAX_AGENT_LABEL_CHARS` characters, one line."""
+    what = f"agent {agent!r}: {field}"
+    check_text(what, value, max_chars=MAX_AGENT_LABEL_CHARS)
+    if not value.strip() or not value.isprintable():  # type: ignore[union-attr]
+        raise ValueError(f"{what} must be non-blank text on one line without control characters, got {_show(value)}")
+    return value  # type: ignore[return-value]
+
+
+def _checked_line_style(agent: str, value: object) -> str | tuple[float, tuple[float, ...]] | None:
+    """A line style: None, one of :data:`LINE_STYLES`, or ``(offset, (on, off, ...))`` [points]."""
+    allowed = (
+        f"None, one of {', '.join(repr(s) for s in LINE_STYLES)}, or a dash pattern (offset, (on, off, ...)) of "
+        f"an even number (2 to {MAX_DASHES}) of positive lengths of at most {MAX_DASH_POINTS:g} points"
+    )
+    problem = ValueError(f"agent {agent!r}: line_style must be {allowed}, got {_show(value)}")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in LINE_STYLES:
+            raise problem
+        return value
+    if not isinstance(value, tuple) or len(value) != 2 or not isinstance(value[1], tuple):
+        raise TypeError(f"agent {agent!r}: line_style must be {allowed}, got {_show(value)}")
+    offset, dashes = value
+    numbers = (offset, *dashes)
+    if any(
+        isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)) for x in numbers
+    ):
+        raise TypeError(f"agent {agent!r}: line_style must be {allowed}, got {_show(value)}")
+    if not 2 <= len(dashes) <= MAX_DASHES or len(dashes) % 2:
+        raise problem
+    if not all(math.isfinite(x) for x in numbers) or not 0 <= offset <= MAX_DASH_POINTS:
+        raise problem
+    if not all(0 < x <= MAX_DASH_POINTS for x in dashes):
+        raise problem
+    return value
+
+
+def agent_display(agent: str | AgentModel) -> AgentDisplay:
+    """The display attributes of an agent, with the defaults of :class:`AgentModel` filled in, checked.
+
+    Parameters
+    ----------
+    agent : str or AgentModel
+        A registered agent's name (:data:`AGENTS`), or a model.
+
+    Returns
+    -------
+    AgentDisplay
+
+    Raises
+    ------
+    TypeError
+        If an attribute has the wrong type (a label that is not a string, a
+        ``bone_protective`` that is not a bool, ...).
+    ValueError
+        If ``agent`` is not a registered name, or an attribute's value is not
+        allowed (a blank label, a colour that is not ``"#RRGGBB"``, an unknown
+        line style or evidence grade); the message names the agent, the
+        attribute, the value and what is allowed.
+    """
+    if isinstance(agent, AgentModel):
+        model = agent
+    elif isinstance(agent, str) and agent in AGENTS:
+        model = AGENTS[agent]
+    else:
+        raise ValueError(f"unknown agent {_show(agent)}; registered agents: {', '.join(AGENTS)}")
+    name = model.name
+    label = model.label if model.label != "" else name.replace("_", " ").capitalize()
+    label = _checked_label(name, "label", label)
+    short = model.short_label if model.short_label != "" else label.lower()
+    short = _checked_label(name, "short_label", short)
+    colour = model.colour if model.colour != "" else DEFAULT_AGENT_COLOUR
+    if not isinstance(colour, str):
+        raise TypeError(f"agent {name!r}: colour must be a hex colour string '#RRGGBB', got {_show(colour)}")
+    if not _HEX_COLOUR.fullmatch(colour):
+        raise ValueError(f"agent {name!r}: colour must be a hex colour '#RRGGBB' (e.g. '#009E73'), got {_show(colour)}")
+    protective = model.bone_protective
+    if not isinstance(protective, (bool, np.bool_)):
+        raise TypeError(f"agent {name!r}: bone_protective must be True or False, got {_show(protective)}")
+    grade = model.evidence_grade
+    if grade is not None and (not isinstance(grade, str) or grade not in EVIDENCE_GRADES):
+        kind = TypeError if not isinstance(grade, str) else ValueError
+        raise kind(
+            f"agent {name!r}: evidence_grade must be None or one of {', '.join(EVIDENCE_GRADES)}, got {_show(grade)}"
+        )
+    return AgentDisplay(label, short, colour, bool(protective), _checked_line_style(name, model.line_style), grade)
+
+
+_T = TypeVar("_T")
+
+
+class AgentNames(Sequence[str]):
+    """A live, read-only sequence of the registered agents (:data:`AGENTS`) whose display passes a test.
+
+    Read at every use, in registration order, so an agent registered (or
+    removed) later is included (or left out) without changing the code that
+    holds the sequence. Compares equal to the tuple of its names.
+
+    Parameters
+    ----------
+    test : callable
+        ``AgentDisplay -> bool``.
+    description : str
+        What the names are, for :func:`repr`.
+    """
+
+    def __init__(self, test: Callable[[AgentDisplay], bool], description: str) -> None:
+        self._test = test
+        self._description = description
+
+    def names(self) -> tuple[str, ...]:
+        """The names now, as a tuple."""
+        return tuple(name for name, model in AGENTS.items() if self._test(agent_display(model)))
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return self.names()[index]
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self.names()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AgentNames):
+            return self.names() == other.names()
+        if isinstance(other, (tuple, list)):
+            return self.names() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # changes as agents are registered
+
+    def __repr__(self) -> str:
+        return f"{self.names()!r}"
+
+
+class RegistryView(Mapping[str, _T]):
+    """A live, read-only mapping built from the registry (:data:`AGENTS`) at every use.
+
+    Parameters
+    ----------
+    build : callable
+        ``() -> dict``: the mapping now.
+    """
+
+    def __init__(self, build: Callable[[], dict[str, _T]]) -> None:
+        self._build = build
+
+    def __getitem__(self, key: str) -> _T:
+        return self._build()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._build())
+
+    def __len__(self) -> int:
+        return len(self._build())
+
+    def __repr__(self) -> str:
+        return repr(self._build())
 
 
 def register_agent(model: AgentModel, *, replace: bool = False) -> AgentModel:
@@ -468,6 +728,10 @@ def register_agent(model: AgentModel, *, replace: bool = False) -> AgentModel:
         identifier of at most :data:`MAX_AGENT_NAME_CHARS` characters),
         :attr:`AgentModel.SPECS` (a tuple of :class:`ParameterSpec`) and
         implements :meth:`AgentModel.cumulative` and :meth:`AgentModel.rate`.
+        Its display attributes (:attr:`AgentModel.label`, ``short_label``,
+        ``colour``, ``bone_protective``, ``line_style``, ``evidence_grade``)
+        are optional; what it declares is checked here (:func:`agent_display`)
+        and then shown by the figures, the explorer and the scenario files.
     replace : bool
         Registering a name that is already registered (a shipped agent
         included) replaces that agent for the whole process; it is refused
@@ -483,10 +747,37 @@ def register_agent(model: AgentModel, *, replace: bool = False) -> AgentModel:
     TypeError
         If ``model`` is not an :class:`AgentModel`, its name is not a string,
         its SPECS are not ParameterSpec objects, it lacks ``cumulative`` or
-        ``rate``, or ``replace`` is not a bool.
+        ``rate``, ``replace`` is not a bool, or a display attribute has the
+        wrong type.
     ValueError
         If the name is not an identifier or is already registered (without
-        ``replace=True``), or a spec's range is not finite and ordered.
+        ``replace=True``), a spec's range is not finite and ordered, or a
+        display attribute's value is not allowed (see :func:`agent_display`).
+
+    Examples
+    --------
+    A drug with one parameter per site, shown in green with its own line style
+    when given with an AI, and offered as a bone-protective therapy:
+
+    >>> class Romosozumab(AgentModel):
+    ...     name = "romosozumab"
+    ...     label = "Romosozumab"
+    ...     colour = "#117733"
+    ...     bone_protective = True
+    ...     line_style = (0, (3, 2))
+    ...     SPECS = (ParameterSpec("gain_pct_per_year", "%/yr", 0.0, 20.0),)
+    ...
+    ...     def cumulative(self, t, exposure, p, ctx):
+    ...         on = np.clip(np.asarray(t, dtype=float), exposure.start, exposure.stop) - exposure.start
+    ...         return -p["gain_pct_per_year"] / PCT * on
+    ...
+    ...     def rate(self, t, exposure, p, ctx):
+    ...         t = np.asarray(t, dtype=float)
+    ...         return np.where((t >= exposure.start) & (t < exposure.stop), -p["gain_pct_per_year"] / PCT, 0.0)
+    >>> _ = register_agent(Romosozumab())
+    >>> agent_display("romosozumab").short_label
+    'romosozumab'
+    >>> del AGENTS["romosozumab"]  # unregister
     """
     if not isinstance(model, AgentModel):
         raise TypeError(f"model must be a bmdsim.agents.AgentModel, got {type(model).__name__}")
@@ -507,6 +798,7 @@ def register_agent(model: AgentModel, *, replace: bool = False) -> AgentModel:
         high = as_finite_float(f"model {name!r}: SPECS {spec.name} high", spec.high)
         if not low <= high:
             raise ValueError(f"model {name!r}: SPECS {spec.name} needs low <= high, got [{low:g}, {high:g}]")
+    agent_display(model)  # its display attributes: checked now, not when a figure is drawn
     if name in AGENTS and AGENTS[name] is not model and not replace:
         raise ValueError(
             f"agent name {name!r} is already registered ({type(AGENTS[name]).__name__}); registering another model "

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from ._validation import as_finite_float, check_choice, check_range
-from .agents import AGENTS
+from .agents import AgentNames, agent_display
 from .parameters import available_parameter_sets
 from .patient import Patient
 from .regimen import Exposure, Regimen
@@ -48,8 +48,13 @@ T_SCORE_RANGE: tuple[float, float] = (-4.0, 2.0)
 COURSE_RANGE: tuple[float, float] = (0.0, 30.0)
 #: Simulation horizon [years].
 YEARS_RANGE: tuple[float, float] = (1.0, 30.0)
-#: Bone-protective therapies the explorer offers besides none (``None``).
-THERAPY_CHOICES: tuple[str, ...] = ("zoledronic_acid", "oral_bisphosphonate", "denosumab")
+#: Bone-protective therapies the explorer offers besides none (``None``): every registered
+#: bone-protective agent (:data:`bmdsim.THERAPIES`) except those whose evidence is graded
+#: ``"very low"`` (vibration), in registration order. A live view of :data:`bmdsim.AGENTS`, so a
+#: therapy registered later is offered too.
+THERAPY_CHOICES: AgentNames = AgentNames(
+    lambda d: d.bone_protective and d.evidence_grade != "very low", "therapies the explorer offers"
+)
 #: Value of the therapy dropdown for no therapy (a dropdown cannot hold None); :func:`explore` takes None.
 NO_THERAPY = "none"
 #: Slider steps: age [years], T-score [SD], course times [years], horizon [years].
@@ -239,9 +244,9 @@ def crossing_frame(traj: Trajectory, thresholds: Iterable[float] | np.ndarray = 
 
 
 def _title(inputs: Mapping[str, Any]) -> str:
-    parts = [f"AI {inputs['ai_start']:g}-{inputs['ai_stop']:g} y"]
+    parts = [f"{agent_display('aromatase_inhibitor').short_label} {inputs['ai_start']:g}-{inputs['ai_stop']:g} y"]
     if inputs["therapy"] is not None:
-        label = AGENTS[inputs["therapy"]].label.lower()
+        label = agent_display(inputs["therapy"]).short_label
         parts.append(f"{label} {inputs['therapy_start']:g}-{inputs['therapy_stop']:g} y")
     return f"Age {inputs['age']:g}: " + " + ".join(parts) + f" ({inputs['params']} set)"
 
@@ -274,7 +279,8 @@ def explore(
         :data:`COURSE_RANGE`, stop after start.
     therapy : str or None
         Bone-protective therapy given with it, one of :data:`THERAPY_CHOICES`
-        (``"zoledronic_acid"``, ``"oral_bisphosphonate"``, ``"denosumab"``), or
+        (shipped: ``"zoledronic_acid"``, ``"oral_bisphosphonate"``,
+        ``"denosumab"``; and any bone-protective agent registered later), or
         None for the AI alone.
     therapy_start, therapy_stop : float
         Start and stop of the therapy [years from baseline], in
@@ -442,7 +448,7 @@ class Explorer:
             value=(first["ai_start"], first["ai_stop"]), description="AI on [years]", **course, **slider()
         )
         self.controls["therapy"] = w.Dropdown(
-            options=[("none", NO_THERAPY)] + [(AGENTS[t].label, t) for t in THERAPY_CHOICES],
+            options=[("none", NO_THERAPY)] + [(agent_display(t).label, t) for t in THERAPY_CHOICES],
             value=NO_THERAPY if first["therapy"] is None else first["therapy"],
             description="Bone therapy",
             style=label_style(),

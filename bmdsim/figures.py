@@ -45,6 +45,7 @@ import numpy as np
 
 from . import _data, plot
 from ._validation import _show, as_finite_float, bounded_items, check_range
+from .agents import agent_display
 from .scenario import Scenario, load_builtin_scenario
 from .simulation import Trajectory
 from .summary import citation_keys, format_sources
@@ -451,7 +452,7 @@ def _protection_scenarios() -> tuple[list[Scenario], dict[str, float]]:
     for agent in PROTECTION_THERAPIES:
         course = min(float(math.floor(params.values[f"{agent}.max_calibrated_years"] + 1e-9)), ai_years)
         courses[agent] = course
-        label = plot.labels_for()[agent].lower()
+        label = agent_display(agent).short_label
         out.append(
             dataclasses.replace(
                 base,

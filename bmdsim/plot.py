@@ -12,11 +12,15 @@ units on every axis. Every text drawn comes from :data:`LABELS`; pass
 
 One style per regimen: :data:`REGIMEN_STYLES` maps each regimen (see
 :func:`regimen_key`: natural loss, an AI, tamoxifen, tamoxifen then an AI, an
-AI with each bone-protective therapy) to one colour and line style, used by
+AI with each agent that declares a line style, as the shipped bone-protective
+therapies but vibration do) to one colour and line style, used by
 every function that draws regimens (:func:`plot_comparison`,
 :func:`plot_fraction_crossed`, :func:`plot_relative_risk`,
 :func:`plot_policy_comparison`), so a regimen looks the same in every figure.
-Labels never sit on the data: the WHO zone and threshold names go in the right
+Agents' colours and names come from the agent registry (:data:`AGENT_COLOURS`,
+:func:`labels_for`; see :func:`bmdsim.agents.agent_display`), so a drug
+registered with :func:`bmdsim.register_agent` is drawn in its own colour and
+name without changes here. Labels never sit on the data: the WHO zone and threshold names go in the right
 margin (:func:`remove_margin_labels` drops them from all but the last of panels
 side by side), crossing markers of different sites are hollow with one shape
 per site (:data:`SITE_MARKERS`), identical legend entries are shown once, and
@@ -57,7 +61,7 @@ from ._validation import (
     check_range,
     check_text,
 )
-from .agents import AGENTS
+from .agents import AGENTS, DEFAULT_AGENT_COLOUR, RegistryView, agent_display
 from .regimen import Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory
 from .sites import SITE_LABELS, SITES, check_site
@@ -75,15 +79,10 @@ OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 SITE_COLOURS = {"lumbar_spine": "#0072B2", "femoral_neck": "#D55E00", "total_hip": "#009E73"}
 #: Fill colours of the WHO diagnostic zones (normal, osteopenia, osteoporosis).
 ZONE_COLOURS = ("#FFFFFF", "#FFF4D6", "#FBE0DC")
-#: Fill colours of exposure periods, by agent.
-AGENT_COLOURS = {
-    "aromatase_inhibitor": "#CC79A7",
-    "tamoxifen": "#56B4E9",
-    "zoledronic_acid": "#009E73",
-    "oral_bisphosphonate": "#E69F00",
-    "denosumab": "#0072B2",
-    "vibration": "#F0E442",
-}
+#: Fill colours of exposure periods, by agent: each registered agent's declared colour
+#: (:attr:`bmdsim.agents.AgentModel.colour`; grey, :data:`bmdsim.agents.DEFAULT_AGENT_COLOUR`, if it
+#: declares none). A live, read-only view of :data:`bmdsim.AGENTS`.
+AGENT_COLOURS: RegistryView[str] = RegistryView(lambda: {name: agent_display(name).colour for name in AGENTS})
 #: Colours and line styles for series whose regimen has no entry in :data:`REGIMEN_STYLES`, in order.
 SERIES_COLOURS = ("#000000", "#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 SERIES_STYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))
@@ -97,19 +96,36 @@ THRESHOLD_HATCHES = ("////", "\\\\\\\\", "xxxx", "----", "||||", "....")
 #: at the same time and T-score stay visible (drawn hollow).
 SITE_MARKERS = {"lumbar_spine": "o", "femoral_neck": "s", "total_hip": "D"}
 
+#: Colour and line style of natural loss and of switching from tamoxifen to an AI, regimens of no one agent.
+NATURAL_LOSS_STYLE: dict[str, Any] = {"color": "#000000", "linestyle": "--"}
+TAMOXIFEN_THEN_AI_STYLE: dict[str, Any] = {"color": "#D55E00", "linestyle": ":"}
+#: Line styles of an AI alone and tamoxifen alone (their colours are the agents' own).
+AI_LINE_STYLE, TAMOXIFEN_LINE_STYLE = "-", "-."
+
+
+def _regimen_styles() -> dict[str, dict[str, Any]]:
+    """:data:`REGIMEN_STYLES` now: the fixed regimens, then an AI with each agent that declares a line style."""
+    ai, tam = agent_display("aromatase_inhibitor"), agent_display("tamoxifen")
+    out = {
+        "natural_loss": dict(NATURAL_LOSS_STYLE),
+        "ai": {"color": ai.colour, "linestyle": AI_LINE_STYLE},
+        "tamoxifen": {"color": tam.colour, "linestyle": TAMOXIFEN_LINE_STYLE},
+        "tamoxifen_then_ai": dict(TAMOXIFEN_THEN_AI_STYLE),
+    }
+    for name in AGENTS:
+        shown = agent_display(name)
+        if name not in ("aromatase_inhibitor", "tamoxifen") and shown.line_style is not None:
+            out[f"ai+{name}"] = {"color": shown.colour, "linestyle": shown.line_style}
+    return out
+
+
 #: One colour and line style per regimen, the same in every figure: regimen key (see
-#: :func:`regimen_key`) -> matplotlib line properties. The colours are the Okabe-Ito ones of
-#: :data:`AGENT_COLOURS` (a bone-protective therapy added to an AI takes the therapy's colour);
-#: natural loss is black. The line styles differ too, for grey-scale print.
-REGIMEN_STYLES: dict[str, dict[str, Any]] = {
-    "natural_loss": {"color": "#000000", "linestyle": "--"},
-    "ai": {"color": "#CC79A7", "linestyle": "-"},
-    "tamoxifen": {"color": "#56B4E9", "linestyle": "-."},
-    "tamoxifen_then_ai": {"color": "#D55E00", "linestyle": ":"},
-    "ai+zoledronic_acid": {"color": "#009E73", "linestyle": (0, (7, 2))},
-    "ai+denosumab": {"color": "#0072B2", "linestyle": (0, (4, 1.5, 1, 1.5, 1, 1.5))},
-    "ai+oral_bisphosphonate": {"color": "#E69F00", "linestyle": (0, (1, 1))},
-}
+#: :func:`regimen_key`) -> matplotlib line properties. Natural loss is black and tamoxifen then an AI
+#: vermillion; an AI alone, tamoxifen alone and an AI with another agent (``"ai+<agent>"``) take the
+#: agent's colour (:data:`AGENT_COLOURS`), the last for every registered agent that declares a
+#: ``line_style`` (:class:`bmdsim.agents.AgentModel`). The shipped colours are the Okabe-Ito ones, and
+#: the line styles differ too, for grey-scale print. A live, read-only view of :data:`bmdsim.AGENTS`.
+REGIMEN_STYLES: RegistryView[dict[str, Any]] = RegistryView(_regimen_styles)
 #: Line styles of further series of one regimen on one axes (e.g. two parameter sets): same colour.
 _VARIANT_STYLES = ("--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)), "-")
 #: Colour of a share-crossed curve whose regimen has no entry in :data:`REGIMEN_STYLES`.
@@ -308,7 +324,7 @@ def labels_for(labels: Mapping[str, str] | None = None) -> dict[str, str]:
     TypeError, ValueError
         If ``labels`` is not a mapping or a value is not a drawable text.
     """
-    out = dict(LABELS) | dict(SITE_LABELS) | {name: a.label for name, a in AGENTS.items()}
+    out = dict(LABELS) | dict(SITE_LABELS) | {name: agent_display(name).label for name in AGENTS}
     if labels is None:
         return out
     if not isinstance(labels, Mapping):
@@ -532,8 +548,9 @@ def regimen_key(regimen: object) -> str | None:
     Durations do not matter (an AI for 2.5 or 5 years is ``"ai"``): no exposure
     is ``"natural_loss"``; an AI alone ``"ai"``; tamoxifen alone
     ``"tamoxifen"``; tamoxifen courses all before the AI courses
-    ``"tamoxifen_then_ai"``; an AI with one bone-protective therapy
-    ``"ai+<therapy>"``.
+    ``"tamoxifen_then_ai"``; an AI with one other agent that declares a
+    ``line_style`` (the shipped bone-protective therapies but vibration, and
+    any agent registered with one) ``"ai+<agent>"``.
 
     Parameters
     ----------
@@ -975,7 +992,9 @@ def draw_exposure_band(
         stop = min(e_stop, years)
         if e_start < years and stop > 0:
             start = max(e_start, 0.0)
-            ax.axvspan(start, stop, ymin=0.94, ymax=1.0, color=AGENT_COLOURS.get(agent, "0.6"), alpha=0.8)
+            ax.axvspan(
+                start, stop, ymin=0.94, ymax=1.0, color=AGENT_COLOURS.get(agent, DEFAULT_AGENT_COLOUR), alpha=0.8
+            )
             ax.text(
                 0.5 * (start + stop),
                 0.97,
@@ -1164,7 +1183,7 @@ def plot_regimen(
             stop - start,
             left=start,
             height=0.7,
-            color=AGENT_COLOURS.get(agent, "0.6"),
+            color=AGENT_COLOURS.get(agent, DEFAULT_AGENT_COLOUR),
             gid=f"exposure:{agent}:{e_start:g}",
         )
     if not agents:

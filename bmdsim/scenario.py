@@ -56,7 +56,20 @@ Who is simulated: exactly one of
         correlation = 0.76               # of the log multipliers: one value, or [{ sites = [a, b], value = r }]
 
     Without ``[variability]`` the default estimated spread is used (as
-    ``simulate_cohort(variability=None)``). ``[output]`` then also takes
+    ``simulate_cohort(variability=None)``). ``[simulation]`` then also takes
+    the run options of :func:`bmdsim.simulate_cohort` (each optional; a
+    ``[patient]`` or ``[cohort]`` scenario refuses them)::
+
+        [simulation]
+        parameter_draws = 20             # calibration draws of `params` on the same women: 0 (default, none)
+                                         # up to the draws shipped for the set (100; bmdsim.parameter_draws)
+        chunk_size = 100000              # women simulated at once (bounds memory; answers do not depend on it),
+                                         # at least n / MAX_CHUNKS, at most MAX_POPULATION
+        workers = 2                      # threads, 1 to bmdsim.cohort.MAX_WORKERS; default min(2, CPUs)
+
+    With ``parameter_draws`` the ``fraction_crossed`` figure draws the
+    parameter-uncertainty band and the command line's fraction table gains
+    its interval columns. ``[output]`` then also takes
     ``times`` (years at which the fraction below each threshold and the
     T-score percentiles are reported; default every whole year and the
     horizon) and ``percentiles`` (default 10, 25, 50, 75, 90), and
@@ -77,7 +90,7 @@ or population, with the scenario's ``[[exposure]]`` courses as the AI regimen
 
     [[policy]]                               # -> bmdsim.Policy(name, rule, scan_interval, agent, duration, site)
     name = "scan 12 m, treat on threshold"
-    rule = "threshold"                       # or "treat_all", "none"
+    rule = "threshold"                       # or "treat_all", "none", or a guideline of bmdsim.GUIDELINES
     scan_interval = 1.0                      # years between scans; "none" for no monitoring
     agent = "zoledronic_acid"                # bone-protective therapy, one of bmdsim.THERAPIES
     duration = 5                             # years
@@ -90,6 +103,16 @@ or population, with the scenario's ``[[exposure]]`` courses as the AI regimen
     grid_step = 0.019230769230769232         # years, of the time-below grid (one week)
     risk_factors = { smoking = true }        # true/false for everyone, or an array with one per patient
     seed = 1                                 # seeds the scan errors ([patient]; otherwise the group's seed)
+
+A policy's ``rule`` is ``"threshold"`` (the Hadji 2017 rule, the default),
+``"treat_all"``, ``"none"``, or the name of a registered guideline rule
+(:data:`bmdsim.policy.GUIDELINES`: ``"hadji_2017"``, the same as
+``"threshold"``; ``"hadji_2025"``, the 2025 update; or one added with
+:func:`bmdsim.policy.register_guideline`), as ``bmdsim.Policy(rule=...)``
+takes it. A guideline rule acts on scans as ``"threshold"`` does, so it needs
+a ``scan_interval`` and, with DXA errors, a ``[compare_policies] seed``.
+``risk_factors`` may name the risk factors of any registered guideline; a
+policy counts those its own guideline lists (see :mod:`bmdsim.policy`).
 
 Unknown sections or keys are errors, and every error names the file, the key
 and what is allowed.
@@ -158,10 +181,19 @@ from . import limits
 from . import plot as _plot
 from . import regimen as _regimen
 from ._validation import check_allocation, check_text
-from .cohort import DEFAULT_PERCENTILES, CohortResult, Population, TruncatedNormal, Variability, simulate_cohort
-from .parameters import DEFAULT_PARAMETER_SET, available_parameter_sets
+from .cohort import (
+    DEFAULT_PERCENTILES,
+    MAX_CHUNKS,
+    MAX_WORKERS,
+    CohortResult,
+    Population,
+    TruncatedNormal,
+    Variability,
+    simulate_cohort,
+)
+from .parameters import DEFAULT_PARAMETER_SET, available_parameter_sets, parameter_draws
 from .patient import Patient
-from .policy import MAX_POLICIES, RULES, Policy, compare_policies
+from .policy import GUIDELINES, MAX_POLICIES, RULES, Policy, compare_policies
 from .reference import available_references, load_reference
 from .regimen import MIN_SCAN_INTERVAL_YEARS as _MIN_EVENT_SCAN_YEARS
 from .regimen import AtThreshold, Exposure, Regimen
@@ -205,7 +237,9 @@ _EVENT = ("at_threshold",)
 _AT_THRESHOLD = ("site", "threshold", "scan_interval", "delay")
 _POLICY = ("name", "rule", "scan_interval", "agent", "duration", "site")
 _COMPARE = ("site", "threshold", "measurement_error", "grid_step", "risk_factors", "seed")
-_SIMULATION = ("years", "step", "params", "reference")
+_SIMULATION = ("years", "step", "params", "reference", "parameter_draws", "chunk_size", "workers")
+#: Keys of ``[simulation]`` that are run options of bmdsim.simulate_cohort, for a ``[population]`` only.
+_COHORT_RUN = ("parameter_draws", "chunk_size", "workers")
 _OUTPUT = ("thresholds", "formats", "figures", "times", "percentiles")
 _POPULATION_OUTPUT = ("times", "percentiles")
 
@@ -300,6 +334,10 @@ class Scenario:
         ``[compare_policies]`` as keywords of :func:`bmdsim.compare_policies`
         (``site``, ``threshold``, ``measurement_error``, ``grid_step``, ``seed``)
         and ``risk_factors``.
+    cohort_options : mapping
+        The ``[simulation]`` run options of a ``[population]`` as keywords of
+        :func:`bmdsim.simulate_cohort` (``parameter_draws``, ``chunk_size``,
+        ``workers``), only those given (empty: the API's defaults).
     times : tuple of float
         Times [years] of the population tables (empty without a population).
     percentiles : tuple of float
@@ -326,6 +364,7 @@ class Scenario:
     variability: Variability | None = None
     policies: tuple[Policy, ...] = ()
     policy_options: Mapping[str, Any] = field(default_factory=dict)
+    cohort_options: Mapping[str, Any] = field(default_factory=dict)
     times: tuple[float, ...] = ()
     percentiles: tuple[float, ...] = DEFAULT_PERCENTILES
 
@@ -354,6 +393,7 @@ class Scenario:
                 variability=self.variability,
                 params=self.params,
                 reference=reference,
+                **self.cohort_options,
             )
         return simulate(
             self.patient, self.regimen, years=self.years, step=self.step, params=self.params, reference=reference
@@ -391,6 +431,19 @@ class Scenario:
             reference=load_reference(self.reference),
             **options,
         )
+
+
+def policy_rules() -> tuple[str, ...]:
+    """The values a ``[[policy]]`` ``rule`` may take now: :data:`bmdsim.policy.RULES` and every registered guideline.
+
+    Returns
+    -------
+    tuple of str
+        ``"threshold"``, ``"treat_all"``, ``"none"``, then the names of
+        :data:`bmdsim.policy.GUIDELINES` (``"hadji_2017"``, ``"hadji_2025"``
+        and any registered later), as :class:`bmdsim.Policy` accepts them.
+    """
+    return (*RULES, *GUIDELINES)
 
 
 def synthetic_patients(
@@ -782,7 +835,7 @@ def _policies(r: _Reader, doc: Any) -> tuple[Policy, ...]:
         name = r.text(table["name"], f"{key}.name")
         if name in [p.name for p in policies]:
             raise r.fail(f"{key}.name", f"{_SHORT.repr(name)} is the name of an earlier policy; give each its own")
-        rule = r.string(table.get("rule", "threshold"), f"{key}.rule", RULES)
+        rule = r.string(table.get("rule", "threshold"), f"{key}.rule", policy_rules())
         interval: float | None = 1.0
         if "scan_interval" in table:
             value = table["scan_interval"]
@@ -824,9 +877,11 @@ def _policy_options(r: _Reader, doc: Any, kind: str, patients: int) -> dict[str,
     if "grid_step" in table:
         options["grid_step"] = r.number(table["grid_step"], "compare_policies.grid_step", unit="years")
     if "risk_factors" in table:
-        from .policy import AGE_RISK_FACTOR, hadji_2017
+        from .policy import AGE_RISK_FACTOR, GUIDELINES
 
-        names = tuple(f for f in hadji_2017().risk_factors if f != AGE_RISK_FACTOR)
+        # the risk factors of every registered guideline: a policy counts those its own guideline lists
+        known = dict.fromkeys(f for name in GUIDELINES for f in GUIDELINES[name].risk_factors)
+        names = tuple(f for f in known if f != AGE_RISK_FACTOR)
         factors = r.table(table["risk_factors"], "compare_policies.risk_factors", names)
         risk = {}
         for name, value in factors.items():
@@ -839,6 +894,43 @@ def _policy_options(r: _Reader, doc: Any, kind: str, patients: int) -> dict[str,
         if kind == "population":
             raise r.fail("compare_policies.seed", "the scan errors of a [population] use population.seed")
         options["seed"] = r.whole(table["seed"], "compare_policies.seed", 0, 2**63 - 1, "")
+    return options
+
+
+def _cohort_options(r: _Reader, sim: Mapping[str, Any], params: str, n: int | None) -> dict[str, Any]:
+    """The run options of ``[simulation]`` (``parameter_draws``, ``chunk_size``, ``workers``) of a population of ``n``.
+
+    ``n`` is None for ``[patient]`` and ``[cohort]`` scenarios, which refuse them.
+    """
+    given = [k for k in _COHORT_RUN if k in sim]
+    if not given:
+        return {}
+    if n is None:
+        raise r.fail(
+            f"simulation.{given[0]}",
+            "is a run option of bmdsim.simulate_cohort, for a [population]; this scenario simulates given patients",
+        )
+    options: dict[str, Any] = {}
+    if "parameter_draws" in sim:
+        shipped = len(parameter_draws(params))
+        options["parameter_draws"] = r.whole(
+            sim["parameter_draws"],
+            "simulation.parameter_draws",
+            0,
+            shipped,
+            f"of calibration draws (0 for none; parameter set {params!r} ships {shipped})",
+        )
+    if "chunk_size" in sim:
+        fewest = -(-n // MAX_CHUNKS)
+        options["chunk_size"] = r.whole(
+            sim["chunk_size"],
+            "simulation.chunk_size",
+            fewest,
+            MAX_POPULATION,
+            f"of women simulated at once (at most {MAX_CHUNKS} chunks of the {n} women; answers do not depend on it)",
+        )
+    if "workers" in sim:
+        options["workers"] = r.whole(sim["workers"], "simulation.workers", 1, MAX_WORKERS, "of threads")
     return options
 
 
@@ -972,6 +1064,7 @@ def scenario_from_dict(doc: Mapping[str, Any], source: str = "<scenario>") -> Sc
         )
     params = r.string(sim.get("params", DEFAULT_PARAMETER_SET), "simulation.params", available_parameter_sets())
     reference = r.string(sim.get("reference", "default"), "simulation.reference", available_references())
+    cohort_options = _cohort_options(r, sim, params, n if population is not None else None)
 
     policies: tuple[Policy, ...] = ()
     options: dict[str, Any] = {}
@@ -1001,10 +1094,11 @@ def scenario_from_dict(doc: Mapping[str, Any], source: str = "<scenario>") -> Sc
         options.setdefault("seed", cohort["seed"])
     if policies and "seed" not in options and population is None:
         error_on = options.get("measurement_error", "shipped") is not None
-        if error_on and any(p.rule == "threshold" for p in policies):
+        on_scans = [p.rule for p in policies if p.rule not in ("treat_all", "none")]
+        if error_on and on_scans:
             raise r.fail(
                 "compare_policies.seed",
-                'is required: the scans of a "threshold" policy have seeded DXA errors; give a seed, '
+                f'is required: the scans of a "{on_scans[0]}" policy have seeded DXA errors; give a seed, '
                 'or measurement_error = "none" for exact scans',
             )
 
@@ -1072,6 +1166,7 @@ def scenario_from_dict(doc: Mapping[str, Any], source: str = "<scenario>") -> Sc
         variability=variability,
         policies=policies,
         policy_options=options,
+        cohort_options=cohort_options,
         times=times,
         percentiles=tuple(float(q) for q in percentiles),
     )

@@ -50,7 +50,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from ._validation import as_finite_float
-from .agents import AGENTS, PCT, AgentModel, ParameterSpec, register_agent
+from .agents import AGENTS, PCT, AgentModel, AgentNames, ParameterSpec, register_agent
 from .regimen import Exposure, Regimen
 
 
@@ -185,6 +185,9 @@ class ZoledronicAcid(Antiresorptive):
 
     name = "zoledronic_acid"
     label = "Zoledronic acid"
+    colour = "#009E73"  # Okabe-Ito bluish green
+    bone_protective = True
+    line_style = (0, (7, 2))
 
 
 class OralBisphosphonate(Antiresorptive):
@@ -209,6 +212,9 @@ class OralBisphosphonate(Antiresorptive):
 
     name = "oral_bisphosphonate"
     label = "Oral bisphosphonate"
+    colour = "#E69F00"  # Okabe-Ito orange
+    bone_protective = True
+    line_style = (0, (1, 1))
 
 
 class Denosumab(Antiresorptive):
@@ -243,6 +249,9 @@ class Denosumab(Antiresorptive):
 
     name = "denosumab"
     label = "Denosumab"
+    colour = "#0072B2"  # Okabe-Ito blue
+    bone_protective = True
+    line_style = (0, (4, 1.5, 1, 1.5, 1, 1.5))
 
 
 class Vibration(AgentModel):
@@ -271,7 +280,10 @@ class Vibration(AgentModel):
 
     name = "vibration"
     label = "Vibration (very low evidence)"
-    evidence_grade = "very low"
+    short_label = "vibration"
+    colour = "#F0E442"  # Okabe-Ito yellow
+    bone_protective = True
+    evidence_grade = "very low"  # no line style: an AI with vibration takes the free series colours
     SPECS = (
         ParameterSpec("gain_pct_per_year", "%/yr", 0.0, 5.0, description="gain rate while on the platform"),
         _MAX_CALIBRATED,
@@ -290,8 +302,10 @@ class Vibration(AgentModel):
         return np.where(on, -p["gain_pct_per_year"] / PCT, 0.0)
 
 
-#: The bone-protective agents, by exposure name.
-THERAPIES = ("zoledronic_acid", "oral_bisphosphonate", "denosumab", "vibration")
+#: The bone-protective agents, by exposure name: every registered agent that declares
+#: ``bone_protective = True``, in registration order (``zoledronic_acid``, ``oral_bisphosphonate``,
+#: ``denosumab``, ``vibration``, then any registered later). A live view of :data:`bmdsim.AGENTS`.
+THERAPIES: AgentNames = AgentNames(lambda d: d.bone_protective, "bone-protective therapies")
 
 
 def check_calibrated_range(

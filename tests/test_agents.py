@@ -250,3 +250,136 @@ def test_new_agent_with_a_parameter_breaks_no_shipped_set():
             bmdsim.load_parameters("consensus").with_values(dict(list(gain.items())[:2]))
     finally:
         del AGENTS["test_dose_gain"]
+
+
+class _Romosozumab(AgentModel):
+    """A test bone-protective drug with one parameter per site and display metadata of its own."""
+
+    name = "test_romosozumab"
+    label = "Romosozumab (test)"
+    short_label = "romosozumab"
+    colour = "#117733"
+    bone_protective = True
+    line_style = (0, (3, 2))
+    evidence_grade = "moderate"
+    SPECS = (ParameterSpec("gain_pct_per_year", "%/yr", 0.0, 20.0, description="gain while on the drug"),)
+
+    def cumulative(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        return -p["gain_pct_per_year"] / 100 * (np.clip(t, exposure.start, exposure.stop) - exposure.start)
+
+    def rate(self, t, exposure, p, ctx):
+        t = np.asarray(t, dtype=float)
+        on = (t >= exposure.start) & (t < exposure.stop)
+        return np.where(on, -p["gain_pct_per_year"] / 100, 0.0)
+
+
+def test_a_registered_drug_shows_in_the_therapy_list_the_figures_the_explorer_and_scenario_files():
+    """Display metadata declared at registration reach every list of therapies, without editing those modules."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from bmdsim import plot
+    from bmdsim.explorer import THERAPY_CHOICES, explore, explorer_widgets
+    from bmdsim.scenario import ScenarioError, scenario_from_dict
+
+    name = "test_romosozumab"
+    scenario = {
+        "patient": {"age": 63, "t_score": {"femoral_neck": -1.5}},
+        "exposure": [{"agent": "aromatase_inhibitor", "stop": 5}],
+        "policy": [{"name": "scan and treat", "agent": name, "duration": 2}],
+        "compare_policies": {"seed": 1},
+    }
+    assert name not in bmdsim.THERAPIES
+    with pytest.raises(ScenarioError, match=rf"policy\[0\]\.agent: unknown value '{name}'; allowed values are: zol"):
+        scenario_from_dict(scenario)
+    register_agent(_Romosozumab())
+    try:
+        assert bmdsim.THERAPIES[-1] == name and name in THERAPY_CHOICES
+        assert plot.AGENT_COLOURS[name] == "#117733"
+        assert plot.REGIMEN_STYLES[f"ai+{name}"] == {"color": "#117733", "linestyle": (0, (3, 2))}
+        assert plot.labels_for()[name] == "Romosozumab (test)"
+
+        # the scenario reader offers it as a course and as a policy's therapy
+        read = scenario_from_dict(scenario)
+        assert read.policies[0].agent == name
+        with pytest.raises(ScenarioError, match=rf"exposure\[0\]\.agent: unknown value 'x'; allowed .*, {name}$"):
+            scenario_from_dict({**scenario, "exposure": [{"agent": "x"}]})
+
+        # simulated with its parameter, drawn in its own colour and style, named in the legend and the strip
+        gain = {f"{name}.{site}.gain_pct_per_year": 2.0 for site in bmdsim.SITES}
+        params = bmdsim.load_parameters("consensus").with_values(gain)
+        patient = bmdsim.Patient(age=63, t_score={"femoral_neck": -1.5})
+        ai = bmdsim.Exposure("aromatase_inhibitor", 0, 5)
+        on_drug = bmdsim.simulate(patient, bmdsim.Regimen([ai, bmdsim.Exposure(name, 0, 3)]), years=8, params=params)
+        alone = bmdsim.simulate(patient, bmdsim.Regimen([ai]), years=8, params=params)
+        assert on_drug.bmd_at("femoral_neck", 3.0) == pytest.approx(alone.bmd_at("femoral_neck", 3.0) * math.exp(0.06))
+        ax = plot.plot_comparison({"AI alone": alone, "AI + romosozumab": on_drug}, "femoral_neck")
+        legend = ax.get_legend()
+        entries = dict(zip([t.get_text() for t in legend.get_texts()], legend.legend_handles, strict=True))
+        assert to_hex(entries["AI + romosozumab"].get_color()) == "#117733"
+        assert entries["AI + romosozumab"].get_linestyle() != entries["AI alone"].get_linestyle()
+        ax = plot.plot_regimen(on_drug)
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["Aromatase inhibitor", "Romosozumab (test)"]
+        bars = [b for b in ax.patches if (b.get_gid() or "").startswith(f"exposure:{name}")]
+        assert len(bars) == 1 and to_hex(bars[0].get_facecolor()) == "#117733"
+        plt.close("all")
+
+        # the explorer offers it; it simulates the shipped sets, which lack the drug's parameter, and says so
+        pytest.importorskip("ipywidgets")
+        assert ("Romosozumab (test)", name) in explorer_widgets(therapy=None).controls["therapy"].options
+        with pytest.raises(ValueError, match=rf"agent '{name}' needs parameters that parameter set 'consensus' lacks"):
+            explore(therapy=name, params="consensus")
+    finally:
+        del AGENTS[name]
+        plt.close("all")
+    assert name not in bmdsim.THERAPIES and name not in THERAPY_CHOICES and f"ai+{name}" not in plot.REGIMEN_STYLES
+    with pytest.raises(ScenarioError, match=rf"policy\[0\]\.agent: unknown value '{name}'"):
+        scenario_from_dict(scenario)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error", "message"),
+    [
+        ("colour", "green", ValueError, r"colour must be a hex colour '#RRGGBB' \(e\.g\. '#009E73'\), got 'green'"),
+        ("colour", 0x117733, TypeError, r"colour must be a hex colour string '#RRGGBB', got 1144627"),
+        ("label", "   ", ValueError, r"label must be non-blank text on one line .*, got '   '"),
+        ("label", "two\nlines", ValueError, r"label must be non-blank text on one line"),
+        ("short_label", 5, TypeError, r"short_label must be a string, got 5"),
+        ("label", "x" * 101, ValueError, r"label must be at most 100 characters long, got 101"),
+        ("bone_protective", "yes", TypeError, r"bone_protective must be True or False, got 'yes'"),
+        ("line_style", "dashed", ValueError, r"line_style must be None, one of '-', '--', '-\.', ':', or a dash"),
+        ("line_style", (0, (3,)), ValueError, r"line_style must be .* got \(0, \(3,\)\)"),
+        ("line_style", (0, (3, -1)), ValueError, r"line_style must be .* positive lengths .* got \(0, \(3, -1\)\)"),
+        ("line_style", (0, (3, float("nan"))), ValueError, r"line_style must be"),
+        ("line_style", [0, [3, 1]], TypeError, r"line_style must be .* got \[0, \[3, 1\]\]"),
+        ("evidence_grade", "weak", ValueError, r"evidence_grade must be None or one of high, moderate, low, very low"),
+    ],
+)
+def test_register_agent_refuses_bad_display_metadata(field, value, error, message):
+    """Bad display metadata is refused at registration, naming the agent, the field, the value and what is allowed."""
+    bad = type("BadDisplay", (_Romosozumab,), {"name": "test_bad_display", field: value})()
+    with pytest.raises(error, match=rf"agent 'test_bad_display': {message}"):
+        register_agent(bad)
+    assert "test_bad_display" not in AGENTS
+
+
+def test_an_agent_without_display_metadata_gets_the_defaults():
+    """A third-party agent that declares nothing is labelled from its name, grey, and not a therapy."""
+    from bmdsim import plot
+    from bmdsim.agents import DEFAULT_AGENT_COLOUR, agent_display
+
+    plain = type("Plain", (_DoseGain,), {"name": "test_plain_drug", "label": ""})()
+    register_agent(plain)
+    try:
+        shown = agent_display("test_plain_drug")
+        assert (shown.label, shown.short_label) == ("Test plain drug", "test plain drug")
+        assert shown.colour == DEFAULT_AGENT_COLOUR == plot.AGENT_COLOURS["test_plain_drug"]
+        assert not shown.bone_protective and shown.line_style is None and shown.evidence_grade is None
+        assert "test_plain_drug" not in bmdsim.THERAPIES and "ai+test_plain_drug" not in plot.REGIMEN_STYLES
+        regimen = bmdsim.Regimen([bmdsim.Exposure("aromatase_inhibitor", 0, 5), bmdsim.Exposure("test_plain_drug")])
+        assert plot.regimen_key(regimen) is None  # no style of its own: the free series colours
+    finally:
+        del AGENTS["test_plain_drug"]
+    with pytest.raises(ValueError, match=r"unknown agent 'test_plain_drug'; registered agents: aromatase_inhibitor"):
+        agent_display("test_plain_drug")

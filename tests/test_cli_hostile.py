@@ -352,6 +352,11 @@ AT = "exposure[0].start.at_threshold"
         (POPULATION + "[output]\ntimes = [" + ", ".join(str(i / 100) for i in range(300)) + "]", "output.times", "200"),
         (POPULATION + "[variability]\ncv = 1e308\n", "variability", "plausible range"),
         (POPULATION + "[[policy]]\nname = '" + "p" * 300 + "'\n", "policy[0]", "200 characters"),
+        (POPULATION + AI + "[simulation]\nparameter_draws = 1000\n", "simulation.parameter_draws", "[0, 100]"),
+        (POPULATION + AI + "[simulation]\nchunk_size = " + "9" * 400 + "\n", "simulation.chunk_size", "[1, 1000000]"),
+        (POPULATION + AI + "[simulation]\nworkers = 1e9\n", "simulation.workers", "whole number of threads in [1, 64]"),
+        (PATIENT + AI + "[simulation]\nworkers = 2\n", "simulation.workers", "for a [population]"),
+        (PATIENT + AI + "[[policy]]\nname = 'p'\nrule = 'hadji_2099'\n", "policy[0].rule", "hadji_2017, hadji_2025"),
     ],
     ids=[
         "ai-stop-60",
@@ -370,6 +375,11 @@ AT = "exposure[0].start.at_threshold"
         "too-many-times",
         "huge-cv",
         "long-policy-name",
+        "parameter-draws-1000",
+        "chunk-size-huge",
+        "workers-float",
+        "workers-without-population",
+        "unknown-guideline",
     ],
 )
 def test_implausible_and_hostile_scenario_values_are_one_line(tmp_path, capsys, toml, key, reason):

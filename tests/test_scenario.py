@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import warnings
 
@@ -428,6 +429,61 @@ def test_own_population_and_variability(tmp_path):
     assert no_spread.variability == bmdsim.Variability()
 
 
+def test_population_run_options_map_onto_simulate_cohort(tmp_path):
+    """[simulation] parameter_draws, chunk_size and workers are simulate_cohort keywords; the CLI shows the draws."""
+    text = POPULATION + AI + "[simulation]\nyears = 6\nparameter_draws = 4\nchunk_size = 70\nworkers = 1\n"
+    s = load_scenario(write(tmp_path, text))
+    assert s.cohort_options == {"parameter_draws": 4, "chunk_size": 70, "workers": 1}
+    result = s.run()
+    assert [d.name for d in result.parameter_draws] == [f"trials draw {k}" for k in range(4)]
+    direct = bmdsim.simulate_cohort(300, s.regimen, 6, seed=4, parameter_draws=4)  # the default chunk and workers
+    times = [0.0, 3.0, 6.0]
+    got, want = result.fraction_below("femoral_neck", -2.0, times), direct.fraction_below("femoral_neck", -2.0, times)
+    for column in ("fraction", "param_low", "param_high"):
+        assert np.array_equal(got[column], want[column]), column
+    assert load_scenario(write(tmp_path, POPULATION + AI, "plain.toml")).cohort_options == {}
+    header, rows = run_cli_tables(tmp_path, "s.toml", "fraction_below")
+    assert header[-2:] == ["fraction_param_low95", "fraction_param_high95"]
+    neck = [r for r in rows if r[0] == "femoral_neck" and float(r[1]) == -2.5]
+    band = result.fraction_below("femoral_neck", -2.5, [float(r[2]) for r in neck])
+    assert [float(r[-2]) for r in neck] == pytest.approx(band["param_low"], rel=1e-9)
+    assert [float(r[-1]) for r in neck] == pytest.approx(band["param_high"], rel=1e-9)
+    header, _ = run_cli_tables(tmp_path, "plain.toml", "fraction_below")
+    assert header[-1] == "fraction_high95"
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "needles"),
+    [
+        ("parameter_draws = 101", "simulation.parameter_draws", ("in [0, 100], got 101", "ships 100")),
+        ("parameter_draws = -1", "simulation.parameter_draws", ("in [0, 100], got -1",)),
+        ("parameter_draws = true", "simulation.parameter_draws", ("whole number", "got True")),
+        ("parameter_draws = 2.0", "simulation.parameter_draws", ("whole number", "got 2.0")),
+        ("parameter_draws = '5'", "simulation.parameter_draws", ("whole number", "got '5'")),
+        ("chunk_size = 0", "simulation.chunk_size", ("in [1, 1000000], got 0", "do not depend on it")),
+        ("chunk_size = 1e5", "simulation.chunk_size", ("whole number", "got 100000.0")),
+        ("chunk_size = " + "9" * 5000, "", ("too long",)),
+        ("chunk_size = " + "9" * 100, "simulation.chunk_size", ("in [1, 1000000]", "...")),
+        ("workers = 0", "simulation.workers", ("whole number of threads in [1, 64], got 0",)),
+        ("workers = 65", "simulation.workers", ("in [1, 64], got 65",)),
+        ("workers = [1, 2]", "simulation.workers", ("got [1, 2]",)),
+        ("threads = 2", "simulation.threads", ("unknown key", "parameter_draws, chunk_size, workers")),
+    ],
+)
+def test_population_run_options_are_bounded_one_line_errors(tmp_path, line, key, needles):
+    refused(tmp_path, POPULATION + AI + "[simulation]\n" + line + "\n", key, *needles)
+
+
+def test_run_options_need_a_population_and_a_large_population_bounds_the_chunk(tmp_path):
+    for head in (PATIENT, COHORT):
+        refused(
+            tmp_path, head + AI + "[simulation]\nparameter_draws = 2\n", "simulation.parameter_draws", "[population]"
+        )
+    big = POPULATION.replace("n = 300", "n = 1000000") + AI + "[simulation]\nchunk_size = 9\n"
+    refused(tmp_path, big, "simulation.chunk_size", "in [10, 1000000], got 9", "at most 100000 chunks")
+    assert load_scenario(write(tmp_path, big.replace("= 9", "= 10"))).cohort_options == {"chunk_size": 10}
+
+
 def test_policies_map_onto_compare_policies(tmp_path):
     text = (
         POPULATION
@@ -530,6 +586,61 @@ def test_policies_for_given_patients_take_a_seed_and_risk_factor_arrays(tmp_path
     assert s.compare_policies()["fraction_treated"] == direct["fraction_treated"]
     cohort = COHORT + "[[exposure]]\nagent = 'aromatase_inhibitor'\nstop = 5\n[[policy]]\nname = 'yearly'\n"
     assert load_scenario(write(tmp_path, cohort, "group.toml")).policy_options == {"seed": 1}
+
+
+def test_a_policy_names_a_registered_guideline_rule(tmp_path):
+    """rule = "hadji_2025" applies the 2025 update, as Policy(rule="hadji_2025") does, with its own risk factors."""
+    text = """
+        [patient]
+        age = [55, 70, 62, 58]
+        t_score = { femoral_neck = [-1.6, -1.9, -1.2, -1.7] }
+        [[exposure]]
+        agent = "aromatase_inhibitor"
+        stop = 5
+        [[policy]]
+        name = "2017"
+        rule = "hadji_2017"
+        [[policy]]
+        name = "2025, every two years"
+        rule = "hadji_2025"
+        scan_interval = 2
+        [compare_policies]
+        seed = 3
+        risk_factors = { previous_vertebral_fracture = [true, false, false, true] }
+        """
+    s = load_scenario(write(tmp_path, text))
+    policies = [bmdsim.Policy("2017", rule="hadji_2017"), bmdsim.Policy("2025, every two years", "hadji_2025", 2.0)]
+    assert list(s.policies) == policies
+    risk = {"previous_vertebral_fracture": np.array([True, False, False, True])}
+    direct = bmdsim.compare_policies(policies, s.patient, s.regimen, 10, risk, seed=3)
+    table = s.compare_policies()
+    assert table["rule"] == ["hadji_2017", "hadji_2025"]
+    for column in ("fraction_treated", "fraction_treated_at_baseline", "delay_mean", "scans_total"):
+        assert table[column] == direct[column], column
+    # the 2025 risk factor (not in the 2017 list) lowers the 2025 threshold to -1.5: the women at -1.6 and
+    # -1.7 are treated from the baseline scan; without it only the 70-year-old (age is a risk factor) is
+    assert table["fraction_treated_at_baseline"][1] == 0.75
+    without = bmdsim.compare_policies(policies[1:], s.patient, s.regimen, 10, None, seed=3)
+    assert without["fraction_treated_at_baseline"] == [0.25]
+    # a guideline rule acts on scans with DXA errors, so it needs a seed, as "threshold" does
+    unseeded = text.replace("seed = 3\n", "").replace('rule = "hadji_2017"', 'rule = "none"')
+    refused(tmp_path, unseeded, "compare_policies.seed", 'scans of a "hadji_2025" policy', "is required")
+
+
+def test_a_guideline_registered_later_is_a_rule_scenarios_may_name(tmp_path):
+    """The allowed rules are read from the guideline registry when the file is read."""
+    from bmdsim.policy import hadji_2025, register_guideline, unregister_guideline
+
+    text = PATIENT + AI + "[[policy]]\nname = 'local'\nrule = 'local_2026'\n[compare_policies]\nseed = 1\n"
+    allowed = "allowed values are: threshold, treat_all, none, hadji_2017, hadji_2025"
+    message = refused(tmp_path, text, "policy[0].rule", "unknown value 'local_2026'", allowed)
+    assert message.endswith("hadji_2025"), message
+    register_guideline(dataclasses.replace(hadji_2025(), key="local_2026", name="Local 2026"))
+    try:
+        assert load_scenario(write(tmp_path, text)).policies[0].rule == "local_2026"
+    finally:
+        unregister_guideline("local_2026")
+    refused(tmp_path, text, "policy[0].rule", "unknown value 'local_2026'")
 
 
 def test_a_scenario_without_policies_cannot_compare_them(tmp_path):
