@@ -109,6 +109,8 @@ class OvarianSuppression(AromataseInhibitor):
 
     name = "ovarian_suppression"
     label = "Ovarian suppression or failure"
+    short_label = "ovarian suppression"
+    colour = "#D55E00"  # Okabe-Ito vermillion
     replaces_natural_loss = True
     validated_age_years = OVARIAN_AGE_YEARS
     SPECS = (*AromataseInhibitor.SPECS, _MAX_CALIBRATED)
@@ -139,6 +141,9 @@ class Glucocorticoid(AromataseInhibitor):
 
     name = "glucocorticoid"
     label = "Oral glucocorticoid"
+    short_label = "glucocorticoid"
+    colour = "#000000"  # Okabe-Ito black
+    evidence_grade = "low"
     validated_age_years = GLUCOCORTICOID_AGE_YEARS
     SPECS = (*AromataseInhibitor.SPECS, _MAX_CALIBRATED)
 
