@@ -2,7 +2,8 @@
 
 Each profile is an agent (see :mod:`bmdsim.agents`): an exposure in a
 :class:`bmdsim.Regimen`, with its own parameters in every shipped parameter
-set, fitted by :mod:`bmdsim.calibration` to the published arms in
+set, fitted by :mod:`bmdsim.calibration` (Shapiro 2001 [1]_, ZEBRA [2]_,
+Adachi 1997 [3]_ and others) to the published arms in
 ``data/targets/ovarian_suppression.json`` and ``data/targets/glucocorticoid.json``
 and checked against held-out arms by ``python -m bmdsim.validation`` (section
 "Patient profiles").
@@ -41,12 +42,13 @@ References
 ----------
 .. [1] Shapiro CL, Manola J, Leboff M. Ovarian failure after adjuvant
    chemotherapy is associated with rapid bone loss in women with early-stage
-   breast cancer. J Clin Oncol 2001;19:3306-11. PMID 11454877.
+   breast cancer. J Clin Oncol 2001;19(14):3306-11. PMID 11454877.
 .. [2] Fogelman I, Blake GM, Blamey R, et al. Bone mineral density in
    premenopausal women treated for node-positive early breast cancer with 2
-   years of goserelin or 6 months of CMF. Osteoporos Int 2003;14:1001-6.
-.. [3] Adachi JD, Bensen WG, Brown J, et al. Intermittent etidronate therapy to
-   prevent corticosteroid-induced osteoporosis. N Engl J Med 1997;337:382-7.
+   years of goserelin or 6 months of cyclophosphamide, methotrexate and
+   5-fluorouracil (CMF). 2003. DOI 10.1007/s00198-003-1508-y, PMID 14530912.
+.. [3] Adachi JD, et al. Intermittent etidronate therapy to prevent
+   corticosteroid-induced osteoporosis. N Engl J Med 1997;337(6):382-7.
    PMID 9241127.
 """
 
