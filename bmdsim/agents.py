@@ -350,6 +350,8 @@ class AgentModel:
     #: True for an agent that describes a premenopausal woman (see :mod:`bmdsim.profiles`): a regimen
     #: holding it has no natural postmenopausal loss at all, from baseline to the horizon.
     replaces_natural_loss: bool = False
+    #: True for an agent that only women can take (ovarian suppression): a male patient on it is a ValueError.
+    female_only: bool = False
     #: Ages [years] ``(low, high)`` of the women in the agent's trials; outside them a simulation emits
     #: :class:`bmdsim.ExtrapolationWarning` (:func:`bmdsim.therapies.check_calibrated_range`). None: no limit.
     validated_age_years: tuple[float, float] | None = None
@@ -371,6 +373,16 @@ class AgentModel:
     def time_scales(self, p: Mapping[str, float]) -> tuple[float, ...]:
         """Time constants [years] of the effect; the crossing search resolves them."""
         return ()
+
+    def values_for_sex(self, p: Mapping[str, float], sex: str) -> Mapping[str, float]:
+        """The parameters ``p`` of one site as they apply to patients of ``sex`` (``"female"`` or ``"male"``).
+
+        The default: the same for both, except that an agent with
+        :attr:`female_only` refuses men (ValueError).
+        """
+        if sex == "male" and self.female_only:
+            raise ValueError(f"agent {self.name!r} is for women only (sex='female'); a male patient cannot be on it")
+        return p
 
 
 def _front_loaded_integral(tau: np.ndarray, late: float, early: float, t_early: float | None) -> np.ndarray:
@@ -417,7 +429,28 @@ class AromataseInhibitor(AgentModel):
         ParameterSpec(
             "recovery_time_constant_years", "years", 0.05, 20.0, per_site=False, description="time constant of recovery"
         ),
+        ParameterSpec(
+            "male_excess_pct_per_year",
+            "%/yr",
+            0.0,
+            20.0,
+            description="excess loss in men, constant while on the drug (no front-loading; see bmdsim.profiles)",
+        ),
+        ParameterSpec(
+            "male_max_calibrated_years",
+            "years",
+            0.1,
+            60.0,
+            per_site=False,
+            description="longest course in men's trials; a longer course in a man warns",
+        ),
     )
+
+    def values_for_sex(self, p: Mapping[str, float], sex: str) -> Mapping[str, float]:
+        """In men the excess is ``male_excess_pct_per_year``, constant on the drug; the recovery is the women's."""
+        if sex != "male":
+            return p
+        return dict(p) | {"late_excess_pct_per_year": p["male_excess_pct_per_year"], "early_excess_pct_per_year": 0.0}
 
     def _excess(self, tau: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
         return _front_loaded_integral(

@@ -166,6 +166,17 @@ def ovarian_recovery_fraction(tau: float, doc: dict[str, Any] | None = None) -> 
     return min(1.0, share / -math.expm1(-rec["regained_years"] / tau))
 
 
+def male_age_slope(doc: dict[str, Any] | None = None) -> float:
+    """Log-rate slope [1/yr] of men's natural loss: ``ln(ratio) / (age_high - age_low)``.
+
+    From MrOS's loss at 85 against 65 years (``data/targets/men.json``,
+    ``age_slope`` block: the ratio of absolute losses, read as a ratio of rates).
+    """
+    doc = doc or _data.read_json("targets/men.json")
+    block = doc["age_slope"]
+    return math.log(block["loss_ratio"]) / (block["age_high"] - block["age_low"])
+
+
 def tamoxifen_net_change(atac: dict[str, Any] | None = None) -> dict[str, float]:
     """Tamoxifen's net change [%/yr] per site from the ATAC 5-year tamoxifen arm."""
     atac = atac or _data.read_json("targets/atac_bone.json")
@@ -249,16 +260,18 @@ def _regimen(arm: dict[str, Any]) -> Regimen:
     return _regimen_of(tuple((e["agent"], e["start"], e["stop"]) for e in arm["exposures"]))
 
 
-def arm_change(params: ParameterSet, arm: dict[str, Any], site: str, start: float, stop: float, age: float) -> float:
+def arm_change(
+    params: ParameterSet, arm: dict[str, Any], site: str, start: float, stop: float, age: float, sex: str = "female"
+) -> float:
     """Exact percent change of BMD at ``site`` from ``start`` to ``stop`` [years] under one arm's regimen."""
-    loss = SiteModel(params, _regimen(arm), site).log_loss(np.array([start, stop], dtype=float), age)
+    loss = SiteModel(params, _regimen(arm), site, sex).log_loss(np.array([start, stop], dtype=float), age)
     return float(100.0 * np.expm1(-(loss[1] - loss[0])))
 
 
 def observation_model(params: ParameterSet, doc: dict[str, Any], obs: dict[str, Any]) -> float:
     """The model's value of one observation of a target file [per cent, or percentage points for a contrast]."""
     age = obs.get("baseline_age_years", doc["baseline_age_years"])  # an observation may give its arm's own age
-    args = (obs["site"], obs["from_years"], obs["to_years"], age)
+    args = (obs["site"], obs["from_years"], obs["to_years"], age, doc.get("sex", "female"))  # a file of men says so
     value = arm_change(params, doc["arms"][obs["arm"]], *args)
     if "minus" in obs:
         value -= arm_change(params, doc["arms"][obs["minus"]], *args)
@@ -397,6 +410,10 @@ def calibrate(
     for agent in ("ovarian_suppression", "glucocorticoid"):  # the profiles borrow the AI's recovery kinetics
         if f"{agent}.recovery_time_constant_years" in entries:
             entries[f"{agent}.recovery_time_constant_years"]["value"] = float(f"{tau:.{_DIGITS}g}")
+    if "natural_male.reference_age_years" in entries:
+        slope = _rounded(male_age_slope(_target_doc("men", targets)))
+        for site in ("femoral_neck", "total_hip"):  # the spine has no natural loss in men (data/targets/men.json)
+            entries[f"natural_male.{site}.age_slope_per_year"]["value"] = slope
     if "ovarian_suppression.recovery_time_constant_years" in entries:
         fraction = _rounded(ovarian_recovery_fraction(tau, _target_doc("ovarian_suppression", targets)))
         for site in SITES:

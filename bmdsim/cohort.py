@@ -75,7 +75,7 @@ from .measurement import ERROR_BLOCK_PATIENTS, SHIPPED_PRECISION, check_precisio
 from .model import PatientState, SiteModel
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
 from .parameters import parameter_draws as _shipped_draws
-from .patient import Patient
+from .patient import Patient, check_sex
 from .reference import YoungAdultReference, load_reference
 from .regimen import Exposure, Regimen
 from .simulation import DEFAULT_THRESHOLDS, Trajectory
@@ -295,11 +295,13 @@ class Population:
     correlation: float | Mapping[tuple[str, str], float] = 0.0
     name: str = "custom"
     age_correlation: float | Mapping[str, float] = 0.0
+    sex: str = "female"
     _corr: np.ndarray = field(init=False, repr=False, compare=False)
     _age_corr: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_text("population.name", self.name)
+        check_sex(self.sex, "population.sex")
         if not isinstance(self.age, TruncatedNormal):
             raise TypeError(f"population.age must be a bmdsim.cohort.TruncatedNormal, got {type(self.age).__name__}")
         self.age.check("population.age", limits.AGE_YEARS, "years")
@@ -919,7 +921,7 @@ class CohortResult:
         self._kept: dict[int, _CohortTrajectory] = {}  # chunk index -> its patients under the point parameters
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._models = {s: SiteModel(self.params, self.regimen, s) for s in self.sites}
+        self._models = {s: SiteModel(self.params, self.regimen, s, self.population.sex) for s in self.sites}
         self._draw_models: dict[int, dict[str, SiteModel]] = {}  # built once per draw, kept for its crossing tables
         self._token = uuid.uuid4().hex  # names this copy's inputs to executor workers (see _executor_chunk)
 
@@ -1038,7 +1040,7 @@ class CohortResult:
         zm = _combine(z[:, [1 + k + SITES.index(s) for s in self.sites]], self._m_root)
         log_m = zm * self._m_sigma - 0.5 * self._m_sigma**2  # lognormal with mean 1
         multiplier = {s: np.exp(log_m[:, j]) for j, s in enumerate(self.sites)}
-        return Patient(age=age, t_score=t_score), multiplier
+        return Patient(age=age, t_score=t_score, sex=pop.sex), multiplier
 
     def _span(self, what: str, start: object, stop: object) -> tuple[int, int]:
         """``start`` and ``stop`` as patient indices with ``0 <= start < stop <= n``, or a clear error."""
@@ -1088,7 +1090,11 @@ class CohortResult:
             patient, multiplier = kept.patient, kept.multiplier
         else:
             a, b = start % self.chunk_size, start % self.chunk_size + stop - start
-            patient = Patient(age=kept.patient.age[a:b], t_score={s: v[a:b] for s, v in kept.patient.t_score.items()})
+            patient = Patient(
+                age=kept.patient.age[a:b],
+                t_score={s: v[a:b] for s, v in kept.patient.t_score.items()},
+                sex=kept.patient.sex,
+            )
             multiplier = {s: m[a:b] for s, m in kept.multiplier.items()}
         return self._trajectory(patient, multiplier, draw)
 
@@ -1155,7 +1161,9 @@ class CohortResult:
             return kept
         models = self._draw_models.get(draw)
         if models is None:  # built here, before the threads start
-            models = {s: SiteModel(self.parameter_draws[draw], self.regimen, s) for s in self.sites}
+            models = {
+                s: SiteModel(self.parameter_draws[draw], self.regimen, s, self.population.sex) for s in self.sites
+            }
             self._draw_models[draw] = models
         out = np.empty(self.n)
 
@@ -1995,7 +2003,7 @@ def simulate_cohort(
     for p in (params, *draws):  # now, not when a draw's pass starts
         p.require_agents(e.agent for e in regimen)
     precision = check_precision(measurement_error, population.sites)
-    warn_if_extrapolating(regimen, params.values, years, (population.age.low, population.age.high))
+    warn_if_extrapolating(regimen, params.values, years, (population.age.low, population.age.high), population.sex)
     if executor is not None and not isinstance(executor, Executor):
         raise TypeError(
             f"executor must be a concurrent.futures.Executor (e.g. ProcessPoolExecutor, or a Dask "
@@ -2439,7 +2447,7 @@ class PatientSet:
     def _model(self, regimen: Regimen, site: str) -> SiteModel:
         key = (regimen, site)
         if key not in self._models:  # kept: a model keeps its crossing tables
-            self._models[key] = SiteModel(self.params, regimen, site)
+            self._models[key] = SiteModel(self.params, regimen, site, self.patient.sex)
         return self._models[key]
 
     def _trajectory(self, regimen: Regimen) -> _CohortTrajectory:

@@ -388,6 +388,11 @@ def cohort_relative_risk(
     """
     if not isinstance(result, CohortResult):
         raise TypeError(f"result must be a bmdsim.CohortResult, got {type(result).__name__}")
+    if result.population.sex != "female":
+        raise ValueError(
+            "relative fracture risk uses gradients from women (Marshall 1996); got a cohort of sex "
+            f"{result.population.sex!r}"
+        )
     check_choice("outcome", outcome, outcomes())
     site = result.check_site(site)
     g = gradient(outcome, site, bound)

@@ -465,6 +465,15 @@ def _incidence_block(
     return out
 
 
+def _women_only(sex: str) -> None:
+    """Refuse men: the incidence, mortality and gradients of this module are women's."""
+    if sex != "female":
+        raise ValueError(
+            f"absolute fracture incidence is modelled for women only (its incidence, mortality and gradients are "
+            f"women's); got patients of sex {sex!r}"
+        )
+
+
 def trajectory_incidence(
     traj: Trajectory,
     outcome: str,
@@ -509,6 +518,7 @@ def trajectory_incidence(
     """
     if not isinstance(traj, Trajectory):
         raise TypeError(f"traj must be a bmdsim.Trajectory (from bmdsim.simulate), got {type(traj).__name__}")
+    _women_only(traj.patient.sex)
     check_choice("outcome", outcome, outcomes())
     site = _site_for(outcome, site, traj.sites)
     check_choice("bound", bound, _BOUNDS)
@@ -739,6 +749,7 @@ def cohort_incidence(
     """
     if not isinstance(result, CohortResult):
         raise TypeError(f"result must be a bmdsim.CohortResult, got {type(result).__name__}")
+    _women_only(result.population.sex)
     outs = _check_outcomes(outcomes)
     sites = {} if sites is None else dict(sites)
     for key in sites:

@@ -20,6 +20,7 @@ import numpy as np
 
 from .agents import AGENTS, NaturalLoss, SiteContext
 from .parameters import ParameterSet
+from .patient import check_sex
 from .regimen import Exposure, Regimen
 
 #: Widest spacing [years] of the checkpoints that the crossing search places
@@ -80,18 +81,25 @@ class SiteModel:
     params : ParameterSet
     regimen : Regimen
     site : str
+    sex : {"female", "male"}
+        Men have their own natural loss (``natural_male.*``) and AI excess
+        (:meth:`bmdsim.agents.AgentModel.values_for_sex`); see :mod:`bmdsim.profiles`.
     """
 
-    def __init__(self, params: ParameterSet, regimen: Regimen, site: str) -> None:
+    def __init__(self, params: ParameterSet, regimen: Regimen, site: str, sex: str = "female") -> None:
         self.site = site
-        self.terms = [(AGENTS[e.agent], e, params.agent_values(e.agent, site)) for e in regimen]
+        self.sex = check_sex(sex)
+        self.terms = [
+            (AGENTS[e.agent], e, AGENTS[e.agent].values_for_sex(params.agent_values(e.agent, site), self.sex))
+            for e in regimen
+        ]
         # A premenopausal woman (an agent of bmdsim.profiles) has no natural postmenopausal loss.
         premenopausal = any(model.replaces_natural_loss for model, _, _ in self.terms)
-        self.natural = NaturalLoss((), (0.0,)) if premenopausal else params.natural(site)
+        self.natural = NaturalLoss((), (0.0,)) if premenopausal else params.natural(site, self.sex)
         self._caches: dict[str, dict] = {}
 
     @classmethod
-    def from_parts(cls, site: str, natural: NaturalLoss, terms: list) -> SiteModel:
+    def from_parts(cls, site: str, natural: NaturalLoss, terms: list, sex: str = "female") -> SiteModel:
         """A model built from its parts: ``natural`` loss and ``terms`` ``(agent model, exposure, values)``.
 
         For variants of a model that no parameter set and regimen describe
@@ -99,6 +107,7 @@ class SiteModel:
         """
         model = object.__new__(cls)
         model.site, model.natural, model.terms = site, natural, list(terms)
+        model.sex = check_sex(sex)
         model._caches = {}
         return model
 

@@ -85,6 +85,11 @@ def _component_specs(component: str, specs: tuple[ParameterSpec, ...]) -> dict[s
     return out
 
 
+#: Component name of men's natural loss: the keys ``natural_male.<site>.*`` and
+#: ``natural_male.reference_age_years``, with the specs of natural loss (optional in a set: all or none).
+NATURAL_MALE = "natural_male"
+
+
 def parameter_specs() -> dict[str, ParameterSpec]:
     """Every parameter key the registered components may have, with its spec.
 
@@ -96,7 +101,7 @@ def parameter_specs() -> dict[str, ParameterSpec]:
         description; natural loss first, then every registered agent
         (:data:`bmdsim.AGENTS`), so an agent registered later adds its keys.
     """
-    out = _component_specs(NaturalLoss.name, NaturalLoss.SPECS)
+    out = _component_specs(NaturalLoss.name, NaturalLoss.SPECS) | _component_specs(NATURAL_MALE, NaturalLoss.SPECS)
     for agent in AGENTS.values():
         out |= _component_specs(agent.name, agent.SPECS)
     return out
@@ -183,8 +188,15 @@ class ParameterSet:
         if unknown:
             raise ValueError(f"parameter set {self.name!r} has unknown parameters: {', '.join(unknown)}")
         checked = {k: _check_value(k, self.values[k], specs[k]) for k in sorted(self.values)}
+        male = _component_specs(NATURAL_MALE, NaturalLoss.SPECS)
+        if not male.keys().isdisjoint(checked):
+            missing_male = sorted(set(male) - set(checked))
+            if missing_male:
+                raise ValueError(f"parameter set {self.name!r} lacks parameters: {', '.join(missing_male)}")
         for site in SITES:
             self._natural(checked, site)  # checks the band structure (and a slope without bands)
+            if not male.keys().isdisjoint(checked):
+                self._natural(checked, site, NATURAL_MALE)
         for agent in carried:
             for spec in agent.SPECS:
                 if spec.optional and checked[f"{agent.name}.{spec.name}"] is None:
@@ -258,16 +270,29 @@ class ParameterSet:
         return self.values[key]
 
     @staticmethod
-    def _natural(values: Mapping[str, Any], site: str) -> NaturalLoss:
+    def _natural(values: Mapping[str, Any], site: str, component: str = NaturalLoss.name) -> NaturalLoss:
         return NaturalLoss(
-            values[f"natural.{site}.age_edges_years"],
-            values[f"natural.{site}.rates_pct_per_year"],
-            values[f"natural.{site}.age_slope_per_year"],
-            values["natural.reference_age_years"],
+            values[f"{component}.{site}.age_edges_years"],
+            values[f"{component}.{site}.rates_pct_per_year"],
+            values[f"{component}.{site}.age_slope_per_year"],
+            values[f"{component}.reference_age_years"],
         )
 
-    def natural(self, site: str) -> NaturalLoss:
-        """The natural-loss model of ``site``."""
+    def natural(self, site: str, sex: str = "female") -> NaturalLoss:
+        """The natural-loss model of ``site`` for women (``natural.*``) or men (``natural_male.*``).
+
+        Raises
+        ------
+        ValueError
+            For men, if the set has no ``natural_male`` parameters.
+        """
+        if sex == "male":
+            if f"{NATURAL_MALE}.reference_age_years" not in self.values:
+                raise ValueError(
+                    f"parameter set {self.name!r} has no natural loss for men ({NATURAL_MALE}.* parameters); "
+                    "use a shipped set or add them with with_values"
+                )
+            return self._natural(self.values, site, NATURAL_MALE)
         return self._natural(self.values, site)
 
     def agent_values(self, agent: str, site: str) -> dict[str, Any]:

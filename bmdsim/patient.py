@@ -16,6 +16,20 @@ from ._validation import as_float_array, check_allocation, check_range
 from .reference import YoungAdultReference
 from .sites import SITES, check_site
 
+#: The sexes bmdsim models. Men have their own natural loss and AI excess (:mod:`bmdsim.profiles`);
+#: their T-scores use the same (female) young-adult reference, as ISCD 2013 recommends.
+SEXES = ("female", "male")
+
+
+def check_sex(sex: object, name: str = "sex") -> str:
+    """Return ``sex`` if it is one of :data:`SEXES`; otherwise raise naming ``name``."""
+    if not isinstance(sex, str):
+        raise TypeError(f"{name} must be one of {', '.join(map(repr, SEXES))}, got {type(sex).__name__}")
+    if sex not in SEXES:
+        shown = repr(sex) if len(sex) <= 40 else repr(sex[:40] + "...")
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, SEXES))}, got {shown}")
+    return sex
+
 
 def _site_values(field_name: str, values: object) -> dict[str, np.ndarray]:
     if values is None:
@@ -42,6 +56,9 @@ class Patient:
     t_score : mapping of site -> float or 1-D array, optional
         T-score at baseline [SD], in ``limits.T_SCORE``; converted to BMD with
         the simulation's young-adult reference.
+    sex : {"female", "male"}
+        One sex for every patient of this object (default ``"female"``). Men
+        have their own natural loss and AI excess (:mod:`bmdsim.profiles`).
 
     Each site is given either as a BMD or as a T-score, not both. Sites not
     given are not simulated. Scalars and arrays may be mixed; arrays must all
@@ -68,13 +85,16 @@ class Patient:
     t_score: Mapping[str, np.ndarray] = field(default_factory=dict)
     n: int = 1
     is_scalar: bool = True
+    sex: str = "female"
 
     def __init__(
         self,
         age: float | np.ndarray,
         bmd: Mapping[str, float | np.ndarray] | None = None,
         t_score: Mapping[str, float | np.ndarray] | None = None,
+        sex: str = "female",
     ) -> None:
+        object.__setattr__(self, "sex", check_sex(sex))
         age_arr = as_float_array("age", age)
         check_range("age", age_arr, *limits.AGE_YEARS, unit="years")
         bmd_d = _site_values("bmd", bmd)

@@ -904,6 +904,11 @@ def _resolve_cohort(
     params: ParameterSet,
     reference: YoungAdultReference,
 ) -> _Cohort:
+    if isinstance(patient, (Patient, Population)) and patient.sex != "female":
+        raise ValueError(
+            f"the guideline rules (Hadji 2017, 2025) are for women with breast cancer on an AI; got patients of sex "
+            f"{patient.sex!r}"
+        )
     if seed is not None:
         seed = _check_seed(seed)
     if variability is not None and not isinstance(variability, Variability):

@@ -54,7 +54,7 @@ References
 
 from __future__ import annotations
 
-from .agents import AromataseInhibitor, ParameterSpec, register_agent
+from .agents import AgentModel, AromataseInhibitor, ParameterSpec, register_agent
 
 #: Ages [years] of the premenopausal women in the trials behind ``ovarian_suppression``
 #: (``data/targets/ovarian_suppression.json``): premenopausal breast-cancer patients, mean ages about
@@ -79,6 +79,10 @@ _MAX_CALIBRATED = ParameterSpec(
     per_site=False,
     description="longest course in the calibrating and validating arms; longer courses warn",
 )
+
+
+#: The AI's front-loaded excess and recovery, without its men-only rate: the profiles' parameters.
+_FRONT_LOADED = tuple(spec for spec in AromataseInhibitor.SPECS if not spec.name.startswith("male_"))
 
 
 class OvarianSuppression(AromataseInhibitor):
@@ -114,8 +118,12 @@ class OvarianSuppression(AromataseInhibitor):
     short_label = "ovarian suppression"
     colour = "#D55E00"  # Okabe-Ito vermillion
     replaces_natural_loss = True
+    female_only = True
     validated_age_years = OVARIAN_AGE_YEARS
-    SPECS = (*AromataseInhibitor.SPECS, _MAX_CALIBRATED)
+    SPECS = (*_FRONT_LOADED, _MAX_CALIBRATED)
+
+    def values_for_sex(self, p, sex):  # noqa: ANN001, ANN201 - AgentModel's signature
+        return AgentModel.values_for_sex(self, p, sex)
 
 
 class Glucocorticoid(AromataseInhibitor):
@@ -147,7 +155,10 @@ class Glucocorticoid(AromataseInhibitor):
     colour = "#000000"  # Okabe-Ito black
     evidence_grade = "low"
     validated_age_years = GLUCOCORTICOID_AGE_YEARS
-    SPECS = (*AromataseInhibitor.SPECS, _MAX_CALIBRATED)
+    SPECS = (*_FRONT_LOADED, _MAX_CALIBRATED)
+
+    def values_for_sex(self, p, sex):  # noqa: ANN001, ANN201 - AgentModel's signature
+        return AgentModel.values_for_sex(self, p, sex)  # the trials mixed men and women: one set of values
 
 
 register_agent(OvarianSuppression())

@@ -148,7 +148,7 @@ class Trajectory:
         self._multiplier = None if loss_multiplier is None else dict(loss_multiplier)
         self._cache: dict[tuple, np.ndarray] = {}
         self._state = PatientState(patient.age, self._resolve_events())
-        self._models = {s: SiteModel(params, regimen, s) for s in self.sites}
+        self._models = {s: SiteModel(params, regimen, s, patient.sex) for s in self.sites}
 
     def _target(self, site: str, threshold: float) -> np.ndarray:
         """``c = ln(BMD(0) / BMD*)`` per patient: 0 if at or below at baseline, inf if unreachable."""
@@ -168,7 +168,7 @@ class Trajectory:
                     f"{e.agent} starts when the {trigger.site} T-score reaches {trigger.threshold:g}, but the "
                     f"patient has no baseline value there; given sites are {', '.join(self.sites)}"
                 )
-            model = SiteModel(self.params, Regimen(known), trigger.site)
+            model = SiteModel(self.params, Regimen(known), trigger.site, self.patient.sex)
             state = PatientState(self.patient.age, dict(spans))
             seen = first_crossing(model, state, self._target(trigger.site, trigger.threshold), self.years)
             if trigger.scan_interval is not None:
@@ -588,7 +588,7 @@ def simulate(
         reference = load_reference()
     if not isinstance(reference, YoungAdultReference):
         raise TypeError(f"reference must be a bmdsim.YoungAdultReference, got {type(reference).__name__}")
-    warn_if_extrapolating(regimen, params.values, years, patient.age)
+    warn_if_extrapolating(regimen, params.values, years, patient.age, patient.sex)
     multiplier = _check_multiplier(loss_multiplier, patient)
     return Trajectory(patient, regimen, years, step, params, reference, multiplier)
 

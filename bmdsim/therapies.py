@@ -309,7 +309,11 @@ THERAPIES: AgentNames = AgentNames(lambda d: d.bone_protective, "bone-protective
 
 
 def check_calibrated_range(
-    exposures: Iterable[Exposure], values: Mapping[str, object], horizon: float, ages: object = None
+    exposures: Iterable[Exposure],
+    values: Mapping[str, object],
+    horizon: float,
+    ages: object = None,
+    sex: str = "female",
 ) -> list[str]:
     """Messages for exposures beyond their agent's calibrated range: a longer course, or ages outside it.
 
@@ -325,6 +329,9 @@ def check_calibrated_range(
         Ages at baseline [years] of the patients; an agent with
         :attr:`~bmdsim.agents.AgentModel.validated_age_years` is checked
         against their lowest and highest (not checked when None).
+    sex : {"female", "male"}
+        For men, a course is checked against ``<agent>.male_max_calibrated_years``
+        where the set has it (the AI: one 12-month trial in men).
 
     Returns
     -------
@@ -339,6 +346,8 @@ def check_calibrated_range(
     messages = []
     for e in exposures:
         key = f"{e.agent}.max_calibrated_years"
+        if sex == "male" and f"{e.agent}.male_max_calibrated_years" in values:
+            key = f"{e.agent}.male_max_calibrated_years"
         if key not in values:
             continue
         limit = float(values[key])
@@ -347,9 +356,10 @@ def check_calibrated_range(
         else:  # a start on an event: the course lasts its duration at most
             length = min(getattr(e, "duration", math.inf), horizon)
         if length > limit * (1 + 1e-9):
+            whose = "its calibrating trials" if sex != "male" else "its trials in men"
             messages.append(
-                f"{e.agent} is given for {length:.3g} years, longer than the {limit:.3g} years of its "
-                "calibrating trials; its effect beyond that is extrapolated"
+                f"{e.agent} is given for {length:.3g} years, longer than the {limit:.3g} years of {whose}; "
+                "its effect beyond that is extrapolated"
             )
     if ages is not None:
         age = np.asarray(ages, dtype=float)
@@ -367,10 +377,14 @@ def check_calibrated_range(
 
 
 def warn_if_extrapolating(
-    exposures: Iterable[Exposure], values: Mapping[str, object], horizon: float, ages: object = None
+    exposures: Iterable[Exposure],
+    values: Mapping[str, object],
+    horizon: float,
+    ages: object = None,
+    sex: str = "female",
 ) -> None:
     """Emit an :class:`ExtrapolationWarning` for each message of :func:`check_calibrated_range`."""
-    for message in check_calibrated_range(exposures, values, horizon, ages):
+    for message in check_calibrated_range(exposures, values, horizon, ages, sex):
         warnings.warn(message, ExtrapolationWarning, stacklevel=3)
 
 

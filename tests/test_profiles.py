@@ -142,9 +142,9 @@ def test_profiles_are_validated_apart_from_the_postmenopausal_trials():
     """The headline report has no profile row; the profile report has every profile row, held out unless fitted."""
     main = validation.validation_report(["trials"])
     profiles = validation.validation_report(["trials"], profiles=True)
-    assert not any(k.split(":")[0] in ("ovarian_suppression", "glucocorticoid") for k in main.keys)
+    assert not any(k.split(":")[0] in ("ovarian_suppression", "glucocorticoid", "men") for k in main.keys)
     files = {k.split(":")[0] for k in profiles.keys}
-    assert files == {"ovarian_suppression", "glucocorticoid"}
+    assert files == {"ovarian_suppression", "glucocorticoid", "men"}
     held = ~profiles.fitted["trials"]
     assert held.sum() >= 10
     assert all(r == "validation" for r, h in zip(profiles.roles, held, strict=True) if h)
@@ -167,3 +167,74 @@ def test_long_term_glucocorticoids_in_the_regimen_are_a_guideline_risk_factor():
     given = {"oral_corticosteroids_over_6_months": np.zeros(400, dtype=bool)}
     with pytest.raises(ValueError, match=r"risk_factors\['oral_corticosteroids_over_6_months'\] is False"):
         bmdsim.simulate_policy(bmdsim.Policy("p"), pop, long_term, 5.0, risk_factors=given, n=400, seed=2)
+
+
+def test_men_have_their_own_natural_loss_and_ai_excess():
+    """A man: natural loss from MrOS (none at the spine), the AI's excess from Burnett-Bowie 2009, constant."""
+    man = Patient(age=73, t_score={"lumbar_spine": 0.0, "femoral_neck": 0.0}, sex="male")
+    untreated = bmdsim.simulate(man, Regimen([]), years=5.0)
+    assert untreated.percent_change("lumbar_spine", start=0, stop=5) == 0.0
+    fn = PARAMS.natural("femoral_neck", "male")
+    assert fn.rate(np.array([73.5]))[0] == pytest.approx(
+        PARAMS["natural_male.femoral_neck.rates_pct_per_year"][0] / 100 * math.exp(math.log(2.5) / 20 * 8.5)
+    )
+    # Burnett-Bowie's contrast at 12 months is reproduced, and the excess is constant on the drug.
+    model = SiteModel(PARAMS, Regimen([Exposure("aromatase_inhibitor", 0, None)]), "lumbar_spine", "male")
+    assert float(100 * np.expm1(-model.log_loss(np.array([1.0]), 68.0)[0])) == pytest.approx(-2.45, abs=1e-6)
+    assert model.rate(np.array([0.1]), 68.0)[0] == pytest.approx(model.rate(np.array([0.9]), 68.0)[0])
+    # A woman with the same regimen is unchanged by men's values.
+    woman = SiteModel(PARAMS, Regimen([Exposure("aromatase_inhibitor", 0, None)]), "lumbar_spine")
+    assert woman.log_loss(np.array([1.0]), 68.0)[0] != model.log_loss(np.array([1.0]), 68.0)[0]
+
+
+def test_impossible_or_unsupported_combinations_for_men_are_clear_errors():
+    man = Patient(age=50, t_score={"lumbar_spine": 0.0, "femoral_neck": 0.0}, sex="male")
+    with pytest.raises(ValueError, match="'ovarian_suppression' is for women only"):
+        bmdsim.simulate(man, Regimen([OFS]), years=3.0)
+    with pytest.raises(ValueError, match="sex must be one of 'female', 'male', got 'M'"):
+        Patient(age=60, t_score={"lumbar_spine": 0.0}, sex="M")
+    with pytest.raises(TypeError, match="population.sex must be one of"):
+        bmdsim.Population(
+            age=bmdsim.TruncatedNormal(60, 5, 45, 85),
+            t_score={"femoral_neck": bmdsim.TruncatedNormal(0, 1, -4, 4)},
+            sex=1,
+        )
+    men = bmdsim.Population(
+        age=bmdsim.TruncatedNormal(68, 6, 50, 85),
+        t_score={"femoral_neck": bmdsim.TruncatedNormal(-0.5, 1, -4, 4)},
+        sex="male",
+    )
+    ai = Regimen([Exposure("aromatase_inhibitor", 0, 1)])
+    with pytest.raises(ValueError, match="guideline rules .* are for women"):
+        bmdsim.simulate_policy(bmdsim.Policy("p"), men, ai, 1.0, n=100, seed=1)
+    result = bmdsim.simulate_cohort(n=200, regimen=ai, years=1.0, seed=1, population=men)
+    from bmdsim.fracture_incidence import cohort_incidence
+
+    with pytest.raises(ValueError, match="women only"):
+        cohort_incidence(result, [1.0])
+    with pytest.warns(bmdsim.ExtrapolationWarning, match="longer than the 1 years of its trials in men"):
+        bmdsim.simulate_cohort(
+            n=200, regimen=Regimen([Exposure("aromatase_inhibitor", 0, 5)]), years=5.0, seed=1, population=men
+        )
+
+
+def test_a_cohort_of_men_matches_single_simulations():
+    men = bmdsim.Population(
+        age=bmdsim.TruncatedNormal(68, 6, 50, 85),
+        t_score={"femoral_neck": bmdsim.TruncatedNormal(-1.0, 1, -4, 4)},
+        sex="male",
+    )
+    ai = Regimen([Exposure("aromatase_inhibitor", 0, 1)])
+    result = bmdsim.simulate_cohort(n=2000, regimen=ai, years=10.0, seed=5, population=men, params="trials")
+    times = result.crossing_time("femoral_neck", -2.0)
+    patients, multiplier = result.patients(0, 2000)
+    assert patients.sex == "male"
+    for i in np.flatnonzero(np.isfinite(times) & (times > 0))[:4]:
+        single = bmdsim.simulate(
+            Patient(age=patients.age[i], t_score={"femoral_neck": patients.t_score["femoral_neck"][i]}, sex="male"),
+            ai,
+            years=10.0,
+            params="trials",
+            loss_multiplier={"femoral_neck": multiplier["femoral_neck"][i]},
+        )
+        assert single.crossing_time("femoral_neck", -2.0) == pytest.approx(times[i], abs=1e-9)
