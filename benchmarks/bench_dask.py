@@ -27,9 +27,12 @@ Run: ``python benchmarks/bench_dask.py [--n 1000000] [--workers 2] [--draws 20] 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -48,12 +51,17 @@ def timed_chunk(result: bmdsim.CohortResult, start: int, stop: int) -> tuple[flo
     return time.perf_counter() - begin, resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - faults
 
 
-def on_cluster(result: bmdsim.CohortResult, workers: int, environment: dict[str, str], local: dict) -> tuple:
-    """Median chunk time and faults in the workers, and the wall time of crossing_times_dask."""
+@contextlib.contextmanager
+def local_cluster(workers: int, environment: dict[str, str]) -> Iterator[Any]:
+    """A Client on a LocalCluster of ``workers`` one-thread processes started with ``environment``.
+
+    The nanny writes its pre-spawn environment into this process too, so the
+    caller's environment is restored on exit.
+    """
     import dask
     from distributed import Client, LocalCluster
 
-    saved = dict(os.environ)  # the nanny writes its pre-spawn environment into this process too
+    saved = dict(os.environ)
     settings = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in environment.items()}
     try:
         with (
@@ -61,20 +69,24 @@ def on_cluster(result: bmdsim.CohortResult, workers: int, environment: dict[str,
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
             Client(cluster) as client,
         ):
-            seen = client.run(
-                lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")}
-            )
-            remote = client.scatter(result, broadcast=True)
-            spans = result.chunks()
-            client.gather(client.map(timed_chunk, [remote] * workers, *zip(*spans[:workers], strict=True)))  # warm
-            # one chunk at a time, so that the workers do not compete for the cores while a chunk is timed
-            runs = [client.submit(timed_chunk, remote, a, b, pure=False).result() for a, b in spans]
-            begin = time.perf_counter()
-            times = crossing_times_dask(result, client, THRESHOLDS)
-            wall = time.perf_counter() - begin
+            yield client
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def on_cluster(result: bmdsim.CohortResult, workers: int, environment: dict[str, str], local: dict) -> tuple:
+    """Median chunk time and faults in the workers, and the wall time of crossing_times_dask."""
+    with local_cluster(workers, environment) as client:
+        seen = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")})
+        remote = client.scatter(result, broadcast=True)
+        spans = result.chunks()
+        client.gather(client.map(timed_chunk, [remote] * workers, *zip(*spans[:workers], strict=True)))  # warm
+        # one chunk at a time, so that the workers do not compete for the cores while a chunk is timed
+        runs = [client.submit(timed_chunk, remote, a, b, pure=False).result() for a, b in spans]
+        begin = time.perf_counter()
+        times = crossing_times_dask(result, client, THRESHOLDS)
+        wall = time.perf_counter() - begin
     for key, value in local.items():
         assert np.array_equal(times[key], value), f"cluster and local answers differ at {key}"
     seconds, faults = zip(*runs, strict=True)
@@ -84,8 +96,6 @@ def on_cluster(result: bmdsim.CohortResult, workers: int, environment: dict[str,
 
 def with_executor(args: argparse.Namespace, regimen: bmdsim.Regimen, local: dict) -> None:
     """Local (one thread) against simulate_cohort(executor=...) on a cluster: crossings, then parameter draws."""
-    import dask
-    from distributed import Client, LocalCluster
 
     times = [1.0, 2.0, 5.0, 10.0, 20.0]
     kwargs = {"regimen": regimen, "years": YEARS, "seed": 1, "chunk_size": 100_000}
@@ -93,24 +103,14 @@ def with_executor(args: argparse.Namespace, regimen: bmdsim.Regimen, local: dict
     begin = time.perf_counter()
     band = bmdsim.simulate_cohort(**draws, workers=1).fraction_below("femoral_neck", -2.0, times)
     draws_local = time.perf_counter() - begin
-    saved = dict(os.environ)
-    settings = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRONMENT.items()}
-    try:
-        with (
-            dask.config.set(settings),
-            LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0") as c,
-            Client(c) as client,
-        ):
-            executor = client.get_executor()
-            begin = time.perf_counter()
-            remote = bmdsim.simulate_cohort(**kwargs, n=args.n, executor=executor).crossing_times(THRESHOLDS)
-            crossings = time.perf_counter() - begin
-            begin = time.perf_counter()
-            remote_band = bmdsim.simulate_cohort(**draws, executor=executor).fraction_below("femoral_neck", -2.0, times)
-            draws_remote = time.perf_counter() - begin
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with local_cluster(args.workers, WORKER_ENVIRONMENT) as client:
+        executor = client.get_executor()
+        begin = time.perf_counter()
+        remote = bmdsim.simulate_cohort(**kwargs, n=args.n, executor=executor).crossing_times(THRESHOLDS)
+        crossings = time.perf_counter() - begin
+        begin = time.perf_counter()
+        remote_band = bmdsim.simulate_cohort(**draws, executor=executor).fraction_below("femoral_neck", -2.0, times)
+        draws_remote = time.perf_counter() - begin
     for key, value in local.items():
         assert np.array_equal(remote[key], value), f"executor and local answers differ at {key}"
     for key in ("fraction", "param_low", "param_high", "draws"):

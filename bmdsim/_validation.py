@@ -171,3 +171,35 @@ def bounded_items(values: Iterable[object], most: int, too_many: str) -> list:
     if len(items) > most:
         raise ValueError(too_many)
     return items
+
+
+def named_items(values: object, cls: type, field: str, most: int, kind: str) -> list:
+    """The items of ``values``: 1 to ``most`` instances of ``cls`` with distinct ``.name``, else a clear error.
+
+    Parameters
+    ----------
+    values : iterable
+        What the caller was given (a single ``cls`` instance, a string or a
+        non-iterable is a TypeError; an endless iterator is read only up to
+        ``most + 1`` items).
+    cls : type
+        The class every item must be.
+    field : str
+        The argument's name in messages (e.g. ``"policies"``).
+    most : int
+        Largest number of items.
+    kind : str
+        The class as users write it (e.g. ``"bmdsim.Policy"``).
+    """
+    if isinstance(values, (cls, str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{field} must be a sequence of {kind}, got {type(values).__name__}")
+    items = bounded_items(values, most, f"{field} must hold at most {most} {field}")
+    if not items:
+        raise ValueError(f"{field} must not be empty: give at least one {kind}")
+    for i, item in enumerate(items):
+        if not isinstance(item, cls):
+            raise TypeError(f"{field}[{i}] must be a {kind}, got {type(item).__name__}")
+    names = [item.name for item in items]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{field} need distinct names, got {names}")
+    return items

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import tables
-from ._validation import as_finite_float, as_int, bounded_items, check_text
+from ._validation import as_finite_float, as_int, bounded_items, check_text, named_items
 from .cohort import (
     DEFAULT_PERCENTILES,
     CohortResult,
@@ -270,17 +270,7 @@ def simulate_mixture(subgroups: Sequence[Subgroup], n: int, years: float, seed: 
         woman, or a keyword is not allowed; and whatever
         :func:`bmdsim.simulate_cohort` refuses.
     """
-    if isinstance(subgroups, (str, bytes)) or not isinstance(subgroups, Iterable):
-        raise TypeError(f"subgroups must be a sequence of bmdsim.mixture.Subgroup, got {type(subgroups).__name__}")
-    items = bounded_items(subgroups, MAX_SUBGROUPS, f"subgroups must hold at most {MAX_SUBGROUPS} subgroups")
-    if not items:
-        raise ValueError("subgroups must hold at least one Subgroup")
-    for i, g in enumerate(items):
-        if not isinstance(g, Subgroup):
-            raise TypeError(f"subgroups[{i}] must be a bmdsim.mixture.Subgroup, got {type(g).__name__}")
-    names = [g.name for g in items]
-    if len(set(names)) != len(names):
-        raise ValueError(f"subgroup names must be distinct, got {names}")
+    items = named_items(subgroups, Subgroup, "subgroups", MAX_SUBGROUPS, "bmdsim.mixture.Subgroup")
     total = sum(g.share for g in items)
     if abs(total - 1.0) > SHARE_TOLERANCE:
         raise ValueError(

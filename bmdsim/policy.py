@@ -110,7 +110,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -120,11 +120,11 @@ from . import _data, limits, tables
 from ._validation import (
     as_finite_float,
     as_float_array,
-    bounded_items,
     check_allocation,
     check_choice,
     check_range,
     check_text,
+    named_items,
 )
 from .cohort import PatientSet, Population, Variability, simulate_cohort
 from .measurement import ERROR_BLOCK_PATIENTS, SHIPPED_PRECISION, check_precision
@@ -1505,17 +1505,7 @@ def compare_policies(
     of :mod:`bmdsim.fracture_incidence` (general-population baseline rates,
     BMD-mediated drug effect only, no falls).
     """
-    if isinstance(policies, (Policy, str, bytes)) or not isinstance(policies, Iterable):
-        raise TypeError(f"policies must be a sequence of bmdsim.Policy, got {type(policies).__name__}")
-    policies = bounded_items(policies, MAX_POLICIES, f"policies must hold at most {MAX_POLICIES} policies")
-    if not policies:
-        raise ValueError("policies must not be empty")
-    for i, p in enumerate(policies):
-        if not isinstance(p, Policy):
-            raise TypeError(f"policies[{i}] must be a bmdsim.Policy, got {type(p).__name__}")
-    names = [p.name for p in policies]
-    if len(set(names)) != len(names):
-        raise ValueError(f"policy names must be distinct, got {names}")
+    policies = named_items(policies, Policy, "policies", MAX_POLICIES, "bmdsim.Policy")
     allowed = {
         "n",
         "seed",

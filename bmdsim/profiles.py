@@ -54,7 +54,8 @@ References
 
 from __future__ import annotations
 
-from .agents import AgentModel, AromataseInhibitor, ParameterSpec, register_agent
+from .agents import AgentModel, AromataseInhibitor, register_agent
+from .therapies import MAX_CALIBRATED_SPEC
 
 #: Ages [years] of the premenopausal women in the trials behind ``ovarian_suppression``
 #: (``data/targets/ovarian_suppression.json``): premenopausal breast-cancer patients, mean ages about
@@ -70,15 +71,6 @@ GLUCOCORTICOID_AGE_YEARS = (20.0, 90.0)
 #: ``glucocorticoid`` course has run that long at baseline gives every woman the risk factor in
 #: :func:`bmdsim.simulate_policy` and :func:`bmdsim.compare_policies`.
 GLUCOCORTICOID_RISK_FACTOR = ("oral_corticosteroids_over_6_months", 0.5)
-
-_MAX_CALIBRATED = ParameterSpec(
-    "max_calibrated_years",
-    "years",
-    0.1,
-    60.0,
-    per_site=False,
-    description="longest course in the calibrating and validating arms; longer courses warn",
-)
 
 
 #: The AI's front-loaded excess and recovery, without its men-only rate: the profiles' parameters.
@@ -120,7 +112,7 @@ class OvarianSuppression(AromataseInhibitor):
     replaces_natural_loss = True
     female_only = True
     validated_age_years = OVARIAN_AGE_YEARS
-    SPECS = (*_FRONT_LOADED, _MAX_CALIBRATED)
+    SPECS = (*_FRONT_LOADED, MAX_CALIBRATED_SPEC)
 
     def values_for_sex(self, p, sex):  # noqa: ANN001, ANN201 - AgentModel's signature
         return AgentModel.values_for_sex(self, p, sex)
@@ -155,7 +147,7 @@ class Glucocorticoid(AromataseInhibitor):
     colour = "#000000"  # Okabe-Ito black
     evidence_grade = "low"
     validated_age_years = GLUCOCORTICOID_AGE_YEARS
-    SPECS = (*_FRONT_LOADED, _MAX_CALIBRATED)
+    SPECS = (*_FRONT_LOADED, MAX_CALIBRATED_SPEC)
 
     def values_for_sex(self, p, sex):  # noqa: ANN001, ANN201 - AgentModel's signature
         return AgentModel.values_for_sex(self, p, sex)  # the trials mixed men and women: one set of values

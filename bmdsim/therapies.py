@@ -58,7 +58,9 @@ class ExtrapolationWarning(UserWarning):
     """A regimen goes beyond the range in which the model was calibrated."""
 
 
-_MAX_CALIBRATED = ParameterSpec(
+#: The spec of ``<agent>.max_calibrated_years``: the longest course in an agent's trials [years]; a
+#: longer course emits :class:`ExtrapolationWarning` (:func:`check_calibrated_range`).
+MAX_CALIBRATED_SPEC = ParameterSpec(
     "max_calibrated_years",
     "years",
     0.1,
@@ -131,7 +133,7 @@ class Antiresorptive(AgentModel):
             per_site=False,
             description="time constant of the loss of the gain after the stop",
         ),
-        _MAX_CALIBRATED,
+        MAX_CALIBRATED_SPEC,
     )
 
     def gain(self, tau: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
@@ -286,7 +288,7 @@ class Vibration(AgentModel):
     evidence_grade = "very low"  # no line style: an AI with vibration takes the free series colours
     SPECS = (
         ParameterSpec("gain_pct_per_year", "%/yr", 0.0, 5.0, description="gain rate while on the platform"),
-        _MAX_CALIBRATED,
+        MAX_CALIBRATED_SPEC,
     )
 
     def cumulative(self, t, exposure, p, ctx):
@@ -392,6 +394,7 @@ for _model in (ZoledronicAcid(), OralBisphosphonate(), Denosumab(), Vibration())
     register_agent(_model)
 
 __all__ = [
+    "MAX_CALIBRATED_SPEC",
     "THERAPIES",
     "Antiresorptive",
     "Denosumab",

@@ -213,24 +213,20 @@ class ValidationReport:
 
     def bias_by_trial(self, params: str) -> dict[str, tuple[float, int]]:
         """Mean signed error [percentage points] and row count per trial file, over rows held out from ``params``."""
-        held = self._mask(params, "held_out")
-        err = self.error(params)
-        out: dict[str, tuple[float, int]] = {}
-        for trial in dict.fromkeys(k.split(":")[0] for k in self.keys):
-            rows = held & np.array([k.split(":")[0] == trial for k in self.keys])
-            if rows.any():
-                out[trial] = (float(err[rows].mean()), int(rows.sum()))
-        return out
+        return self._by_trial(params, self.error(params))
 
     def mae_by_trial(self, params: str) -> dict[str, tuple[float, int]]:
         """Mean absolute error [percentage points] and row count per trial file, over rows held out from ``params``."""
+        return self._by_trial(params, np.abs(self.error(params)))
+
+    def _by_trial(self, params: str, values: np.ndarray) -> dict[str, tuple[float, int]]:
+        """Mean of ``values`` and row count per trial file, over rows held out from ``params``."""
         held = self._mask(params, "held_out")
-        err = np.abs(self.error(params))
         out: dict[str, tuple[float, int]] = {}
         for trial in dict.fromkeys(k.split(":")[0] for k in self.keys):
             rows = held & np.array([k.split(":")[0] == trial for k in self.keys])
             if rows.any():
-                out[trial] = (float(err[rows].mean()), int(rows.sum()))
+                out[trial] = (float(values[rows].mean()), int(rows.sum()))
         return out
 
     def bias_summary(self, params: str) -> str:

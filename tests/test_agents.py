@@ -252,8 +252,8 @@ def test_new_agent_with_a_parameter_breaks_no_shipped_set():
         del AGENTS["test_dose_gain"]
 
 
-class _Romosozumab(AgentModel):
-    """A test bone-protective drug with one parameter per site and display metadata of its own."""
+class _Romosozumab(_DoseGain):
+    """A test bone-protective drug: the constant gain of _DoseGain, with display metadata of its own."""
 
     name = "test_romosozumab"
     label = "Romosozumab (test)"
@@ -263,15 +263,6 @@ class _Romosozumab(AgentModel):
     line_style = (0, (3, 2))
     evidence_grade = "moderate"
     SPECS = (ParameterSpec("gain_pct_per_year", "%/yr", 0.0, 20.0, description="gain while on the drug"),)
-
-    def cumulative(self, t, exposure, p, ctx):
-        t = np.asarray(t, dtype=float)
-        return -p["gain_pct_per_year"] / 100 * (np.clip(t, exposure.start, exposure.stop) - exposure.start)
-
-    def rate(self, t, exposure, p, ctx):
-        t = np.asarray(t, dtype=float)
-        on = (t >= exposure.start) & (t < exposure.stop)
-        return np.where(on, -p["gain_pct_per_year"] / 100, 0.0)
 
 
 def test_a_registered_drug_shows_in_the_therapy_list_the_figures_the_explorer_and_scenario_files():

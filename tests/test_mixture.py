@@ -57,9 +57,9 @@ def test_adding_a_subgroup_after_keeps_the_earlier_women():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"subgroups": []}, ValueError, "at least one Subgroup"),
+        ({"subgroups": []}, ValueError, "must not be empty"),
         ({"subgroups": [GROUPS[0]]}, ValueError, "shares must add up to 1, got 0.3"),
-        ({"subgroups": [GROUPS[0], GROUPS[0]]}, ValueError, "names must be distinct"),
+        ({"subgroups": [GROUPS[0], GROUPS[0]]}, ValueError, "need distinct names"),
         ({"subgroups": ["premenopausal"]}, TypeError, r"subgroups\[0\] must be a bmdsim.mixture.Subgroup"),
         ({"n": 1}, ValueError, "'premenopausal' .share 0.3. gets no woman of n = 1"),
         ({"parameter_draws": 5}, ValueError, "does not take parameter_draws"),

@@ -235,7 +235,7 @@ def test_bad_compare_policies_arguments(patients):
         compare_policies(endless, patients, AI, YEARS, params="consensus")
     with pytest.raises(TypeError, match=r"policies\[1\] must be a bmdsim.Policy"):
         compare_policies([one, "24"], patients, AI, YEARS, params="consensus")
-    with pytest.raises(ValueError, match="policy names must be distinct"):
+    with pytest.raises(ValueError, match="policies need distinct names"):
         compare_policies([one, one], patients, AI, YEARS, params="consensus")
     with pytest.raises(TypeError, match="unexpected keyword.*chunk_size"):
         compare_policies([one], patients, AI, YEARS, chunk_size=10, params="consensus")
