@@ -83,6 +83,9 @@ ROOT_TOLERANCE_YEARS = 1e-10
 _SIDE = 1e-9
 #: Most scan times per event-started course for which patients are grouped by start (see Speed).
 MAX_SCAN_GROUPS = 1000
+#: Answer event-started curves before their first start from the curve without event courses (see Speed);
+#: False searches every such patient on her own curve from time 0 (the per-patient reference).
+SPLIT_AT_START = True
 #: Patients per chunk in the per-patient path (bounds memory).
 CHUNK_PATIENTS = 20_000
 #: Sub-cells per checkpoint cell in the table that inverts a shared curve.
@@ -243,18 +246,10 @@ def first_crossing(
     elif model.natural.grouped and not state.spans:
         # Natural loss smooth in age: women of one age group share a curve (bmdsim.agents.AGE_GROUP_YEARS).
         out[todo] = _grouped_crossings(model, np.asarray(state.age)[todo], target[None, todo], horizon)[0]
+    elif state.spans and SPLIT_AT_START and np.ndim(state.age) == 1:
+        out[todo] = _event_crossings(model, state.take(todo), target[None, todo], horizon)[0]
     elif _scan_started(state, horizon):
-        sub = state.take(todo)
-        times = sub.per_patient_times()
-        key = _scan_group_key(sub, horizon)
-        for g in np.flatnonzero(np.bincount(key)):  # a loop over scan-time groups (bounded by the regimen)
-            idx = np.flatnonzero(key == g)
-            row = times[idx[0]]
-            if not np.all(times[idx] == row):  # cannot happen for starts computed at scans; stay exact if it does
-                out[todo[idx]] = _first_crossing_per_patient(model, sub.take(idx), target[todo[idx]], horizon)
-                continue
-            fixed = _fixed_model(model, tuple(state.spans), tuple(row), horizon)
-            out[todo[idx]] = first_crossing(fixed, PatientState(np.asarray(sub.age)[idx]), target[todo[idx]], horizon)
+        out[todo] = _scan_group_crossings(model, state.take(todo), target[None, todo], horizon)[0]
     else:
         for start in range(0, todo.size, CHUNK_PATIENTS):
             sel = todo[start : start + CHUNK_PATIENTS]
@@ -289,6 +284,15 @@ def first_crossings(
     if not isinstance(state, PatientState):
         state = PatientState(np.asarray(state, dtype=float))
     targets = [np.asarray(t, dtype=float) for t in targets]
+    if len(targets) >= 2 and state.spans and SPLIT_AT_START and np.ndim(state.age) == 1:
+        stacked = np.stack(targets)
+        result = np.where(stacked <= 0, 0.0, np.inf)
+        live = np.nonzero(((stacked > 0) & np.isfinite(stacked)).any(axis=0))[0]
+        if live.size:
+            c = stacked[:, live]
+            found = _event_crossings(model, state.take(live), np.where(c > 0, c, np.inf), horizon)
+            result[:, live] = np.where(c > 0, found, result[:, live])
+        return list(result)
     if len(targets) < 2 or not model.natural.grouped or state.spans or np.ndim(state.age) != 1:
         return [first_crossing(model, state, t, horizon) for t in targets]
     return list(_grouped_crossings(model, np.asarray(state.age), np.stack(targets), horizon))
@@ -366,6 +370,67 @@ def _scan_group_key(state: PatientState, horizon: float) -> np.ndarray:
         key += np.clip(k, 0, slots - 1) * radix
         radix *= slots
     return key
+
+
+def _scan_group_crossings(model: SiteModel, state: PatientState, target: np.ndarray, horizon: float) -> np.ndarray:
+    """Crossings of patients whose courses start at scans, ``target`` (k, n): one shared curve per scan group.
+
+    Patients with the same scan times share the model with those courses fixed (:func:`_fixed_model`), whose
+    curves take the shared path for all ``k`` targets at once.
+    """
+    times = state.per_patient_times()
+    key = _scan_group_key(state, horizon)
+    out = np.full(target.shape, np.inf)
+    for g in np.flatnonzero(np.bincount(key)):  # a loop over scan-time groups (bounded by the regimen)
+        idx = np.flatnonzero(key == g)
+        row = times[idx[0]]
+        if not np.all(times[idx] == row):  # cannot happen for starts computed at scans; stay exact if it does
+            out[:, idx] = _first_crossing_per_patient(model, state.take(idx), target[:, idx], horizon)
+            continue
+        fixed = _fixed_model(model, tuple(state.spans), tuple(row), horizon)
+        ages = PatientState(np.asarray(state.age)[idx])
+        out[:, idx] = np.stack(first_crossings(fixed, ages, list(target[:, idx]), horizon))
+    return out
+
+
+def _without_events(model: SiteModel, events: tuple) -> SiteModel:
+    """``model`` without the courses in ``events`` (cached on ``model``): the curve before any of them starts."""
+    cache = model.cache("without_events")
+    if events not in cache:
+        terms = [term for term in model.terms if term[1] not in events]
+        cache[events] = SiteModel.from_parts(model.site, model.natural, terms)
+    return cache[events]
+
+
+def _event_crossings(model: SiteModel, state: PatientState, target: np.ndarray, horizon: float) -> np.ndarray:
+    """Crossings of patients with per-patient courses (``state.spans``); ``target`` (k, n) positive, inf to skip.
+
+    A course has no effect before it starts, so up to her first start a patient follows the model without the
+    event-started courses, whose curves are shared (one per age group): a target reached on that curve by the
+    first start is answered there. Only the others are searched after the start: by scan group when every course
+    starts at a scan, else on each patient's own curve (:func:`_first_crossing_per_patient`).
+    """
+    base = _without_events(model, tuple(state.spans))
+    age = np.asarray(state.age)
+    first = np.min(
+        np.stack([np.broadcast_to(np.asarray(a, dtype=float), age.shape) for a, _ in state.spans.values()]), axis=0
+    )
+    out = np.stack(first_crossings(base, PatientState(age), list(target), horizon))
+    need = (out > first) & (first < horizon) & np.isfinite(target)
+    rows = np.flatnonzero(need.any(axis=0))
+    if rows.size == 0:
+        return out
+    sub = state.take(rows)
+    c = np.where(need[:, rows], target[:, rows], np.inf)
+    if _scan_started(sub, horizon):
+        after = _scan_group_crossings(model, sub, c, horizon)
+    else:
+        after = np.empty(c.shape)
+        for start in range(0, rows.size, CHUNK_PATIENTS):
+            part = slice(start, start + CHUNK_PATIENTS)
+            after[:, part] = _first_crossing_per_patient(model, sub.take(part), c[:, part], horizon)
+    out[:, rows] = np.where(need[:, rows], after, out[:, rows])
+    return out
 
 
 def _fixed_model(model: SiteModel, events: tuple, times: tuple[float, ...], horizon: float) -> SiteModel:
@@ -664,6 +729,13 @@ def _first_crossing_shared(model: SiteModel, state: PatientState, target: np.nda
 def _first_crossing_per_patient(
     model: SiteModel, state: PatientState, target: np.ndarray, horizon: float
 ) -> np.ndarray:
+    """The per-patient search: checkpoints per patient, cell maxima, Illinois on the first cell that reaches a target.
+
+    ``target`` is ``(n,)``, or ``(k, n)`` for ``k`` thresholds of the same patients, which share the evaluation of
+    the curve on the checkpoints; the answer has the shape of ``target``.
+    """
+    target = np.asarray(target, dtype=float)
+    rows_of = target[None] if target.ndim == 1 else target
     shared = checkpoint_times(model, horizon)
     age = np.asarray(state.age)
     # Per-patient checkpoints: where natural loss changes band, and per-patient exposure starts and stops.
@@ -673,15 +745,16 @@ def _first_crossing_per_patient(
     column = state.column()
     values = model.log_loss(times, column)
     has_max, t_star, l_star = _cell_maxima(model, times, column)
-    hits = (values[:, 1:] >= target[:, None]) | (l_star >= target[:, None])
-    any_hit = hits.any(axis=1)
-    j = np.argmax(hits, axis=1)
-    out = np.full(target.shape, np.inf)
-    rows = np.nonzero(any_hit)[0]
-    jr = j[rows]
-    lo = times[rows, jr]
-    use_star = has_max[rows, jr] & (l_star[rows, jr] >= target[rows])
-    hi = np.where(use_star, t_star[rows, jr], times[rows, jr + 1])
-    sub, c = state.take(rows), target[rows]
-    out[rows] = _bracketed_root(lambda t, idx: model.log_loss(t, sub.take(idx)) - c[idx], lo, hi)
-    return out
+    out = np.full(rows_of.shape, np.inf)
+    for k, tk in enumerate(rows_of):  # a loop over the thresholds of one call (a handful)
+        hits = (values[:, 1:] >= tk[:, None]) | (l_star >= tk[:, None])
+        any_hit = hits.any(axis=1)
+        j = np.argmax(hits, axis=1)
+        rows = np.nonzero(any_hit)[0]
+        jr = j[rows]
+        lo = times[rows, jr]
+        use_star = has_max[rows, jr] & (l_star[rows, jr] >= tk[rows])
+        hi = np.where(use_star, t_star[rows, jr], times[rows, jr + 1])
+        sub, c = state.take(rows), tk[rows]
+        out[k, rows] = _bracketed_root(lambda t, idx, sub=sub, c=c: model.log_loss(t, sub.take(idx)) - c[idx], lo, hi)
+    return out[0] if target.ndim == 1 else out
