@@ -294,11 +294,22 @@ class AgentModel:
     :meth:`cumulative` and :meth:`rate` in closed form, vectorised: ``t``
     broadcasts against the ages in ``ctx``. ``p`` maps parameter names (without
     the agent and site prefix) to values for one site.
+
+    Attributes
+    ----------
+    shift_invariant : bool
+        True if the effect of a course depends only on the time since its
+        start and on its length, not on the patient's age or natural loss
+        (nor anything else in ``ctx``), and is zero before the start. The
+        crossing search then reads a course started per patient (on an
+        event) from one curve per site shifted to her start (see
+        :mod:`bmdsim.crossing`). False (the default) is always safe.
     """
 
     name: str = ""
     label: str = ""
     SPECS: tuple[ParameterSpec, ...] = ()
+    shift_invariant: bool = False
 
     def cumulative(self, t: np.ndarray, exposure: Course, p: Mapping[str, float], ctx: SiteContext) -> np.ndarray:
         """Log-loss contributed by ``exposure`` from a fixed reference time up to ``t``."""
@@ -345,6 +356,7 @@ class AromataseInhibitor(AgentModel):
 
     name = "aromatase_inhibitor"
     label = "Aromatase inhibitor"
+    shift_invariant = True
     SPECS = (
         ParameterSpec("late_excess_pct_per_year", "%/yr", 0.0, 20.0, description="excess loss after the early phase"),
         ParameterSpec("early_excess_pct_per_year", "%/yr", 0.0, 50.0, description="extra excess loss at the start"),

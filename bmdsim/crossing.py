@@ -51,10 +51,24 @@ per-target iteration on the closed form. Otherwise the
 checkpoints are evaluated per patient, in chunks, still without a Python loop
 per patient or per time step.
 
-Courses that start at a scan (:class:`bmdsim.AtThreshold` with a
-``scan_interval``) start at one of a few scan times, so patients fall into a
-few groups with identical exposure times. Each group shares one curve (its
-courses fixed at the group's times) and takes the fast path above.
+Courses that start per patient (:class:`bmdsim.AtThreshold`, at the
+crossing itself or at a scan) have no effect before they start, so up to her
+first start a patient follows the curve without them, which is shared as
+above: a target reached on it by then is answered there (``SPLIT_AT_START``).
+Only the others are searched after the start. With one such course, by an
+agent whose effect depends only on the time since the start
+(:attr:`bmdsim.agents.AgentModel.shift_invariant`), the log-loss after a start
+``s`` is ``F(t) + D(t - s)``: ``F`` the shared curve without the course, ``D``
+the course's own log-loss from a start at 0, each tabulated once with upper
+bounds on dyadic blocks of time. A search per target, vectorised over all
+targets, skips every block whose bound (``F``'s plus ``D``'s) stays below the
+target, splits the others down to blocks of ``BOUND_BLOCK_YEARS``, and settles
+those on the closed form (ends, interior maximum, then the cubic inversion and
+exact check above): every block before the answer is shown to stay below the
+target, so the answer is the first crossing, for a start at any time. Other
+courses that start at a scan start at one of a few scan times, so patients
+fall into a few groups with identical exposure times: each group shares one
+curve (its courses fixed at the group's times) and takes the fast path above.
 
 Chunking
 --------
@@ -83,6 +97,13 @@ ROOT_TOLERANCE_YEARS = 1e-10
 _SIDE = 1e-9
 #: Most scan times per event-started course for which patients are grouped by start (see Speed).
 MAX_SCAN_GROUPS = 1000
+#: Finest block [years] of the bound search after a per-patient start (see Speed): 2**-8 years, about 1.4 days.
+BOUND_BLOCK_YEARS = 2.0**-8
+#: Margin [log-loss] added to every tabulated bound, for rounding between a table and the closed form.
+BOUND_MARGIN = 1e-12
+#: How far [years] before the crossing of the curve without a course that never adds loss the search after its
+#: start begins (far more than ROOT_TOLERANCE_YEARS, the most that crossing can lie before its computed value).
+PRE_CROSSING_MARGIN_YEARS = 1e-6
 #: Answer event-started curves before their first start from the curve without event courses (see Speed);
 #: False searches every such patient on her own curve from time 0 (the per-patient reference).
 SPLIT_AT_START = True
@@ -422,7 +443,14 @@ def _event_crossings(model: SiteModel, state: PatientState, target: np.ndarray, 
         return out
     sub = state.take(rows)
     c = np.where(need[:, rows], target[:, rows], np.inf)
-    if _scan_started(sub, horizon):
+    if _bound_search_applies(model, sub):
+        (course,) = sub.spans
+        start = np.asarray(sub.spans[course][0], dtype=float)
+        begin = np.broadcast_to(start, c.shape)
+        if _course_bounds(model, course, horizon)[2] <= 0.0:  # the course never adds loss: not before F crosses
+            begin = np.maximum(begin, out[:, rows] - PRE_CROSSING_MARGIN_YEARS)
+        after = _bound_search(model, base, sub, c, begin, horizon)
+    elif _scan_started(sub, horizon):
         after = _scan_group_crossings(model, sub, c, horizon)
     else:
         after = np.empty(c.shape)
@@ -430,6 +458,250 @@ def _event_crossings(model: SiteModel, state: PatientState, target: np.ndarray, 
             part = slice(start, start + CHUNK_PATIENTS)
             after[:, part] = _first_crossing_per_patient(model, sub.take(part), c[:, part], horizon)
     out[:, rows] = np.where(need[:, rows], after, out[:, rows])
+    return out
+
+
+def _bound_search_applies(model: SiteModel, state: PatientState) -> bool:
+    """True if the patients' curves after their start are a shared curve plus one shifted course (see Speed).
+
+    One course started per patient, by an agent whose effect depends only on the time since the start
+    (:attr:`bmdsim.agents.AgentModel.shift_invariant`), and natural loss that gives each age group one curve.
+    """
+    if len(state.spans) != 1 or np.ndim(state.age) != 1:
+        return False
+    (course,) = state.spans
+    agent = next(a for a, e, _ in model.terms if e is course)
+    natural = model.natural
+    return bool(agent.shift_invariant) and (natural.grouped or natural.edges.size == 0)
+
+
+def _block_maxima(grid: np.ndarray, values: np.ndarray, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Upper bounds of a tabulated curve on blocks ``[k b, (k + 1) b]``, ``b = BOUND_BLOCK_YEARS 2**level``.
+
+    The curve has no interior maximum inside a cell of ``grid`` (the tables add them to the grid), so its
+    maximum over a cell is at an end; a block's bound is the largest cell end of every cell that meets it,
+    plus ``BOUND_MARGIN``. Returns the bounds of every level in one array (each level followed by one
+    ``-inf``) and the offset of each level in it; blocks past ``horizon`` are ``-inf``.
+    """
+    blocks = int(np.ceil(horizon / BOUND_BLOCK_YEARS))
+    top = int(np.ceil(np.log2(max(blocks, 1))))
+    cell = np.maximum(values[:-1], values[1:])
+    cell = cell + BOUND_MARGIN * (1.0 + np.abs(cell))
+    first = np.minimum(np.floor(grid[:-1] / BOUND_BLOCK_YEARS).astype(np.intp), blocks - 1)
+    last = np.minimum(np.floor(grid[1:] / BOUND_BLOCK_YEARS).astype(np.intp), blocks - 1)
+    level = np.full(2**top, -np.inf)
+    for step in range(int((last - first).max(initial=0)) + 1):  # a cell meets one or two blocks
+        np.maximum.at(level, np.minimum(first + step, last), cell)
+    levels = [level]
+    while levels[-1].size > 1:
+        levels.append(np.maximum(levels[-1][0::2], levels[-1][1::2]))
+    offsets = np.cumsum([0] + [lv.size + 1 for lv in levels])[:-1]
+    return np.concatenate([np.append(lv, -np.inf) for lv in levels]), offsets
+
+
+def _course_bounds(model: SiteModel, course: Exposure, horizon: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Block bounds (:func:`_block_maxima`) of a shift-invariant course's log-loss from a start at 0, and its maximum.
+
+    Cached on ``model``; the maximum is over the table (no margin), ``>= 0`` since the log-loss is 0 at the start.
+    """
+    cache = model.cache("course_bounds")
+    key = (course, float(horizon))
+    if key not in cache:
+        agent, p = next((a, v) for a, e, v in model.terms if e is course)
+        fixed = Exposure(course.agent, start=0.0, stop=float(course.duration))
+        alone = SiteModel.from_parts(model.site, NaturalLoss((), (0.0,)), [(agent, fixed, p)])
+        grid, values = _table_at(alone, PatientState(0.0), horizon)[:2]
+        cache[key] = _block_maxima(grid, values, horizon) + (float(values.max()),)
+    return cache[key]
+
+
+def _base_bounds(base: SiteModel, age: float, horizon: float) -> np.ndarray:
+    """Block bounds of the shared curve of ``base`` at canonical ``age`` (cached on ``base``)."""
+    cache = base.cache("block_bounds")
+    key = (float(horizon), float(age))
+    if key not in cache:
+        grid, values = _shared_table(base, PatientState(float(age)), horizon)[:2]
+        cache[key] = _block_maxima(grid, values[np.arange(grid.size)], horizon)[0]
+    return cache[key]
+
+
+def _trailing_zeros(k: np.ndarray) -> np.ndarray:
+    """Number of trailing zero bits of each positive integer in ``k``."""
+    return np.log2(k & -k).astype(np.int64)
+
+
+def _bound_search(
+    model: SiteModel, base: SiteModel, state: PatientState, target: np.ndarray, begin: np.ndarray, horizon: float
+) -> np.ndarray:
+    """First crossings after each patient's start of one shifted course; ``target`` (k, n) positive, inf to skip.
+
+    After a start ``s`` the log-loss is ``F(t) + D(t - s)``: ``F`` the patient's shared curve without the
+    course (``base``), ``D`` the course's own log-loss from a start at 0. Both are tabulated once, with upper
+    bounds on dyadic blocks (:func:`_block_maxima`). A block ``[s + k w, s + (k + 1) w]`` with
+    ``w = BOUND_BLOCK_YEARS 2**level`` is bounded by ``D``'s block ``k`` plus the larger of the two blocks of
+    ``F`` that cover it. The search, vectorised over targets, skips a block whose bound is below the target
+    (and moves up a level where the next block starts a larger one), splits one that is not, and settles a
+    finest block that is not skipped on the exact closed form (:func:`_settle_blocks`). Every block before
+    the answer has been shown to stay below the target, so the answer is the first crossing. No target is
+    reached before ``begin`` (k, n), where the search starts.
+    """
+    (course,) = state.spans
+    start, stop = (np.asarray(x, dtype=float) for x in state.spans[course])
+    d_bounds, offsets, _ = _course_bounds(model, course, horizon)
+    top = offsets.size - 1
+    out = np.full(target.shape, np.inf)
+    kk, col = np.nonzero(np.isfinite(target) & (begin < horizon))
+    if col.size == 0:
+        return out
+    ages = np.asarray(state.age, dtype=float)
+    group = base.natural.group_key(ages) if base.natural.grouped else np.zeros(ages.size, dtype=np.int64)
+    keys, inverse = np.unique(group[col], return_inverse=True)
+    tables = []
+    for key in keys:  # a loop over age groups (one per year of age)
+        age = ages[col[np.argmax(group[col] == key)]]
+        tables.append(_base_bounds(base, float(canonical_state(base, PatientState(float(age)), horizon).age), horizon))
+    f_bounds = np.concatenate(tables)
+    fid = inverse.astype(np.int64) * tables[0].size
+    c = target[kk, col]
+    s = start[col]
+    first_block = np.floor(s / BOUND_BLOCK_YEARS).astype(np.int64)
+    k = np.floor((np.maximum(begin[kk, col], s) - s) / BOUND_BLOCK_YEARS).astype(np.int64)
+    level = np.zeros(col.size, dtype=np.int64)
+    found = np.full(col.size, np.inf)
+    breaks = np.array([t for t in model.breakpoints() if 0.0 < t < horizon])
+    act = np.arange(col.size)
+    while act.size:  # one step of every open search per pass; each step skips, splits or settles a block
+        lv, kb = level[act], k[act]
+        low = s[act] + kb * (BOUND_BLOCK_YEARS * np.exp2(lv))
+        act, lv, kb, low = act[low < horizon], lv[low < horizon], kb[low < horizon], low[low < horizon]
+        f_at = fid[act] + offsets[lv] + (first_block[act] >> lv) + kb
+        bound = np.maximum(f_bounds[f_at], f_bounds[f_at + 1]) + d_bounds[offsets[lv] + kb]
+        skip = bound < c[act]
+        split = ~skip & (lv > 0)
+        level[act[split]] -= 1
+        k[act[split]] *= 2
+        leaf = act[~skip & (lv == 0)]
+        if leaf.size:
+            high = np.minimum(low[~skip & (lv == 0)] + BOUND_BLOCK_YEARS, horizon)
+            hit, root = _settle_blocks(
+                model, state.take(col[leaf]), low[~skip & (lv == 0)], high, c[leaf], breaks, stop[col[leaf]]
+            )
+            found[leaf[hit]] = root[hit]
+            skip[np.flatnonzero(~skip & (lv == 0))[~hit]] = True
+        moved = act[skip]
+        nxt = k[moved] + 1
+        climb = np.minimum(_trailing_zeros(nxt), top - level[moved])
+        k[moved] = nxt >> climb
+        level[moved] += climb
+        act = act[skip | split]
+    out[kk, col] = found
+    return out
+
+
+def _settle_blocks(
+    model: SiteModel,
+    state: PatientState,
+    low: np.ndarray,
+    high: np.ndarray,
+    target: np.ndarray,
+    breaks: np.ndarray,
+    stop: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each patient of ``state`` reaches ``target`` in ``[low, high]`` (the curve below it before), and when.
+
+    The block is cut at the breakpoints inside it (``breaks``, shared, and the patient's ``stop``), so that in
+    each piece the rate changes sign at most once (see Method): the piece is crossed if it starts at or above
+    the target, ends at or above it, or has an interior maximum at or above it; the crossing is then refined by
+    the Illinois method on the closed form.
+    """
+    n = low.size
+    cuts = np.concatenate((np.broadcast_to(breaks, (n, breaks.size)), stop[:, None]), axis=1)
+    cuts = np.sort(np.where((cuts > low[:, None]) & (cuts < high[:, None]), cuts, high[:, None]), axis=1)
+    ends = np.concatenate((low[:, None], cuts, high[:, None]), axis=1)
+    hit = np.zeros(n, dtype=bool)
+    root = np.full(n, np.inf)
+    lo, hi, v_lo, v_hi = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    bracket = np.zeros(n, dtype=bool)
+    for q in range(ends.shape[1] - 1):  # the pieces between breakpoints (one unless a breakpoint falls inside)
+        idx = np.flatnonzero(~hit & ~bracket & (ends[:, q + 1] > ends[:, q]))
+        if idx.size == 0:
+            continue
+        a, b, c = ends[idx, q], ends[idx, q + 1], target[idx]
+        sub = state.take(idx)
+        values = model.log_loss(np.stack((a, b), axis=1), sub.column())
+        at_start = values[:, 0] >= c
+        hit[idx[at_start]] = True
+        root[idx[at_start]] = a[at_start]
+        at_end = ~at_start & (values[:, 1] >= c)
+        won = idx[at_end]
+        bracket[won] = True
+        lo[won], hi[won], v_lo[won], v_hi[won] = a[at_end], b[at_end], values[at_end, 0], values[at_end, 1]
+        rest = np.flatnonzero(~at_start & ~at_end & (b - a > 4 * _SIDE))
+        if rest.size:
+            rates = model.rate(np.stack((a[rest] + _SIDE, b[rest] - _SIDE), axis=1), sub.take(rest).column())
+            peak = rest[(rates[:, 0] > 0) & (rates[:, 1] < 0)]
+            if peak.size:
+                at_peak = sub.take(peak)
+                t_star = _interior_maxima(model, a[peak], b[peak], at_peak)
+                l_star = model.log_loss(t_star, at_peak)
+                over = l_star >= c[peak]
+                won = idx[peak[over]]
+                bracket[won] = True
+                lo[won], hi[won] = a[peak[over]], t_star[over]
+                v_lo[won], v_hi[won] = values[peak[over], 0], l_star[over]
+    solve = np.flatnonzero(bracket)
+    if solve.size:
+        root[solve] = _refine(model, state.take(solve), lo[solve], hi[solve], v_lo[solve], v_hi[solve], target[solve])
+        hit[solve] = True
+    return hit, root
+
+
+def _refine(
+    model: SiteModel,
+    state: PatientState,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    v_lo: np.ndarray,
+    v_hi: np.ndarray,
+    c: np.ndarray,
+) -> np.ndarray:
+    """The one crossing of ``c`` per patient in ``(lo, hi]`` (``L(lo) = v_lo < c <= L(hi) = v_hi``), to the tolerance.
+
+    As :func:`_first_crossing_shared` does for a shared curve: the cubic Hermite interpolant of ``L`` on the
+    bracket (exact values and rates at its ends) is inverted by Newton steps, and the answer ``x`` is checked
+    on the closed form, ``L(x - d) < c <= L(x + d)`` with ``d = ROOT_TOLERANCE_YEARS / 2``; a miss is corrected
+    once by a Newton step on the checked values, and what still misses is refined by the Illinois method.
+    """
+    column = state.column()
+    rates = model.rate(np.stack((lo, hi - _SIDE * 1e-3), axis=1), column)
+    h = hi - lo
+    r0, r1 = h * rates[:, 0], h * rates[:, 1]
+    a1, a2, a3 = r0, 3.0 * (v_hi - v_lo) - 2.0 * r0 - r1, 2.0 * (v_lo - v_hi) + r0 + r1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = (c - v_lo) / (v_hi - v_lo)
+        for _ in range(CUBIC_NEWTON_STEPS + 1):
+            q = ((a3 * s + a2) * s + a1) * s + v_lo - c
+            dq = (3.0 * a3 * s + 2.0 * a2) * s + a1
+            s = np.minimum(np.maximum(s - q / dq, 0.0), 1.0)
+    half = 0.5 * ROOT_TOLERANCE_YEARS
+    x = lo + s * h
+    out = np.full(lo.shape, np.nan)
+    todo = np.arange(lo.size)
+    for attempt in range(2):  # the cubic's answer, then one Newton correction from the checked values
+        xs = x[todo]
+        ends = model.log_loss(np.stack((xs - half, xs + half), axis=1), state.take(todo).column())
+        ok = np.isfinite(xs) & (xs - half > lo[todo]) & (xs + half <= hi[todo])
+        ok &= (ends[:, 0] < c[todo]) & (ends[:, 1] >= c[todo])
+        out[todo[ok]] = xs[ok] + half
+        todo, ends = todo[~ok], ends[~ok]
+        if todo.size == 0 or attempt:
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = (ends[:, 1] - ends[:, 0]) / (2.0 * half)
+            x[todo] = np.clip(x[todo] - (0.5 * (ends[:, 0] + ends[:, 1]) - c[todo]) / slope, lo[todo], hi[todo])
+    if todo.size:
+        sub, cb = state.take(todo), c[todo]
+        out[todo] = _bracketed_root(lambda t, i: model.log_loss(t, sub.take(i)) - cb[i], lo[todo], hi[todo])
     return out
 
 

@@ -117,6 +117,7 @@ class Antiresorptive(AgentModel):
     separately, so the drug's effect does not depend on what else is given.
     """
 
+    shift_invariant = True
     SPECS = (
         ParameterSpec("early_gain_pct_per_year", "%/yr", 0.0, 50.0, description="extra gain rate at the start"),
         ParameterSpec("late_gain_pct_per_year", "%/yr", 0.0, 20.0, description="sustained gain rate on the drug"),
@@ -271,6 +272,7 @@ class Vibration(AgentModel):
 
     name = "vibration"
     label = "Vibration (very low evidence)"
+    shift_invariant = True
     evidence_grade = "very low"
     SPECS = (
         ParameterSpec("gain_pct_per_year", "%/yr", 0.0, 5.0, description="gain rate while on the platform"),

@@ -167,6 +167,7 @@ def test_scan_started_courses_grouped_by_start_match_the_per_patient_path(monkey
     real = crossing._first_crossing_per_patient
     monkeypatch.setattr(crossing, "_first_crossing_per_patient", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(crossing, "MAX_SCAN_GROUPS", 0)  # force the per-patient path
+    monkeypatch.setattr(crossing, "SPLIT_AT_START", False)
     slow = simulate(p, reg, years=15, params="consensus")
     for (s, t), value in got.items():
         ref = slow.crossing_time(s, t)
@@ -219,6 +220,7 @@ def test_scan_after_the_horizon_gets_its_own_group(monkeypatch):
     got = traj.crossing_time("femoral_neck", -2.5)
     assert not calls  # every group took the shared path
     monkeypatch.setattr(crossing, "MAX_SCAN_GROUPS", 0)
+    monkeypatch.setattr(crossing, "SPLIT_AT_START", False)
     ref = simulate(p, reg, years=9.5, params="consensus").crossing_time("femoral_neck", -2.5)
     np.testing.assert_array_equal(np.isfinite(got), np.isfinite(ref))
     np.testing.assert_allclose(got[np.isfinite(ref)], ref[np.isfinite(ref)], rtol=0, atol=1e-9)
