@@ -99,6 +99,15 @@ _SIDE = 1e-9
 MAX_SCAN_GROUPS = 1000
 #: Finest block [years] of the bound search after a per-patient start (see Speed): 2**-8 years, about 1.4 days.
 BOUND_BLOCK_YEARS = 2.0**-8
+#: Levels of blocks descended per step of the bound search: each step bounds a window of 2**this blocks.
+BOUND_WINDOW_LEVELS = 4
+#: Most finest blocks settled on the closed form per search in one step of the bound search.
+BOUND_SETTLE_BLOCKS = 4
+#: Bisections that find an interior maximum in a finest block: its width (2**-8 years) over 2**44 is below the
+#: spacing of floating-point times past 2 years, and the maximum's value is then exact to rounding.
+PEAK_BISECTIONS = 44
+#: Most steps of one bound search; a target still open then takes the per-patient search (see _bound_search).
+BOUND_SEARCH_STEPS = 32
 #: Margin [log-loss] added to every tabulated bound, for rounding between a table and the closed form.
 BOUND_MARGIN = 1e-12
 #: How far [years] before the crossing of the curve without a course that never adds loss the search after its
@@ -186,11 +195,13 @@ def _bracketed_root(g: Callable[[np.ndarray, np.ndarray], np.ndarray], lo: np.nd
     return hi
 
 
-def _interior_maxima(model: SiteModel, left: np.ndarray, right: np.ndarray, state: PatientState) -> np.ndarray:
-    """Points in ``(left, right)`` where the rate goes from + to - (bisection on the rate)."""
+def _interior_maxima(
+    model: SiteModel, left: np.ndarray, right: np.ndarray, state: PatientState, steps: int = 60
+) -> np.ndarray:
+    """Points in ``(left, right)`` where the rate goes from + to - (``steps`` bisections on the rate)."""
     a = left + _SIDE
     b = right - _SIDE
-    for _ in range(60):
+    for _ in range(steps):
         m = 0.5 * (a + b)
         pos = model.rate(m, state) > 0
         a = np.where(pos, m, a)
@@ -198,10 +209,11 @@ def _interior_maxima(model: SiteModel, left: np.ndarray, right: np.ndarray, stat
     return 0.5 * (a + b)
 
 
-def _cell_maxima(model: SiteModel, times: np.ndarray, state: PatientState):
+def _cell_maxima(model: SiteModel, times: np.ndarray, state: PatientState, steps: int = 60):
     """For each cell: whether it has an interior maximum, where, and ``L`` there.
 
-    ``times`` has cells along the last axis; ``state`` broadcasts against it.
+    ``times`` has cells along the last axis; ``state`` broadcasts against it. The maximum is found by
+    ``steps`` bisections on the rate.
     """
     left, right = times[..., :-1], times[..., 1:]
     width = right - left
@@ -214,7 +226,7 @@ def _cell_maxima(model: SiteModel, times: np.ndarray, state: PatientState):
     if np.any(has_max):
         pos = np.nonzero(has_max)
         sub = state.broadcast_take(has_max.shape, pos) if np.ndim(state.age) else state
-        t_found = _interior_maxima(model, left[pos], right[pos], sub)
+        t_found = _interior_maxima(model, left[pos], right[pos], sub, steps)
         t_star[pos] = t_found
         l_star[pos] = model.log_loss(t_found, sub)
     return has_max, t_star, l_star
@@ -480,8 +492,8 @@ def _block_maxima(grid: np.ndarray, values: np.ndarray, horizon: float) -> tuple
 
     The curve has no interior maximum inside a cell of ``grid`` (the tables add them to the grid), so its
     maximum over a cell is at an end; a block's bound is the largest cell end of every cell that meets it,
-    plus ``BOUND_MARGIN``. Returns the bounds of every level in one array (each level followed by one
-    ``-inf``) and the offset of each level in it; blocks past ``horizon`` are ``-inf``.
+    plus ``BOUND_MARGIN``. Returns the bounds of every level in one array (each level followed by a window's
+    worth of ``-inf``) and the offset of each level in it; blocks past ``horizon`` are ``-inf``.
     """
     blocks = int(np.ceil(horizon / BOUND_BLOCK_YEARS))
     top = int(np.ceil(np.log2(max(blocks, 1))))
@@ -495,8 +507,9 @@ def _block_maxima(grid: np.ndarray, values: np.ndarray, horizon: float) -> tuple
     levels = [level]
     while levels[-1].size > 1:
         levels.append(np.maximum(levels[-1][0::2], levels[-1][1::2]))
-    offsets = np.cumsum([0] + [lv.size + 1 for lv in levels])[:-1]
-    return np.concatenate([np.append(lv, -np.inf) for lv in levels]), offsets
+    pad = np.full(2**BOUND_WINDOW_LEVELS + 1, -np.inf)  # room for a window that runs past the last block
+    offsets = np.cumsum([0] + [lv.size + pad.size for lv in levels])[:-1]
+    return np.concatenate([np.concatenate((lv, pad)) for lv in levels]), offsets
 
 
 def _course_bounds(model: SiteModel, course: Exposure, horizon: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -525,6 +538,23 @@ def _base_bounds(base: SiteModel, age: float, horizon: float) -> np.ndarray:
     return cache[key]
 
 
+def _stacked_base_bounds(
+    base: SiteModel, ages: np.ndarray, group: np.ndarray, keys: np.ndarray, horizon: float
+) -> np.ndarray:
+    """The block bounds of the age groups ``keys`` (sorted) one after another (cached on ``base`` by ``keys``)."""
+    cache = base.cache("stacked_block_bounds")
+    key = (float(horizon), keys.tobytes())
+    if key not in cache:
+        tables = []
+        for g in keys:  # a loop over age groups (one per year of age)
+            age = float(ages[np.argmax(group == g)])
+            tables.append(_base_bounds(base, float(canonical_state(base, PatientState(age), horizon).age), horizon))
+        if len(cache) >= 8:  # a few sets of age groups (one per chunk make-up) are enough
+            cache.clear()
+        cache[key] = np.concatenate(tables)
+    return cache[key]
+
+
 def _trailing_zeros(k: np.ndarray) -> np.ndarray:
     """Number of trailing zero bits of each positive integer in ``k``."""
     return np.log2(k & -k).astype(np.int64)
@@ -539,11 +569,15 @@ def _bound_search(
     course (``base``), ``D`` the course's own log-loss from a start at 0. Both are tabulated once, with upper
     bounds on dyadic blocks (:func:`_block_maxima`). A block ``[s + k w, s + (k + 1) w]`` with
     ``w = BOUND_BLOCK_YEARS 2**level`` is bounded by ``D``'s block ``k`` plus the larger of the two blocks of
-    ``F`` that cover it. The search, vectorised over targets, skips a block whose bound is below the target
-    (and moves up a level where the next block starts a larger one), splits one that is not, and settles a
-    finest block that is not skipped on the exact closed form (:func:`_settle_blocks`). Every block before
-    the answer has been shown to stay below the target, so the answer is the first crossing. No target is
-    reached before ``begin`` (k, n), where the search starts.
+    ``F`` that cover it (one when ``s`` is a multiple of ``w``). The search, vectorised over targets, bounds a
+    window of ``2**BOUND_WINDOW_LEVELS`` blocks per step: it skips the window if every bound is below the
+    target (and moves up where the next window starts a larger block), else goes down to the window of the
+    first block that is not skipped, and at the finest level settles the first ``BOUND_SETTLE_BLOCKS`` such
+    blocks on the exact closed form (:func:`_settle_blocks`). Every block before the answer has been shown
+    to stay below the target, so the answer is the first crossing. No target is reached before ``begin``
+    (k, n), where the search starts. A search still open after ``BOUND_SEARCH_STEPS`` steps (a curve that
+    stays within a bound's slack of the target for long) is finished by the per-patient search; which
+    searches those are depends on each target alone.
     """
     (course,) = state.spans
     start, stop = (np.asarray(x, dtype=float) for x in state.spans[course])
@@ -556,44 +590,65 @@ def _bound_search(
     ages = np.asarray(state.age, dtype=float)
     group = base.natural.group_key(ages) if base.natural.grouped else np.zeros(ages.size, dtype=np.int64)
     keys, inverse = np.unique(group[col], return_inverse=True)
-    tables = []
-    for key in keys:  # a loop over age groups (one per year of age)
-        age = ages[col[np.argmax(group[col] == key)]]
-        tables.append(_base_bounds(base, float(canonical_state(base, PatientState(float(age)), horizon).age), horizon))
-    f_bounds = np.concatenate(tables)
-    fid = inverse.astype(np.int64) * tables[0].size
+    f_bounds = _stacked_base_bounds(base, ages[col], group[col], keys, horizon)
+    fid = inverse.astype(np.int64) * (f_bounds.size // keys.size)
     c = target[kk, col]
     s = start[col]
     first_block = np.floor(s / BOUND_BLOCK_YEARS).astype(np.int64)
-    k = np.floor((np.maximum(begin[kk, col], s) - s) / BOUND_BLOCK_YEARS).astype(np.int64)
-    level = np.zeros(col.size, dtype=np.int64)
+    on_grid = first_block * BOUND_BLOCK_YEARS == s
+    level = np.full(col.size, max(top - BOUND_WINDOW_LEVELS, 0), dtype=np.int64)
+    k = np.floor((np.maximum(begin[kk, col], s) - s) / (BOUND_BLOCK_YEARS * np.exp2(level))).astype(np.int64)
     found = np.full(col.size, np.inf)
     breaks = np.array([t for t in model.breakpoints() if 0.0 < t < horizon])
+    window = 2**BOUND_WINDOW_LEVELS
+    span = np.arange(window)
     act = np.arange(col.size)
-    while act.size:  # one step of every open search per pass; each step skips, splits or settles a block
+    for _ in range(BOUND_SEARCH_STEPS):  # one step of every open search per pass: a window of blocks at one level
         lv, kb = level[act], k[act]
-        low = s[act] + kb * (BOUND_BLOCK_YEARS * np.exp2(lv))
-        act, lv, kb, low = act[low < horizon], lv[low < horizon], kb[low < horizon], low[low < horizon]
-        f_at = fid[act] + offsets[lv] + (first_block[act] >> lv) + kb
-        bound = np.maximum(f_bounds[f_at], f_bounds[f_at + 1]) + d_bounds[offsets[lv] + kb]
-        skip = bound < c[act]
-        split = ~skip & (lv > 0)
-        level[act[split]] -= 1
-        k[act[split]] *= 2
-        leaf = act[~skip & (lv == 0)]
-        if leaf.size:
-            high = np.minimum(low[~skip & (lv == 0)] + BOUND_BLOCK_YEARS, horizon)
-            hit, root = _settle_blocks(
-                model, state.take(col[leaf]), low[~skip & (lv == 0)], high, c[leaf], breaks, stop[col[leaf]]
-            )
-            found[leaf[hit]] = root[hit]
-            skip[np.flatnonzero(~skip & (lv == 0))[~hit]] = True
-        moved = act[skip]
-        nxt = k[moved] + 1
-        climb = np.minimum(_trailing_zeros(nxt), top - level[moved])
-        k[moved] = nxt >> climb
-        level[moved] += climb
-        act = act[skip | split]
+        live = s[act] + kb * (BOUND_BLOCK_YEARS * np.exp2(lv)) < horizon
+        act, lv, kb = act[live], lv[live], kb[live]
+        if act.size == 0:
+            break
+        f_at = (fid[act] + offsets[lv] + (first_block[act] >> lv) + kb)[:, None] + np.arange(window + 1)
+        f_cover = f_bounds[f_at]
+        # A start on the block grid of this level (a scan, or 0) lines the blocks up with F's: one block covers.
+        aligned = on_grid[act] & ((first_block[act] & ((1 << lv) - 1)) == 0)
+        f_cover[~aligned, :-1] = np.maximum(f_cover[~aligned, :-1], f_cover[~aligned, 1:])
+        bound = f_cover[:, :-1] + d_bounds[(offsets[lv] + kb)[:, None] + span]
+        flagged = bound >= c[act][:, None]
+        any_flag = flagged.any(axis=1)
+        first = np.argmax(flagged, axis=1)
+        down = any_flag & (lv > 0)  # split the first block that may reach the target into the next window
+        step = np.minimum(lv[down], BOUND_WINDOW_LEVELS)
+        level[act[down]] = lv[down] - step
+        k[act[down]] = (kb[down] + first[down]) << step
+        leaf = np.flatnonzero(any_flag & (lv == 0))
+        settled = np.zeros(act.size, dtype=bool)
+        nxt = kb + window
+        if leaf.size:  # finest blocks that may reach the target: settle the first few on the closed form at once
+            marked = flagged[leaf]
+            marked &= np.cumsum(marked, axis=1) <= BOUND_SETTLE_BLOCKS
+            pair, pos = np.nonzero(marked)  # in order of time within each window
+            rows = act[leaf[pair]]
+            low = s[rows] + (kb[leaf[pair]] + pos) * BOUND_BLOCK_YEARS
+            high = np.minimum(low + BOUND_BLOCK_YEARS, horizon)
+            won, root = _settle_blocks(model, state.take(col[rows]), low, high, c[rows], breaks, stop[col[rows]], pair)
+            found[rows[won]] = root
+            settled[leaf[pair[won]]] = True
+            # Past the last block settled when more were flagged than settled, else past the window.
+            last = np.zeros(leaf.size, dtype=np.int64)
+            np.maximum.at(last, pair, pos + 1)
+            more = flagged[leaf].sum(axis=1) > BOUND_SETTLE_BLOCKS
+            nxt[leaf[more]] = kb[leaf[more]] + last[more]
+        moved = ~down & ~settled  # every block up to nxt stays below the target: on, and up where aligned
+        nxt = nxt[moved]
+        climb = np.minimum(_trailing_zeros(nxt), top - lv[moved])
+        k[act[moved]] = nxt >> climb
+        level[act[moved]] = lv[moved] + climb
+        act = act[~settled]
+    if act.size:  # the few searches still open (a curve within a bound's slack of the target for long)
+        state_rows = col[act]
+        found[act] = _first_crossing_per_patient(model, state.take(state_rows), c[act], horizon)
     out[kk, col] = found
     return out
 
@@ -606,54 +661,57 @@ def _settle_blocks(
     target: np.ndarray,
     breaks: np.ndarray,
     stop: np.ndarray,
+    owner: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each patient of ``state`` reaches ``target`` in ``[low, high]`` (the curve below it before), and when.
+    """The first crossing in a few blocks ``[low, high]`` per search, the curve below the target before each.
 
-    The block is cut at the breakpoints inside it (``breaks``, shared, and the patient's ``stop``), so that in
-    each piece the rate changes sign at most once (see Method): the piece is crossed if it starts at or above
-    the target, ends at or above it, or has an interior maximum at or above it; the crossing is then refined by
-    the Illinois method on the closed form.
+    ``owner`` (nondecreasing) says which search each block belongs to; the blocks of a search are in order of
+    time, and the curve stays below the target between them. Each block is cut at the breakpoints inside it
+    (``breaks``, shared, and the patient's ``stop``), so that in each piece the rate changes sign at most once
+    (see Method): a piece is crossed if it starts at or above the target, ends at or above it, or has an
+    interior maximum at or above it. The earliest crossed piece of a search holds its first crossing, refined
+    by :func:`_refine`. Returns the index of each search's crossed block (searches without one have none) and
+    the crossing in it.
     """
     n = low.size
     cuts = np.concatenate((np.broadcast_to(breaks, (n, breaks.size)), stop[:, None]), axis=1)
     cuts = np.sort(np.where((cuts > low[:, None]) & (cuts < high[:, None]), cuts, high[:, None]), axis=1)
     ends = np.concatenate((low[:, None], cuts, high[:, None]), axis=1)
-    hit = np.zeros(n, dtype=bool)
-    root = np.full(n, np.inf)
-    lo, hi, v_lo, v_hi = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    bracket = np.zeros(n, dtype=bool)
-    for q in range(ends.shape[1] - 1):  # the pieces between breakpoints (one unless a breakpoint falls inside)
-        idx = np.flatnonzero(~hit & ~bracket & (ends[:, q + 1] > ends[:, q]))
-        if idx.size == 0:
-            continue
-        a, b, c = ends[idx, q], ends[idx, q + 1], target[idx]
-        sub = state.take(idx)
-        values = model.log_loss(np.stack((a, b), axis=1), sub.column())
-        at_start = values[:, 0] >= c
-        hit[idx[at_start]] = True
-        root[idx[at_start]] = a[at_start]
-        at_end = ~at_start & (values[:, 1] >= c)
-        won = idx[at_end]
-        bracket[won] = True
-        lo[won], hi[won], v_lo[won], v_hi[won] = a[at_end], b[at_end], values[at_end, 0], values[at_end, 1]
-        rest = np.flatnonzero(~at_start & ~at_end & (b - a > 4 * _SIDE))
-        if rest.size:
-            rates = model.rate(np.stack((a[rest] + _SIDE, b[rest] - _SIDE), axis=1), sub.take(rest).column())
-            peak = rest[(rates[:, 0] > 0) & (rates[:, 1] < 0)]
-            if peak.size:
-                at_peak = sub.take(peak)
-                t_star = _interior_maxima(model, a[peak], b[peak], at_peak)
-                l_star = model.log_loss(t_star, at_peak)
-                over = l_star >= c[peak]
-                won = idx[peak[over]]
-                bracket[won] = True
-                lo[won], hi[won] = a[peak[over]], t_star[over]
-                v_lo[won], v_hi[won] = values[peak[over], 0], l_star[over]
-    solve = np.flatnonzero(bracket)
+    values = model.log_loss(ends, state.column())
+    reached = values >= target[:, None]
+    any_end = reached.any(axis=1)
+    first_end = np.where(any_end, np.argmax(reached, axis=1), ends.shape[1])
+    # Only blocks up to the earliest one of their search that reaches the target at a piece end can hold it.
+    heads = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    earliest = np.minimum.reduceat(np.where(any_end, np.arange(n), n), heads)
+    candidate = np.arange(n) <= earliest[np.searchsorted(heads, np.arange(n), side="right") - 1]
+    # Interior maxima matter only in pieces whose ends are both below the target (before the first end reached).
+    peak_piece = np.full(n, -1)
+    t_peak = np.zeros(n)
+    l_peak = np.zeros(n)
+    check = np.flatnonzero(candidate & (first_end > 1))
+    if check.size:
+        has_max, t_star, l_star = _cell_maxima(model, ends[check], state.take(check).column(), PEAK_BISECTIONS)
+        before = np.arange(ends.shape[1] - 1)[None, :] < first_end[check, None] - 1
+        over = has_max & before & (l_star >= target[check, None])
+        got = over.any(axis=1)
+        j = np.argmax(over, axis=1)[got]
+        rows = check[got]
+        peak_piece[rows], t_peak[rows], l_peak[rows] = j, t_star[got, j], l_star[got, j]
+    crossed = np.flatnonzero(candidate & (any_end | (peak_piece >= 0)))
+    won = crossed[np.r_[True, owner[crossed[1:]] != owner[crossed[:-1]]]] if crossed.size else crossed
+    at_start = first_end[won] == 0
+    by_peak = ~at_start & (peak_piece[won] >= 0)
+    j = np.where(by_peak, peak_piece[won], np.maximum(first_end[won] - 1, 0))
+    lo, v_lo = ends[won, j], values[won, j]
+    hi = np.where(by_peak, t_peak[won], ends[won, np.minimum(j + 1, ends.shape[1] - 1)])
+    v_hi = np.where(by_peak, l_peak[won], values[won, np.minimum(j + 1, ends.shape[1] - 1)])
+    root = lo.copy()
+    solve = np.flatnonzero(~at_start)
     if solve.size:
-        root[solve] = _refine(model, state.take(solve), lo[solve], hi[solve], v_lo[solve], v_hi[solve], target[solve])
-        hit[solve] = True
-    return hit, root
+        w = won[solve]
+        root[solve] = _refine(model, state.take(w), lo[solve], hi[solve], v_lo[solve], v_hi[solve], target[w])
+    return won, root
 
 
 def _refine(
