@@ -426,13 +426,26 @@ def _scan_group_crossings(model: SiteModel, state: PatientState, target: np.ndar
     return out
 
 
-def _without_events(model: SiteModel, events: tuple) -> SiteModel:
-    """``model`` without the courses in ``events`` (cached on ``model``): the curve before any of them starts."""
-    cache = model.cache("without_events")
-    if events not in cache:
-        terms = [term for term in model.terms if term[1] not in events]
-        cache[events] = SiteModel.from_parts(model.site, model.natural, terms)
-    return cache[events]
+def without_courses(model: SiteModel, courses: tuple[Exposure, ...]) -> SiteModel:
+    """``model`` without the terms of ``courses``: the curve before any of them starts (cached on ``model``).
+
+    Parameters
+    ----------
+    model : SiteModel
+    courses : tuple of Exposure
+        Courses of ``model``'s regimen, e.g. those that start on an event not yet resolved.
+
+    Returns
+    -------
+    SiteModel
+        The same object for the same ``courses`` on every call, so that its crossing tables are built once
+        (e.g. once for all chunks of a cohort that share ``model``).
+    """
+    cache = model.cache("without_courses")
+    if courses not in cache:
+        terms = [term for term in model.terms if term[1] not in courses]
+        cache[courses] = SiteModel.from_parts(model.site, model.natural, terms)
+    return cache[courses]
 
 
 def _event_crossings(model: SiteModel, state: PatientState, target: np.ndarray, horizon: float) -> np.ndarray:
@@ -443,7 +456,7 @@ def _event_crossings(model: SiteModel, state: PatientState, target: np.ndarray, 
     first start is answered there. Only the others are searched after the start: by scan group when every course
     starts at a scan, else on each patient's own curve (:func:`_first_crossing_per_patient`).
     """
-    base = _without_events(model, tuple(state.spans))
+    base = without_courses(model, tuple(state.spans))
     age = np.asarray(state.age)
     first = np.min(
         np.stack([np.broadcast_to(np.asarray(a, dtype=float), age.shape) for a, _ in state.spans.values()]), axis=0
@@ -503,7 +516,9 @@ def _block_maxima(grid: np.ndarray, values: np.ndarray, horizon: float) -> tuple
     last = np.minimum(np.floor(grid[1:] / BOUND_BLOCK_YEARS).astype(np.intp), blocks - 1)
     level = np.full(2**top, -np.inf)
     for step in range(int((last - first).max(initial=0)) + 1):  # a cell meets one or two blocks
-        np.maximum.at(level, np.minimum(first + step, last), cell)
+        block = np.minimum(first + step, last)  # nondecreasing: the grid is sorted
+        heads = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+        level[block[heads]] = np.maximum(level[block[heads]], np.maximum.reduceat(cell, heads))
     levels = [level]
     while levels[-1].size > 1:
         levels.append(np.maximum(levels[-1][0::2], levels[-1][1::2]))
@@ -675,7 +690,8 @@ def _settle_blocks(
     """
     n = low.size
     cuts = np.concatenate((np.broadcast_to(breaks, (n, breaks.size)), stop[:, None]), axis=1)
-    cuts = np.sort(np.where((cuts > low[:, None]) & (cuts < high[:, None]), cuts, high[:, None]), axis=1)
+    inside = (cuts > low[:, None]) & (cuts < high[:, None])
+    cuts = np.sort(np.where(inside, cuts, high[:, None]), axis=1)[:, : int(inside.sum(axis=1).max(initial=0))]
     ends = np.concatenate((low[:, None], cuts, high[:, None]), axis=1)
     values = model.log_loss(ends, state.column())
     reached = values >= target[:, None]
