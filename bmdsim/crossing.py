@@ -103,9 +103,6 @@ BOUND_BLOCK_YEARS = 2.0**-8
 BOUND_WINDOW_LEVELS = 4
 #: Most finest blocks settled on the closed form per search in one step of the bound search.
 BOUND_SETTLE_BLOCKS = 4
-#: Bisections that find an interior maximum in a finest block: its width (2**-8 years) over 2**44 is below the
-#: spacing of floating-point times past 2 years, and the maximum's value is then exact to rounding.
-PEAK_BISECTIONS = 44
 #: Most steps of one bound search; a target still open then takes the per-patient search (see _bound_search).
 BOUND_SEARCH_STEPS = 32
 #: Margin [log-loss] added to every tabulated bound, for rounding between a table and the closed form.
@@ -195,13 +192,11 @@ def _bracketed_root(g: Callable[[np.ndarray, np.ndarray], np.ndarray], lo: np.nd
     return hi
 
 
-def _interior_maxima(
-    model: SiteModel, left: np.ndarray, right: np.ndarray, state: PatientState, steps: int = 60
-) -> np.ndarray:
-    """Points in ``(left, right)`` where the rate goes from + to - (``steps`` bisections on the rate)."""
+def _interior_maxima(model: SiteModel, left: np.ndarray, right: np.ndarray, state: PatientState) -> np.ndarray:
+    """Points in ``(left, right)`` where the rate goes from + to - (bisection on the rate)."""
     a = left + _SIDE
     b = right - _SIDE
-    for _ in range(steps):
+    for _ in range(60):
         m = 0.5 * (a + b)
         pos = model.rate(m, state) > 0
         a = np.where(pos, m, a)
@@ -209,11 +204,10 @@ def _interior_maxima(
     return 0.5 * (a + b)
 
 
-def _cell_maxima(model: SiteModel, times: np.ndarray, state: PatientState, steps: int = 60):
+def _cell_maxima(model: SiteModel, times: np.ndarray, state: PatientState):
     """For each cell: whether it has an interior maximum, where, and ``L`` there.
 
-    ``times`` has cells along the last axis; ``state`` broadcasts against it. The maximum is found by
-    ``steps`` bisections on the rate.
+    ``times`` has cells along the last axis; ``state`` broadcasts against it.
     """
     left, right = times[..., :-1], times[..., 1:]
     width = right - left
@@ -226,7 +220,7 @@ def _cell_maxima(model: SiteModel, times: np.ndarray, state: PatientState, steps
     if np.any(has_max):
         pos = np.nonzero(has_max)
         sub = state.broadcast_take(has_max.shape, pos) if np.ndim(state.age) else state
-        t_found = _interior_maxima(model, left[pos], right[pos], sub, steps)
+        t_found = _interior_maxima(model, left[pos], right[pos], sub)
         t_star[pos] = t_found
         l_star[pos] = model.log_loss(t_found, sub)
     return has_max, t_star, l_star
@@ -611,7 +605,9 @@ def _bound_search(
     s = start[col]
     first_block = np.floor(s / BOUND_BLOCK_YEARS).astype(np.int64)
     on_grid = first_block * BOUND_BLOCK_YEARS == s
-    level = np.full(col.size, max(top - BOUND_WINDOW_LEVELS, 0), dtype=np.int64)
+    # Start at a level that steps down to the finest in whole windows (blocks of 2**8 finest ones: 1 year).
+    first_level = BOUND_WINDOW_LEVELS * (max(top - BOUND_WINDOW_LEVELS, 0) // BOUND_WINDOW_LEVELS)
+    level = np.full(col.size, first_level, dtype=np.int64)
     k = np.floor((np.maximum(begin[kk, col], s) - s) / (BOUND_BLOCK_YEARS * np.exp2(level))).astype(np.int64)
     found = np.full(col.size, np.inf)
     breaks = np.array([t for t in model.breakpoints() if 0.0 < t < horizon])
@@ -627,12 +623,12 @@ def _bound_search(
         f_at = (fid[act] + offsets[lv] + (first_block[act] >> lv) + kb)[:, None] + np.arange(window + 1)
         f_cover = f_bounds[f_at]
         # A start on the block grid of this level (a scan, or 0) lines the blocks up with F's: one block covers.
-        aligned = on_grid[act] & ((first_block[act] & ((1 << lv) - 1)) == 0)
-        f_cover[~aligned, :-1] = np.maximum(f_cover[~aligned, :-1], f_cover[~aligned, 1:])
-        bound = f_cover[:, :-1] + d_bounds[(offsets[lv] + kb)[:, None] + span]
+        apart = ~on_grid[act] | ((first_block[act] & ((1 << lv) - 1)) != 0)
+        bound = np.maximum(f_cover[:, :-1], f_cover[:, 1:], out=f_cover[:, :-1].copy(), where=apart[:, None])
+        bound += d_bounds[(offsets[lv] + kb)[:, None] + span]
         flagged = bound >= c[act][:, None]
-        any_flag = flagged.any(axis=1)
         first = np.argmax(flagged, axis=1)
+        any_flag = flagged[np.arange(act.size), first]
         down = any_flag & (lv > 0)  # split the first block that may reach the target into the next window
         step = np.minimum(lv[down], BOUND_WINDOW_LEVELS)
         level[act[down]] = lv[down] - step
@@ -707,13 +703,22 @@ def _settle_blocks(
     l_peak = np.zeros(n)
     check = np.flatnonzero(candidate & (first_end > 1))
     if check.size:
-        has_max, t_star, l_star = _cell_maxima(model, ends[check], state.take(check).column(), PEAK_BISECTIONS)
-        before = np.arange(ends.shape[1] - 1)[None, :] < first_end[check, None] - 1
-        over = has_max & before & (l_star >= target[check, None])
-        got = over.any(axis=1)
-        j = np.argmax(over, axis=1)[got]
-        rows = check[got]
-        peak_piece[rows], t_peak[rows], l_peak[rows] = j, t_star[got, j], l_star[got, j]
+        left, right = ends[check, :-1], ends[check, 1:]
+        rates = model.rate(np.concatenate((left + _SIDE, right - _SIDE), axis=1), state.take(check).column())
+        before = np.arange(left.shape[1])[None, :] < first_end[check, None] - 1
+        rising, falling = rates[:, : left.shape[1]] > 0, rates[:, left.shape[1] :] < 0
+        row, piece = np.nonzero(before & (right - left > 4 * _SIDE) & rising & falling)
+        if row.size:  # the maximum where the rate turns from + to -: Illinois on the rate
+            at = state.take(check[row])
+            t_star = _bracketed_root(
+                lambda t, i: -model.rate(t, at.take(i)), left[row, piece] + _SIDE, right[row, piece] - _SIDE
+            )
+            l_star = model.log_loss(t_star, at)
+            over = np.flatnonzero(l_star >= target[check[row]])
+            first, earliest = np.unique(row[over], return_index=True)  # the earliest such piece of each block
+            pick = over[earliest]
+            rows = check[first]
+            peak_piece[rows], t_peak[rows], l_peak[rows] = piece[pick], t_star[pick], l_star[pick]
     crossed = np.flatnonzero(candidate & (any_end | (peak_piece >= 0)))
     won = crossed[np.r_[True, owner[crossed[1:]] != owner[crossed[:-1]]]] if crossed.size else crossed
     at_start = first_end[won] == 0
