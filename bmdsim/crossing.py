@@ -553,15 +553,17 @@ def _stacked_base_bounds(
     """The block bounds of the age groups ``keys`` (sorted) one after another (cached on ``base`` by ``keys``)."""
     cache = base.cache("stacked_block_bounds")
     key = (float(horizon), keys.tobytes())
-    if key not in cache:
+    stacked = cache.get(key)
+    if stacked is None:
         tables = []
         for g in keys:  # a loop over age groups (one per year of age)
             age = float(ages[np.argmax(group == g)])
             tables.append(_base_bounds(base, float(canonical_state(base, PatientState(age), horizon).age), horizon))
-        if len(cache) >= 8:  # a few sets of age groups (one per chunk make-up) are enough
+        stacked = np.concatenate(tables)
+        if len(cache) >= 4:  # a few sets of age groups (chunks of one make-up share one) are enough
             cache.clear()
-        cache[key] = np.concatenate(tables)
-    return cache[key]
+        cache[key] = stacked
+    return stacked
 
 
 def _trailing_zeros(k: np.ndarray) -> np.ndarray:
