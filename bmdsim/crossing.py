@@ -103,6 +103,8 @@ BOUND_BLOCK_YEARS = 2.0**-8
 BOUND_WINDOW_LEVELS = 4
 #: Most finest blocks settled on the closed form per search in one step of the bound search.
 BOUND_SETTLE_BLOCKS = 4
+#: Half-width [years] of the narrow bracket of an interior maximum around the cubic's estimate (_peak_bracket).
+PEAK_BRACKET_YEARS = 1e-6
 #: Most steps of one bound search; a target still open then takes the per-patient search (see _bound_search).
 BOUND_SEARCH_STEPS = 32
 #: Margin [log-loss] added to every tabulated bound, for rounding between a table and the closed form.
@@ -689,7 +691,9 @@ def _settle_blocks(
     n = low.size
     cuts = np.concatenate((np.broadcast_to(breaks, (n, breaks.size)), stop[:, None]), axis=1)
     inside = (cuts > low[:, None]) & (cuts < high[:, None])
-    cuts = np.sort(np.where(inside, cuts, high[:, None]), axis=1)[:, : int(inside.sum(axis=1).max(initial=0))]
+    most = int(inside.sum(axis=1).max(initial=0))  # usually 0 or 1: a finest block rarely holds a breakpoint
+    cuts = np.where(inside, cuts, high[:, None])
+    cuts = cuts.min(axis=1, keepdims=True) if most == 1 else np.sort(cuts, axis=1)[:, :most]
     ends = np.concatenate((low[:, None], cuts, high[:, None]), axis=1)
     values = model.log_loss(ends, state.column())
     reached = values >= target[:, None]
@@ -712,9 +716,18 @@ def _settle_blocks(
         row, piece = np.nonzero(before & (right - left > 4 * _SIDE) & rising & falling)
         if row.size:  # the maximum where the rate turns from + to -: Illinois on the rate
             at = state.take(check[row])
-            t_star = _bracketed_root(
-                lambda t, i: -model.rate(t, at.take(i)), left[row, piece] + _SIDE, right[row, piece] - _SIDE
+            lo, hi = left[row, piece] + _SIDE, right[row, piece] - _SIDE
+            lo, hi = _peak_bracket(
+                model,
+                at,
+                lo,
+                hi,
+                values[check[row], piece],
+                values[check[row], piece + 1],
+                rates[row, piece],
+                rates[row, left.shape[1] + piece],
             )
+            t_star = _bracketed_root(lambda t, i: -model.rate(t, at.take(i)), lo, hi)
             l_star = model.log_loss(t_star, at)
             over = np.flatnonzero(l_star >= target[check[row]])
             first, earliest = np.unique(row[over], return_index=True)  # the earliest such piece of each block
@@ -735,6 +748,38 @@ def _settle_blocks(
         w = won[solve]
         root[solve] = _refine(model, state.take(w), lo[solve], hi[solve], v_lo[solve], v_hi[solve], target[w])
     return won, root
+
+
+def _peak_bracket(
+    model: SiteModel,
+    state: PatientState,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    v_lo: np.ndarray,
+    v_hi: np.ndarray,
+    r_lo: np.ndarray,
+    r_hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A narrower bracket of the point in ``(lo, hi)`` where the rate turns from + to -, where one is found.
+
+    The cubic Hermite interpolant (values ``v``, rates ``r`` at the ends) puts the turn near the root of its
+    derivative; ``PEAK_BRACKET_YEARS`` either side of it is kept if the exact rate is still + before and - after,
+    else the whole bracket. Either is a bracket of the turn for the Illinois method, the narrow one in fewer steps.
+    """
+    h = hi - lo
+    r0, r1 = h * r_lo, h * r_hi
+    a2, a3 = 3.0 * (v_hi - v_lo) - 2.0 * r0 - r1, 2.0 * (v_lo - v_hi) + r0 + r1
+    a, b = np.zeros(lo.size), np.ones(lo.size)
+    for _ in range(40):  # bisection on the derivative of the cubic (+ at 0, - at 1): arithmetic only
+        m = 0.5 * (a + b)
+        up = (3.0 * a3 * m + 2.0 * a2) * m + r0 > 0
+        a, b = np.where(up, m, a), np.where(up, b, m)
+    guess = lo + 0.5 * (a + b) * h
+    near_lo = np.maximum(guess - PEAK_BRACKET_YEARS, lo)
+    near_hi = np.minimum(guess + PEAK_BRACKET_YEARS, hi)
+    rates = model.rate(np.stack((near_lo, near_hi), axis=1), state.column())
+    ok = (rates[:, 0] > 0) & (rates[:, 1] < 0)
+    return np.where(ok, near_lo, lo), np.where(ok, near_hi, hi)
 
 
 def _refine(
