@@ -293,7 +293,9 @@ class AgentModel:
     Subclasses set :attr:`name`, :attr:`label`, :attr:`SPECS` and implement
     :meth:`cumulative` and :meth:`rate` in closed form, vectorised: ``t``
     broadcasts against the ages in ``ctx``. ``p`` maps parameter names (without
-    the agent and site prefix) to values for one site.
+    the agent and site prefix) to values for one site. A course contributes
+    nothing before its start (the crossing search answers a course started on
+    an event from the curve without it up to the start).
 
     Attributes
     ----------

@@ -52,7 +52,8 @@ checkpoints are evaluated per patient, in chunks, still without a Python loop
 per patient or per time step.
 
 Courses that start per patient (:class:`bmdsim.AtThreshold`, at the
-crossing itself or at a scan) have no effect before they start, so up to her
+crossing itself or at a scan) have no effect before they start (as every
+agent model's course, :class:`bmdsim.agents.AgentModel`), so up to her
 first start a patient follows the curve without them, which is shared as
 above: a target reached on it by then is answered there (``SPLIT_AT_START``).
 Only the others are searched after the start. With one such course, by an
@@ -449,8 +450,9 @@ def _event_crossings(model: SiteModel, state: PatientState, target: np.ndarray, 
 
     A course has no effect before it starts, so up to her first start a patient follows the model without the
     event-started courses, whose curves are shared (one per age group): a target reached on that curve by the
-    first start is answered there. Only the others are searched after the start: by scan group when every course
-    starts at a scan, else on each patient's own curve (:func:`_first_crossing_per_patient`).
+    first start is answered there. Only the others are searched after the start: by the bound search
+    (:func:`_bound_search`) when one shift-invariant course starts per patient, else by scan group when every
+    course starts at a scan, else on each patient's own curve (:func:`_first_crossing_per_patient`).
     """
     base = without_courses(model, tuple(state.spans))
     age = np.asarray(state.age)
