@@ -103,7 +103,7 @@ BOUND_BLOCK_YEARS = 2.0**-8
 #: Levels of blocks descended per step of the bound search: each step bounds a window of 2**this blocks.
 BOUND_WINDOW_LEVELS = 4
 #: Most finest blocks settled on the closed form per search in one step of the bound search.
-BOUND_SETTLE_BLOCKS = 4
+BOUND_SETTLE_BLOCKS = 2
 #: Half-width [years] of the narrow bracket of an interior maximum around the cubic's estimate (_peak_bracket).
 PEAK_BRACKET_YEARS = 1e-6
 #: Most steps of one bound search; a target still open then takes the per-patient search (see _bound_search).
@@ -618,7 +618,8 @@ def _bound_search(
     found = np.full(col.size, np.inf)
     breaks = np.array([t for t in model.breakpoints() if 0.0 < t < horizon])
     window = 2**BOUND_WINDOW_LEVELS
-    span = np.arange(window)
+    f_windows = np.lib.stride_tricks.sliding_window_view(f_bounds, window + 1)  # a window's bounds: one row copy
+    d_windows = np.lib.stride_tricks.sliding_window_view(d_bounds, window)
     act = np.arange(col.size)
     for _ in range(BOUND_SEARCH_STEPS):  # one step of every open search per pass: a window of blocks at one level
         lv, kb = level[act], k[act]
@@ -626,12 +627,11 @@ def _bound_search(
         act, lv, kb = act[live], lv[live], kb[live]
         if act.size == 0:
             break
-        f_at = (fid[act] + offsets[lv] + (first_block[act] >> lv) + kb)[:, None] + np.arange(window + 1)
-        f_cover = f_bounds[f_at]
+        f_cover = f_windows[fid[act] + offsets[lv] + (first_block[act] >> lv) + kb]  # rows of window + 1 bounds
         # A start on the block grid of this level (a scan, or 0) lines the blocks up with F's: one block covers.
         apart = ~on_grid[act] | ((first_block[act] & ((1 << lv) - 1)) != 0)
         bound = np.maximum(f_cover[:, :-1], f_cover[:, 1:], out=f_cover[:, :-1].copy(), where=apart[:, None])
-        bound += d_bounds[(offsets[lv] + kb)[:, None] + span]
+        bound += d_windows[offsets[lv] + kb]
         flagged = bound >= c[act][:, None]
         first = np.argmax(flagged, axis=1)
         any_flag = flagged[np.arange(act.size), first]
