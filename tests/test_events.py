@@ -278,3 +278,32 @@ def test_event_starts_are_bit_identical_for_any_chunk_size(interval):
     for other in runs[1:]:
         for key, value in runs[0].items():
             assert np.array_equal(other[key], value), key
+
+
+def test_without_courses_is_the_regimen_without_them_and_built_once():
+    """crossing.without_courses gives the curve of the regimen without the courses, the same object each time."""
+    from bmdsim.crossing import without_courses
+    from bmdsim.model import SiteModel
+
+    regimen = _event_regimen(None)
+    course = regimen.exposures[-1]
+    params = bmdsim.load_parameters()
+    full = SiteModel(params, regimen, "lumbar_spine")
+    base = without_courses(full, (course,))
+    assert without_courses(full, (course,)) is base
+    alone = SiteModel(params, Regimen([AI]), "lumbar_spine")
+    t = np.linspace(0, 20, 401)
+    np.testing.assert_array_equal(base.log_loss(t, 63.0), alone.log_loss(t, 63.0))
+
+
+def test_shift_invariant_agents_are_those_read_from_the_time_since_their_start():
+    """Every shipped agent but tamoxifen (which reads natural loss) is declared shift-invariant."""
+    from bmdsim.agents import AGENTS
+
+    assert {name for name, agent in AGENTS.items() if agent.shift_invariant} == {
+        "aromatase_inhibitor",
+        "zoledronic_acid",
+        "oral_bisphosphonate",
+        "denosumab",
+        "vibration",
+    }
