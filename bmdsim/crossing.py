@@ -317,12 +317,8 @@ def first_crossings(
     if len(targets) >= 2 and state.spans and SPLIT_AT_START and np.ndim(state.age) == 1:
         stacked = np.stack(targets)
         result = np.where(stacked <= 0, 0.0, np.inf)
-        live = np.nonzero(((stacked > 0) & np.isfinite(stacked)).any(axis=0))[0]
-        if live.size:
-            c = stacked[:, live]
-            found = _event_crossings(model, state.take(live), np.where(c > 0, c, np.inf), horizon)
-            result[:, live] = np.where(c > 0, found, result[:, live])
-        return list(result)
+        found = _event_crossings(model, state, np.where(stacked > 0, stacked, np.inf), horizon)  # inf: skipped
+        return list(np.where(stacked > 0, found, result))
     if len(targets) < 2 or not model.natural.grouped or state.spans or np.ndim(state.age) != 1:
         return [first_crossing(model, state, t, horizon) for t in targets]
     return list(_grouped_crossings(model, np.asarray(state.age), np.stack(targets), horizon))
