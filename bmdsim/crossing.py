@@ -660,8 +660,8 @@ def _bound_search(
         level[act[moved]] = lv[moved] + climb
         act = act[~settled]
     if act.size:  # the few searches still open (a curve within a bound's slack of the target for long)
-        state_rows = col[act]
-        found[act] = _first_crossing_per_patient(model, state.take(state_rows), c[act], horizon)
+        shown = s[act] + k[act] * (BOUND_BLOCK_YEARS * np.exp2(level[act]))  # below the target up to here
+        found[act] = _first_crossing_per_patient(model, state.take(col[act]), c[act], horizon, shown)
     out[kk, col] = found
     return out
 
@@ -1123,12 +1123,13 @@ def _first_crossing_shared(model: SiteModel, state: PatientState, target: np.nda
 
 
 def _first_crossing_per_patient(
-    model: SiteModel, state: PatientState, target: np.ndarray, horizon: float
+    model: SiteModel, state: PatientState, target: np.ndarray, horizon: float, begin: np.ndarray | None = None
 ) -> np.ndarray:
     """The per-patient search: checkpoints per patient, cell maxima, Illinois on the first cell that reaches a target.
 
     ``target`` is ``(n,)``, or ``(k, n)`` for ``k`` thresholds of the same patients, which share the evaluation of
-    the curve on the checkpoints; the answer has the shape of ``target``.
+    the curve on the checkpoints; the answer has the shape of ``target``. ``begin`` (n,), if given, is a time
+    before which no target of the patient is reached: the checkpoints before it are moved to it (empty cells).
     """
     target = np.asarray(target, dtype=float)
     rows_of = target[None] if target.ndim == 1 else target
@@ -1138,6 +1139,8 @@ def _first_crossing_per_patient(
     extra = np.concatenate((model.age_edges()[None, :] - age[:, None], state.per_patient_times()), axis=1)
     extra = np.where((extra > 0) & (extra < horizon), extra, horizon)
     times = np.sort(np.concatenate((np.broadcast_to(shared, (age.size, shared.size)), extra), axis=1), axis=1)
+    if begin is not None:
+        times = np.maximum(times, np.asarray(begin, dtype=float)[:, None])
     column = state.column()
     values = model.log_loss(times, column)
     has_max, t_star, l_star = _cell_maxima(model, times, column)
