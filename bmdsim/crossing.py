@@ -107,7 +107,7 @@ BOUND_SETTLE_BLOCKS = 2
 #: Half-width [years] of the narrow bracket of an interior maximum around the cubic's estimate (_peak_bracket).
 PEAK_BRACKET_YEARS = 1e-6
 #: Most steps of one bound search; a target still open then takes the per-patient search (see _bound_search).
-BOUND_SEARCH_STEPS = 32
+BOUND_SEARCH_STEPS = 24
 #: Margin [log-loss] added to every tabulated bound, for rounding between a table and the closed form.
 BOUND_MARGIN = 1e-12
 #: How far [years] before the crossing of the curve without a course that never adds loss the search after its
