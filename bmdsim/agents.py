@@ -303,7 +303,9 @@ class AgentModel:
     Subclasses set :attr:`name`, :attr:`SPECS` and implement
     :meth:`cumulative` and :meth:`rate` in closed form, vectorised: ``t``
     broadcasts against the ages in ``ctx``. ``p`` maps parameter names (without
-    the agent and site prefix) to values for one site.
+    the agent and site prefix) to values for one site. A course contributes
+    nothing before its start (the crossing search answers a course started on
+    an event from the curve without it up to the start).
 
     Attributes
     ----------
@@ -330,6 +332,13 @@ class AgentModel:
         :data:`LINE_STYLES` or a dash pattern ``(offset, (on, off, ...))`` [points].
         None (default): such curves have no style of their own and take the
         free colours of :data:`bmdsim.plot.SERIES_COLOURS`.
+    shift_invariant : bool
+        True if the effect of a course depends only on the time since its
+        start and on its length, not on the patient's age or natural loss
+        (nor anything else in ``ctx``), and is zero before the start. The
+        crossing search then reads a course started per patient (on an
+        event) from one curve per site shifted to her start (see
+        :mod:`bmdsim.crossing`). False (the default) is always safe.
     evidence_grade : str or None
         Certainty of the evidence for the effect, one of
         :data:`EVIDENCE_GRADES`, or None if not graded (default). A
@@ -355,6 +364,7 @@ class AgentModel:
     #: Ages [years] ``(low, high)`` of the women in the agent's trials; outside them a simulation emits
     #: :class:`bmdsim.ExtrapolationWarning` (:func:`bmdsim.therapies.check_calibrated_range`). None: no limit.
     validated_age_years: tuple[float, float] | None = None
+    shift_invariant: bool = False
 
     def cumulative(self, t: np.ndarray, exposure: Course, p: Mapping[str, float], ctx: SiteContext) -> np.ndarray:
         """Log-loss contributed by ``exposure`` from a fixed reference time up to ``t``."""
@@ -413,6 +423,7 @@ class AromataseInhibitor(AgentModel):
     label = "Aromatase inhibitor"
     short_label = "AI"
     colour = "#CC79A7"  # Okabe-Ito reddish purple
+    shift_invariant = True
     SPECS = (
         ParameterSpec("late_excess_pct_per_year", "%/yr", 0.0, 20.0, description="excess loss after the early phase"),
         ParameterSpec("early_excess_pct_per_year", "%/yr", 0.0, 50.0, description="extra excess loss at the start"),

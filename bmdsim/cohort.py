@@ -70,7 +70,7 @@ from scipy.special import ndtr, ndtri
 
 from . import _data, limits, tables
 from ._validation import as_finite_float, as_float_array, bounded_items, check_allocation, check_range, check_text
-from .crossing import canonical_state, first_crossing, first_crossings
+from .crossing import canonical_state, first_crossing, first_crossings, without_courses
 from .measurement import ERROR_BLOCK_PATIENTS, SHIPPED_PRECISION, check_precision, check_seed, measured_bmd
 from .model import PatientState, SiteModel
 from .parameters import DEFAULT_PARAMETER_SET, ParameterSet, resolve_parameters
@@ -513,9 +513,14 @@ class _CohortTrajectory(Trajectory):
     def __init__(
         self, patient: Patient, multiplier: Mapping[str, np.ndarray], models: Mapping[str, SiteModel], *args: Any
     ) -> None:
+        self._shared_models = dict(models)  # event starts are found on them too (see _trigger_model)
         super().__init__(patient, *args, loss_multiplier=multiplier)
         self._models = dict(models)  # shared across chunks, so each site's crossing table is built once
         self.multiplier = dict(multiplier)  # a kept chunk's patients are re-used under each parameter draw
+
+    def _trigger_model(self, site: str, pending: tuple) -> SiteModel:
+        """The shared model at ``site`` without the courses ``pending``: its tables are built once for all chunks."""
+        return without_courses(self._shared_models[site], pending)
 
     def scaled_bmd(self, site: str, times: np.ndarray) -> np.ndarray:
         """True BMD [g/cm2] at ``times``, shape (n, len(times)), with each patient's multiplier."""

@@ -51,10 +51,25 @@ per-target iteration on the closed form. Otherwise the
 checkpoints are evaluated per patient, in chunks, still without a Python loop
 per patient or per time step.
 
-Courses that start at a scan (:class:`bmdsim.AtThreshold` with a
-``scan_interval``) start at one of a few scan times, so patients fall into a
-few groups with identical exposure times. Each group shares one curve (its
-courses fixed at the group's times) and takes the fast path above.
+Courses that start per patient (:class:`bmdsim.AtThreshold`, at the
+crossing itself or at a scan) have no effect before they start (as every
+agent model's course, :class:`bmdsim.agents.AgentModel`), so up to her
+first start a patient follows the curve without them, which is shared as
+above: a target reached on it by then is answered there (``SPLIT_AT_START``).
+Only the others are searched after the start. With one such course, by an
+agent whose effect depends only on the time since the start
+(:attr:`bmdsim.agents.AgentModel.shift_invariant`), the log-loss after a start
+``s`` is ``F(t) + D(t - s)``: ``F`` the shared curve without the course, ``D``
+the course's own log-loss from a start at 0, each tabulated once with upper
+bounds on dyadic blocks of time. A search per target, vectorised over all
+targets, skips every block whose bound (``F``'s plus ``D``'s) stays below the
+target, splits the others down to blocks of ``BOUND_BLOCK_YEARS``, and settles
+those on the closed form (ends, interior maximum, then the cubic inversion and
+exact check above): every block before the answer is shown to stay below the
+target, so the answer is the first crossing, for a start at any time. Other
+courses that start at a scan start at one of a few scan times, so patients
+fall into a few groups with identical exposure times: each group shares one
+curve (its courses fixed at the group's times) and takes the fast path above.
 
 Chunking
 --------
@@ -83,6 +98,24 @@ ROOT_TOLERANCE_YEARS = 1e-10
 _SIDE = 1e-9
 #: Most scan times per event-started course for which patients are grouped by start (see Speed).
 MAX_SCAN_GROUPS = 1000
+#: Finest block [years] of the bound search after a per-patient start (see Speed): 2**-8 years, about 1.4 days.
+BOUND_BLOCK_YEARS = 2.0**-8
+#: Levels of blocks descended per step of the bound search: each step bounds a window of 2**this blocks.
+BOUND_WINDOW_LEVELS = 4
+#: Most finest blocks settled on the closed form per search in one step of the bound search.
+BOUND_SETTLE_BLOCKS = 2
+#: Half-width [years] of the narrow bracket of an interior maximum around the cubic's estimate (_peak_bracket).
+PEAK_BRACKET_YEARS = 1e-6
+#: Most steps of one bound search; a target still open then takes the per-patient search (see _bound_search).
+BOUND_SEARCH_STEPS = 24
+#: Margin [log-loss] added to every tabulated bound, for rounding between a table and the closed form.
+BOUND_MARGIN = 1e-12
+#: How far [years] before the crossing of the curve without a course that never adds loss the search after its
+#: start begins (far more than ROOT_TOLERANCE_YEARS, the most that crossing can lie before its computed value).
+PRE_CROSSING_MARGIN_YEARS = 1e-6
+#: Answer event-started curves before their first start from the curve without event courses (see Speed);
+#: False searches every such patient on her own curve from time 0 (the per-patient reference).
+SPLIT_AT_START = True
 #: Patients per chunk in the per-patient path (bounds memory).
 CHUNK_PATIENTS = 20_000
 #: Sub-cells per checkpoint cell in the table that inverts a shared curve.
@@ -243,18 +276,10 @@ def first_crossing(
     elif model.natural.grouped and not state.spans:
         # Natural loss smooth in age: women of one age group share a curve (bmdsim.agents.AGE_GROUP_YEARS).
         out[todo] = _grouped_crossings(model, np.asarray(state.age)[todo], target[None, todo], horizon)[0]
+    elif state.spans and SPLIT_AT_START and np.ndim(state.age) == 1:
+        out[todo] = _event_crossings(model, state.take(todo), target[None, todo], horizon)[0]
     elif _scan_started(state, horizon):
-        sub = state.take(todo)
-        times = sub.per_patient_times()
-        key = _scan_group_key(sub, horizon)
-        for g in np.flatnonzero(np.bincount(key)):  # a loop over scan-time groups (bounded by the regimen)
-            idx = np.flatnonzero(key == g)
-            row = times[idx[0]]
-            if not np.all(times[idx] == row):  # cannot happen for starts computed at scans; stay exact if it does
-                out[todo[idx]] = _first_crossing_per_patient(model, sub.take(idx), target[todo[idx]], horizon)
-                continue
-            fixed = _fixed_model(model, tuple(state.spans), tuple(row), horizon)
-            out[todo[idx]] = first_crossing(fixed, PatientState(np.asarray(sub.age)[idx]), target[todo[idx]], horizon)
+        out[todo] = _scan_group_crossings(model, state.take(todo), target[None, todo], horizon)[0]
     else:
         for start in range(0, todo.size, CHUNK_PATIENTS):
             sel = todo[start : start + CHUNK_PATIENTS]
@@ -289,6 +314,11 @@ def first_crossings(
     if not isinstance(state, PatientState):
         state = PatientState(np.asarray(state, dtype=float))
     targets = [np.asarray(t, dtype=float) for t in targets]
+    if len(targets) >= 2 and state.spans and SPLIT_AT_START and np.ndim(state.age) == 1:
+        stacked = np.stack(targets)
+        result = np.where(stacked <= 0, 0.0, np.inf)
+        found = _event_crossings(model, state, np.where(stacked > 0, stacked, np.inf), horizon)  # inf: skipped
+        return list(np.where(stacked > 0, found, result))
     if len(targets) < 2 or not model.natural.grouped or state.spans or np.ndim(state.age) != 1:
         return [first_crossing(model, state, t, horizon) for t in targets]
     return list(_grouped_crossings(model, np.asarray(state.age), np.stack(targets), horizon))
@@ -368,6 +398,437 @@ def _scan_group_key(state: PatientState, horizon: float) -> np.ndarray:
     return key
 
 
+def _scan_group_crossings(model: SiteModel, state: PatientState, target: np.ndarray, horizon: float) -> np.ndarray:
+    """Crossings of patients whose courses start at scans, ``target`` (k, n): one shared curve per scan group.
+
+    Patients with the same scan times share the model with those courses fixed (:func:`_fixed_model`), whose
+    curves take the shared path for all ``k`` targets at once.
+    """
+    times = state.per_patient_times()
+    key = _scan_group_key(state, horizon)
+    out = np.full(target.shape, np.inf)
+    for g in np.flatnonzero(np.bincount(key)):  # a loop over scan-time groups (bounded by the regimen)
+        idx = np.flatnonzero(key == g)
+        row = times[idx[0]]
+        if not np.all(times[idx] == row):  # cannot happen for starts computed at scans; stay exact if it does
+            out[:, idx] = _first_crossing_per_patient(model, state.take(idx), target[:, idx], horizon)
+            continue
+        fixed = _fixed_model(model, tuple(state.spans), tuple(row), horizon)
+        ages = PatientState(np.asarray(state.age)[idx])
+        out[:, idx] = np.stack(first_crossings(fixed, ages, list(target[:, idx]), horizon))
+    return out
+
+
+def without_courses(model: SiteModel, courses: tuple[Exposure, ...]) -> SiteModel:
+    """``model`` without the terms of ``courses``: the curve before any of them starts (cached on ``model``).
+
+    Parameters
+    ----------
+    model : SiteModel
+    courses : tuple of Exposure
+        Courses of ``model``'s regimen, e.g. those that start on an event not yet resolved.
+
+    Returns
+    -------
+    SiteModel
+        The same object for the same ``courses`` on every call, so that its crossing tables are built once
+        (e.g. once for all chunks of a cohort that share ``model``).
+    """
+    cache = model.cache("without_courses")
+    if courses not in cache:
+        terms = [term for term in model.terms if term[1] not in courses]
+        cache[courses] = SiteModel.from_parts(model.site, model.natural, terms, model.sex)
+    return cache[courses]
+
+
+def _event_crossings(model: SiteModel, state: PatientState, target: np.ndarray, horizon: float) -> np.ndarray:
+    """Crossings of patients with per-patient courses (``state.spans``); ``target`` (k, n) positive, inf to skip.
+
+    A course has no effect before it starts, so up to her first start a patient follows the model without the
+    event-started courses, whose curves are shared (one per age group): a target reached on that curve by the
+    first start is answered there. Only the others are searched after the start: by the bound search
+    (:func:`_bound_search`) when one shift-invariant course starts per patient, else by scan group when every
+    course starts at a scan, else on each patient's own curve (:func:`_first_crossing_per_patient`).
+    """
+    base = without_courses(model, tuple(state.spans))
+    age = np.asarray(state.age)
+    first = np.min(
+        np.stack([np.broadcast_to(np.asarray(a, dtype=float), age.shape) for a, _ in state.spans.values()]), axis=0
+    )
+    out = np.stack(first_crossings(base, PatientState(age), list(target), horizon))
+    need = (out > first) & (first < horizon) & np.isfinite(target)
+    rows = np.flatnonzero(need.any(axis=0))
+    if rows.size == 0:
+        return out
+    sub = state.take(rows)
+    c = np.where(need[:, rows], target[:, rows], np.inf)
+    if _bound_search_applies(model, sub):
+        (course,) = sub.spans
+        start = np.asarray(sub.spans[course][0], dtype=float)
+        begin = np.broadcast_to(start, c.shape)
+        if _course_bounds(model, course, horizon)[2] <= 0.0:  # the course never adds loss: not before F crosses
+            begin = np.maximum(begin, out[:, rows] - PRE_CROSSING_MARGIN_YEARS)
+        after = _bound_search(model, base, sub, c, begin, horizon)
+    elif _scan_started(sub, horizon):
+        after = _scan_group_crossings(model, sub, c, horizon)
+    else:
+        after = np.empty(c.shape)
+        for start in range(0, rows.size, CHUNK_PATIENTS):
+            part = slice(start, start + CHUNK_PATIENTS)
+            after[:, part] = _first_crossing_per_patient(model, sub.take(part), c[:, part], horizon)
+    out[:, rows] = np.where(need[:, rows], after, out[:, rows])
+    return out
+
+
+def _bound_search_applies(model: SiteModel, state: PatientState) -> bool:
+    """True if the patients' curves after their start are a shared curve plus one shifted course (see Speed).
+
+    One course started per patient, by an agent whose effect depends only on the time since the start
+    (:attr:`bmdsim.agents.AgentModel.shift_invariant`), and natural loss that gives each age group one curve.
+    """
+    if len(state.spans) != 1 or np.ndim(state.age) != 1:
+        return False
+    (course,) = state.spans
+    agent = next(a for a, e, _ in model.terms if e is course)
+    natural = model.natural
+    return bool(agent.shift_invariant) and (natural.grouped or natural.edges.size == 0)
+
+
+def _block_maxima(grid: np.ndarray, values: np.ndarray, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Upper bounds of a tabulated curve on blocks ``[k b, (k + 1) b]``, ``b = BOUND_BLOCK_YEARS 2**level``.
+
+    The curve has no interior maximum inside a cell of ``grid`` (the tables add them to the grid), so its
+    maximum over a cell is at an end; a block's bound is the largest cell end of every cell that meets it,
+    plus ``BOUND_MARGIN``. Returns the bounds of every level in one array (each level followed by a window's
+    worth of ``-inf``) and the offset of each level in it; blocks past ``horizon`` are ``-inf``.
+    """
+    blocks = int(np.ceil(horizon / BOUND_BLOCK_YEARS))
+    top = int(np.ceil(np.log2(max(blocks, 1))))
+    cell = np.maximum(values[:-1], values[1:])
+    cell = cell + BOUND_MARGIN * (1.0 + np.abs(cell))
+    first = np.minimum(np.floor(grid[:-1] / BOUND_BLOCK_YEARS).astype(np.intp), blocks - 1)
+    last = np.minimum(np.floor(grid[1:] / BOUND_BLOCK_YEARS).astype(np.intp), blocks - 1)
+    level = np.full(2**top, -np.inf)
+    for step in range(int((last - first).max(initial=0)) + 1):  # a cell meets one or two blocks
+        block = np.minimum(first + step, last)  # nondecreasing: the grid is sorted
+        heads = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+        level[block[heads]] = np.maximum(level[block[heads]], np.maximum.reduceat(cell, heads))
+    levels = [level]
+    while levels[-1].size > 1:
+        levels.append(np.maximum(levels[-1][0::2], levels[-1][1::2]))
+    pad = np.full(2**BOUND_WINDOW_LEVELS + 1, -np.inf)  # room for a window that runs past the last block
+    offsets = np.cumsum([0] + [lv.size + pad.size for lv in levels])[:-1]
+    return np.concatenate([np.concatenate((lv, pad)) for lv in levels]), offsets
+
+
+def _course_bounds(model: SiteModel, course: Exposure, horizon: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Block bounds (:func:`_block_maxima`) of a shift-invariant course's log-loss from a start at 0, and its maximum.
+
+    Cached on ``model``; the maximum is over the table (no margin), ``>= 0`` since the log-loss is 0 at the start.
+    """
+    cache = model.cache("course_bounds")
+    key = (course, float(horizon))
+    if key not in cache:
+        agent, p = next((a, v) for a, e, v in model.terms if e is course)
+        fixed = Exposure(course.agent, start=0.0, stop=float(course.duration))
+        alone = SiteModel.from_parts(model.site, NaturalLoss((), (0.0,)), [(agent, fixed, p)], model.sex)
+        grid, values = _table_at(alone, PatientState(0.0), horizon)[:2]
+        cache[key] = _block_maxima(grid, values, horizon) + (float(values.max()),)
+    return cache[key]
+
+
+def _base_bounds(base: SiteModel, age: float, horizon: float) -> np.ndarray:
+    """Block bounds of the shared curve of ``base`` at canonical ``age`` (cached on ``base``)."""
+    cache = base.cache("block_bounds")
+    key = (float(horizon), float(age))
+    if key not in cache:
+        grid, values = _shared_table(base, PatientState(float(age)), horizon)[:2]
+        cache[key] = _block_maxima(grid, values[np.arange(grid.size)], horizon)[0]
+    return cache[key]
+
+
+def _stacked_base_bounds(
+    base: SiteModel, ages: np.ndarray, group: np.ndarray, keys: np.ndarray, horizon: float
+) -> np.ndarray:
+    """The block bounds of the age groups ``keys`` (sorted) one after another (cached on ``base`` by ``keys``)."""
+    cache = base.cache("stacked_block_bounds")
+    key = (float(horizon), keys.tobytes())
+    stacked = cache.get(key)
+    if stacked is None:
+        tables = []
+        for g in keys:  # a loop over age groups (one per year of age)
+            age = float(ages[np.argmax(group == g)])
+            tables.append(_base_bounds(base, float(canonical_state(base, PatientState(age), horizon).age), horizon))
+        stacked = np.concatenate(tables)
+        if len(cache) >= 4:  # a few sets of age groups (chunks of one make-up share one) are enough
+            cache.clear()
+        cache[key] = stacked
+    return stacked
+
+
+def _trailing_zeros(k: np.ndarray) -> np.ndarray:
+    """Number of trailing zero bits of each positive integer in ``k``."""
+    return np.log2(k & -k).astype(np.int64)
+
+
+def _bound_search(
+    model: SiteModel, base: SiteModel, state: PatientState, target: np.ndarray, begin: np.ndarray, horizon: float
+) -> np.ndarray:
+    """First crossings after each patient's start of one shifted course; ``target`` (k, n) positive, inf to skip.
+
+    After a start ``s`` the log-loss is ``F(t) + D(t - s)``: ``F`` the patient's shared curve without the
+    course (``base``), ``D`` the course's own log-loss from a start at 0. Both are tabulated once, with upper
+    bounds on dyadic blocks (:func:`_block_maxima`). A block ``[s + k w, s + (k + 1) w]`` with
+    ``w = BOUND_BLOCK_YEARS 2**level`` is bounded by ``D``'s block ``k`` plus the larger of the two blocks of
+    ``F`` that cover it (one when ``s`` is a multiple of ``w``). The search, vectorised over targets, bounds a
+    window of ``2**BOUND_WINDOW_LEVELS`` blocks per step: it skips the window if every bound is below the
+    target (and moves up where the next window starts a larger block), else goes down to the window of the
+    first block that is not skipped, and at the finest level settles the first ``BOUND_SETTLE_BLOCKS`` such
+    blocks on the exact closed form (:func:`_settle_blocks`). Every block before the answer has been shown
+    to stay below the target, so the answer is the first crossing. No target is reached before ``begin``
+    (k, n), where the search starts. A search still open after ``BOUND_SEARCH_STEPS`` steps (a curve that
+    stays within a bound's slack of the target for long) is finished by the per-patient search; which
+    searches those are depends on each target alone.
+    """
+    (course,) = state.spans
+    start, stop = (np.asarray(x, dtype=float) for x in state.spans[course])
+    d_bounds, offsets, _ = _course_bounds(model, course, horizon)
+    top = offsets.size - 1
+    out = np.full(target.shape, np.inf)
+    kk, col = np.nonzero(np.isfinite(target) & (begin < horizon))
+    if col.size == 0:
+        return out
+    ages = np.asarray(state.age, dtype=float)
+    group = base.natural.group_key(ages) if base.natural.grouped else np.zeros(ages.size, dtype=np.int64)
+    keys, inverse = np.unique(group[col], return_inverse=True)
+    f_bounds = _stacked_base_bounds(base, ages[col], group[col], keys, horizon)
+    fid = inverse.astype(np.int64) * (f_bounds.size // keys.size)
+    c = target[kk, col]
+    s = start[col]
+    first_block = np.floor(s / BOUND_BLOCK_YEARS).astype(np.int64)
+    on_grid = first_block * BOUND_BLOCK_YEARS == s
+    # Start at a level that steps down to the finest in whole windows (blocks of 2**8 finest ones: 1 year).
+    first_level = BOUND_WINDOW_LEVELS * (max(top - BOUND_WINDOW_LEVELS, 0) // BOUND_WINDOW_LEVELS)
+    level = np.full(col.size, first_level, dtype=np.int64)
+    k = np.floor((np.maximum(begin[kk, col], s) - s) / (BOUND_BLOCK_YEARS * np.exp2(level))).astype(np.int64)
+    found = np.full(col.size, np.inf)
+    breaks = np.array([t for t in model.breakpoints() if 0.0 < t < horizon])
+    window = 2**BOUND_WINDOW_LEVELS
+    f_windows = np.lib.stride_tricks.sliding_window_view(f_bounds, window + 1)  # a window's bounds: one row copy
+    d_windows = np.lib.stride_tricks.sliding_window_view(d_bounds, window)
+    act = np.arange(col.size)
+    for _ in range(BOUND_SEARCH_STEPS):  # one step of every open search per pass: a window of blocks at one level
+        lv, kb = level[act], k[act]
+        live = s[act] + kb * (BOUND_BLOCK_YEARS * np.exp2(lv)) < horizon
+        act, lv, kb = act[live], lv[live], kb[live]
+        if act.size == 0:
+            break
+        f_cover = f_windows[fid[act] + offsets[lv] + (first_block[act] >> lv) + kb]  # rows of window + 1 bounds
+        # A start on the block grid of this level (a scan, or 0) lines the blocks up with F's: one block covers.
+        apart = ~on_grid[act] | ((first_block[act] & ((1 << lv) - 1)) != 0)
+        bound = np.maximum(f_cover[:, :-1], f_cover[:, 1:], out=f_cover[:, :-1].copy(), where=apart[:, None])
+        bound += d_windows[offsets[lv] + kb]
+        flagged = bound >= c[act][:, None]
+        first = np.argmax(flagged, axis=1)
+        any_flag = flagged[np.arange(act.size), first]
+        down = any_flag & (lv > 0)  # split the first block that may reach the target into the next window
+        step = np.minimum(lv[down], BOUND_WINDOW_LEVELS)
+        level[act[down]] = lv[down] - step
+        k[act[down]] = (kb[down] + first[down]) << step
+        leaf = np.flatnonzero(any_flag & (lv == 0))
+        settled = np.zeros(act.size, dtype=bool)
+        nxt = kb + window
+        if leaf.size:  # finest blocks that may reach the target: settle the first few on the closed form at once
+            marked = flagged[leaf]
+            marked &= np.cumsum(marked, axis=1) <= BOUND_SETTLE_BLOCKS
+            pair, pos = np.nonzero(marked)  # in order of time within each window
+            rows = act[leaf[pair]]
+            low = s[rows] + (kb[leaf[pair]] + pos) * BOUND_BLOCK_YEARS
+            high = np.minimum(low + BOUND_BLOCK_YEARS, horizon)
+            won, root = _settle_blocks(model, state.take(col[rows]), low, high, c[rows], breaks, stop[col[rows]], pair)
+            found[rows[won]] = root
+            settled[leaf[pair[won]]] = True
+            # Past the last block settled when more were flagged than settled, else past the window.
+            last = np.zeros(leaf.size, dtype=np.int64)
+            np.maximum.at(last, pair, pos + 1)
+            more = flagged[leaf].sum(axis=1) > BOUND_SETTLE_BLOCKS
+            nxt[leaf[more]] = kb[leaf[more]] + last[more]
+        moved = ~down & ~settled  # every block up to nxt stays below the target: on, and up where aligned
+        nxt = nxt[moved]
+        climb = np.minimum(_trailing_zeros(nxt), top - lv[moved])
+        k[act[moved]] = nxt >> climb
+        level[act[moved]] = lv[moved] + climb
+        act = act[~settled]
+    if act.size:  # the few searches still open (a curve within a bound's slack of the target for long)
+        shown = s[act] + k[act] * (BOUND_BLOCK_YEARS * np.exp2(level[act]))  # below the target up to here
+        found[act] = _first_crossing_per_patient(model, state.take(col[act]), c[act], horizon, shown)
+    out[kk, col] = found
+    return out
+
+
+def _settle_blocks(
+    model: SiteModel,
+    state: PatientState,
+    low: np.ndarray,
+    high: np.ndarray,
+    target: np.ndarray,
+    breaks: np.ndarray,
+    stop: np.ndarray,
+    owner: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first crossing in a few blocks ``[low, high]`` per search, the curve below the target before each.
+
+    ``owner`` (nondecreasing) says which search each block belongs to; the blocks of a search are in order of
+    time, and the curve stays below the target between them. Each block is cut at the breakpoints inside it
+    (``breaks``, shared, and the patient's ``stop``), so that in each piece the rate changes sign at most once
+    (see Method): a piece is crossed if it starts at or above the target, ends at or above it, or has an
+    interior maximum at or above it. The earliest crossed piece of a search holds its first crossing, refined
+    by :func:`_refine`. Returns the index of each search's crossed block (searches without one have none) and
+    the crossing in it.
+    """
+    n = low.size
+    cuts = np.concatenate((np.broadcast_to(breaks, (n, breaks.size)), stop[:, None]), axis=1)
+    inside = (cuts > low[:, None]) & (cuts < high[:, None])
+    most = int(inside.sum(axis=1).max(initial=0))  # usually 0 or 1: a finest block rarely holds a breakpoint
+    cuts = np.where(inside, cuts, high[:, None])
+    cuts = cuts.min(axis=1, keepdims=True) if most == 1 else np.sort(cuts, axis=1)[:, :most]
+    ends = np.concatenate((low[:, None], cuts, high[:, None]), axis=1)
+    values = model.log_loss(ends, state.column())
+    reached = values >= target[:, None]
+    any_end = reached.any(axis=1)
+    first_end = np.where(any_end, np.argmax(reached, axis=1), ends.shape[1])
+    # Only blocks up to the earliest one of their search that reaches the target at a piece end can hold it.
+    heads = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    earliest = np.minimum.reduceat(np.where(any_end, np.arange(n), n), heads)
+    candidate = np.arange(n) <= earliest[np.searchsorted(heads, np.arange(n), side="right") - 1]
+    # Interior maxima matter only in pieces whose ends are both below the target (before the first end reached).
+    peak_piece = np.full(n, -1)
+    t_peak = np.zeros(n)
+    l_peak = np.zeros(n)
+    check = np.flatnonzero(candidate & (first_end > 1))
+    if check.size:
+        left, right = ends[check, :-1], ends[check, 1:]
+        rates = model.rate(np.concatenate((left + _SIDE, right - _SIDE), axis=1), state.take(check).column())
+        before = np.arange(left.shape[1])[None, :] < first_end[check, None] - 1
+        rising, falling = rates[:, : left.shape[1]] > 0, rates[:, left.shape[1] :] < 0
+        row, piece = np.nonzero(before & (right - left > 4 * _SIDE) & rising & falling)
+        if row.size:  # the maximum where the rate turns from + to -: Illinois on the rate
+            at = state.take(check[row])
+            lo, hi = left[row, piece] + _SIDE, right[row, piece] - _SIDE
+            lo, hi = _peak_bracket(
+                model,
+                at,
+                lo,
+                hi,
+                values[check[row], piece],
+                values[check[row], piece + 1],
+                rates[row, piece],
+                rates[row, left.shape[1] + piece],
+            )
+            t_star = _bracketed_root(lambda t, i: -model.rate(t, at.take(i)), lo, hi)
+            l_star = model.log_loss(t_star, at)
+            over = np.flatnonzero(l_star >= target[check[row]])
+            first, earliest = np.unique(row[over], return_index=True)  # the earliest such piece of each block
+            pick = over[earliest]
+            rows = check[first]
+            peak_piece[rows], t_peak[rows], l_peak[rows] = piece[pick], t_star[pick], l_star[pick]
+    crossed = np.flatnonzero(candidate & (any_end | (peak_piece >= 0)))
+    won = crossed[np.r_[True, owner[crossed[1:]] != owner[crossed[:-1]]]] if crossed.size else crossed
+    at_start = first_end[won] == 0
+    by_peak = ~at_start & (peak_piece[won] >= 0)
+    j = np.where(by_peak, peak_piece[won], np.maximum(first_end[won] - 1, 0))
+    lo, v_lo = ends[won, j], values[won, j]
+    hi = np.where(by_peak, t_peak[won], ends[won, np.minimum(j + 1, ends.shape[1] - 1)])
+    v_hi = np.where(by_peak, l_peak[won], values[won, np.minimum(j + 1, ends.shape[1] - 1)])
+    root = lo.copy()
+    solve = np.flatnonzero(~at_start)
+    if solve.size:
+        w = won[solve]
+        root[solve] = _refine(model, state.take(w), lo[solve], hi[solve], v_lo[solve], v_hi[solve], target[w])
+    return won, root
+
+
+def _peak_bracket(
+    model: SiteModel,
+    state: PatientState,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    v_lo: np.ndarray,
+    v_hi: np.ndarray,
+    r_lo: np.ndarray,
+    r_hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A narrower bracket of the point in ``(lo, hi)`` where the rate turns from + to -, where one is found.
+
+    The cubic Hermite interpolant (values ``v``, rates ``r`` at the ends) puts the turn near the root of its
+    derivative; ``PEAK_BRACKET_YEARS`` either side of it is kept if the exact rate is still + before and - after,
+    else the whole bracket. Either is a bracket of the turn for the Illinois method, the narrow one in fewer steps.
+    """
+    h = hi - lo
+    r0, r1 = h * r_lo, h * r_hi
+    a2, a3 = 3.0 * (v_hi - v_lo) - 2.0 * r0 - r1, 2.0 * (v_lo - v_hi) + r0 + r1
+    a, b = np.zeros(lo.size), np.ones(lo.size)
+    for _ in range(40):  # bisection on the derivative of the cubic (+ at 0, - at 1): arithmetic only
+        m = 0.5 * (a + b)
+        up = (3.0 * a3 * m + 2.0 * a2) * m + r0 > 0
+        a, b = np.where(up, m, a), np.where(up, b, m)
+    guess = lo + 0.5 * (a + b) * h
+    near_lo = np.maximum(guess - PEAK_BRACKET_YEARS, lo)
+    near_hi = np.minimum(guess + PEAK_BRACKET_YEARS, hi)
+    rates = model.rate(np.stack((near_lo, near_hi), axis=1), state.column())
+    ok = (rates[:, 0] > 0) & (rates[:, 1] < 0)
+    return np.where(ok, near_lo, lo), np.where(ok, near_hi, hi)
+
+
+def _refine(
+    model: SiteModel,
+    state: PatientState,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    v_lo: np.ndarray,
+    v_hi: np.ndarray,
+    c: np.ndarray,
+) -> np.ndarray:
+    """The one crossing of ``c`` per patient in ``(lo, hi]`` (``L(lo) = v_lo < c <= L(hi) = v_hi``), to the tolerance.
+
+    As :func:`_first_crossing_shared` does for a shared curve: the cubic Hermite interpolant of ``L`` on the
+    bracket (exact values and rates at its ends) is inverted by Newton steps, and the answer ``x`` is checked
+    on the closed form, ``L(x - d) < c <= L(x + d)`` with ``d = ROOT_TOLERANCE_YEARS / 2``; a miss is corrected
+    once by a Newton step on the checked values, and what still misses is refined by the Illinois method.
+    """
+    column = state.column()
+    rates = model.rate(np.stack((lo, hi - _SIDE * 1e-3), axis=1), column)
+    h = hi - lo
+    r0, r1 = h * rates[:, 0], h * rates[:, 1]
+    a1, a2, a3 = r0, 3.0 * (v_hi - v_lo) - 2.0 * r0 - r1, 2.0 * (v_lo - v_hi) + r0 + r1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = (c - v_lo) / (v_hi - v_lo)
+        for _ in range(CUBIC_NEWTON_STEPS + 1):
+            q = ((a3 * s + a2) * s + a1) * s + v_lo - c
+            dq = (3.0 * a3 * s + 2.0 * a2) * s + a1
+            s = np.minimum(np.maximum(s - q / dq, 0.0), 1.0)
+    half = 0.5 * ROOT_TOLERANCE_YEARS
+    x = lo + s * h
+    out = np.full(lo.shape, np.nan)
+    todo = np.arange(lo.size)
+    for attempt in range(2):  # the cubic's answer, then one Newton correction from the checked values
+        xs = x[todo]
+        ends = model.log_loss(np.stack((xs - half, xs + half), axis=1), state.take(todo).column())
+        ok = np.isfinite(xs) & (xs - half > lo[todo]) & (xs + half <= hi[todo])
+        ok &= (ends[:, 0] < c[todo]) & (ends[:, 1] >= c[todo])
+        out[todo[ok]] = xs[ok] + half
+        todo, ends = todo[~ok], ends[~ok]
+        if todo.size == 0 or attempt:
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = (ends[:, 1] - ends[:, 0]) / (2.0 * half)
+            x[todo] = np.clip(x[todo] - (0.5 * (ends[:, 0] + ends[:, 1]) - c[todo]) / slope, lo[todo], hi[todo])
+    if todo.size:
+        sub, cb = state.take(todo), c[todo]
+        out[todo] = _bracketed_root(lambda t, i: model.log_loss(t, sub.take(i)) - cb[i], lo[todo], hi[todo])
+    return out
+
+
 def _fixed_model(model: SiteModel, events: tuple, times: tuple[float, ...], horizon: float) -> SiteModel:
     """``model`` with each event-started course fixed at ``times`` (start, stop pairs); cached on ``model``.
 
@@ -388,7 +849,7 @@ def _fixed_model(model: SiteModel, events: tuple, times: tuple[float, ...], hori
                     continue  # never starts, or only after the horizon: no effect on L in [0, horizon]
                 e = Exposure(e.agent, start=float(start), stop=float(stop))
             terms.append((agent, e, p))
-        fixed = SiteModel.from_parts(model.site, model.natural, terms)
+        fixed = SiteModel.from_parts(model.site, model.natural, terms, model.sex)
         cache[key] = fixed
     return fixed
 
@@ -496,7 +957,7 @@ def _grouped_base(model: SiteModel, horizon: float) -> tuple[np.ndarray, ...]:
     key = float(horizon)
     if key not in cache:
         natural = model.natural
-        zero = SiteModel.from_parts(model.site, NaturalLoss((), (0.0,)), model.terms)
+        zero = SiteModel.from_parts(model.site, NaturalLoss((), (0.0,)), model.terms, model.sex)
         at_ref = PatientState(float(natural.effective_age(natural.reference_age)))
         w_ref = float(np.exp(natural.slope * (at_ref.age - natural.reference_age)))
         times = checkpoint_times(model, horizon)
@@ -662,26 +1123,37 @@ def _first_crossing_shared(model: SiteModel, state: PatientState, target: np.nda
 
 
 def _first_crossing_per_patient(
-    model: SiteModel, state: PatientState, target: np.ndarray, horizon: float
+    model: SiteModel, state: PatientState, target: np.ndarray, horizon: float, begin: np.ndarray | None = None
 ) -> np.ndarray:
+    """The per-patient search: checkpoints per patient, cell maxima, Illinois on the first cell that reaches a target.
+
+    ``target`` is ``(n,)``, or ``(k, n)`` for ``k`` thresholds of the same patients, which share the evaluation of
+    the curve on the checkpoints; the answer has the shape of ``target``. ``begin`` (n,), if given, is a time
+    before which no target of the patient is reached: the checkpoints before it are moved to it (empty cells).
+    """
+    target = np.asarray(target, dtype=float)
+    rows_of = target[None] if target.ndim == 1 else target
     shared = checkpoint_times(model, horizon)
     age = np.asarray(state.age)
     # Per-patient checkpoints: where natural loss changes band, and per-patient exposure starts and stops.
     extra = np.concatenate((model.age_edges()[None, :] - age[:, None], state.per_patient_times()), axis=1)
     extra = np.where((extra > 0) & (extra < horizon), extra, horizon)
     times = np.sort(np.concatenate((np.broadcast_to(shared, (age.size, shared.size)), extra), axis=1), axis=1)
+    if begin is not None:
+        times = np.maximum(times, np.asarray(begin, dtype=float)[:, None])
     column = state.column()
     values = model.log_loss(times, column)
     has_max, t_star, l_star = _cell_maxima(model, times, column)
-    hits = (values[:, 1:] >= target[:, None]) | (l_star >= target[:, None])
-    any_hit = hits.any(axis=1)
-    j = np.argmax(hits, axis=1)
-    out = np.full(target.shape, np.inf)
-    rows = np.nonzero(any_hit)[0]
-    jr = j[rows]
-    lo = times[rows, jr]
-    use_star = has_max[rows, jr] & (l_star[rows, jr] >= target[rows])
-    hi = np.where(use_star, t_star[rows, jr], times[rows, jr + 1])
-    sub, c = state.take(rows), target[rows]
-    out[rows] = _bracketed_root(lambda t, idx: model.log_loss(t, sub.take(idx)) - c[idx], lo, hi)
-    return out
+    out = np.full(rows_of.shape, np.inf)
+    for k, tk in enumerate(rows_of):  # a loop over the thresholds of one call (a handful)
+        hits = (values[:, 1:] >= tk[:, None]) | (l_star >= tk[:, None])
+        any_hit = hits.any(axis=1)
+        j = np.argmax(hits, axis=1)
+        rows = np.nonzero(any_hit)[0]
+        jr = j[rows]
+        lo = times[rows, jr]
+        use_star = has_max[rows, jr] & (l_star[rows, jr] >= tk[rows])
+        hi = np.where(use_star, t_star[rows, jr], times[rows, jr + 1])
+        sub, c = state.take(rows), tk[rows]
+        out[k, rows] = _bracketed_root(lambda t, idx, sub=sub, c=c: model.log_loss(t, sub.take(idx)) - c[idx], lo, hi)
+    return out[0] if target.ndim == 1 else out

@@ -95,6 +95,12 @@ class SiteModel:
         ]
         # A premenopausal woman (an agent of bmdsim.profiles) has no natural postmenopausal loss.
         premenopausal = any(model.replaces_natural_loss for model, _, _ in self.terms)
+        for model, e, _ in self.terms:
+            if model.replaces_natural_loss and e.is_event:
+                raise ValueError(
+                    f"{e.agent} cannot start on an event (AtThreshold): it makes the patient premenopausal from "
+                    "baseline on, so give it a start in years"
+                )
         self.natural = NaturalLoss((), (0.0,)) if premenopausal else params.natural(site, self.sex)
         self._caches: dict[str, dict] = {}
 

@@ -168,7 +168,7 @@ class Trajectory:
                     f"{e.agent} starts when the {trigger.site} T-score reaches {trigger.threshold:g}, but the "
                     f"patient has no baseline value there; given sites are {', '.join(self.sites)}"
                 )
-            model = SiteModel(self.params, Regimen(known), trigger.site, self.patient.sex)
+            model = self._trigger_model(trigger.site, tuple(x for x in self.regimen if x not in known))
             state = PatientState(self.patient.age, dict(spans))
             seen = first_crossing(model, state, self._target(trigger.site, trigger.threshold), self.years)
             if trigger.scan_interval is not None:
@@ -180,6 +180,10 @@ class Trajectory:
             spans[e] = (start, stop)
             known.append(e)
         return spans
+
+    def _trigger_model(self, site: str, pending: tuple[Exposure, ...]) -> SiteModel:
+        """The model at ``site`` of the regimen without the event-started courses ``pending`` (not yet resolved)."""
+        return SiteModel(self.params, Regimen([e for e in self.regimen if e not in pending]), site, self.patient.sex)
 
     def _check_no_overlap(self, e: Exposure, start: np.ndarray, stop: np.ndarray, spans: dict) -> None:
         for other in self.regimen:

@@ -119,6 +119,7 @@ class Antiresorptive(AgentModel):
     separately, so the drug's effect does not depend on what else is given.
     """
 
+    shift_invariant = True
     SPECS = (
         ParameterSpec("early_gain_pct_per_year", "%/yr", 0.0, 50.0, description="extra gain rate at the start"),
         ParameterSpec("late_gain_pct_per_year", "%/yr", 0.0, 20.0, description="sustained gain rate on the drug"),
@@ -285,6 +286,7 @@ class Vibration(AgentModel):
     short_label = "vibration"
     colour = "#F0E442"  # Okabe-Ito yellow
     bone_protective = True
+    shift_invariant = True
     evidence_grade = "very low"  # no line style: an AI with vibration takes the free series colours
     SPECS = (
         ParameterSpec("gain_pct_per_year", "%/yr", 0.0, 5.0, description="gain rate while on the platform"),

@@ -167,6 +167,7 @@ def test_scan_started_courses_grouped_by_start_match_the_per_patient_path(monkey
     real = crossing._first_crossing_per_patient
     monkeypatch.setattr(crossing, "_first_crossing_per_patient", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(crossing, "MAX_SCAN_GROUPS", 0)  # force the per-patient path
+    monkeypatch.setattr(crossing, "SPLIT_AT_START", False)
     slow = simulate(p, reg, years=15, params="consensus")
     for (s, t), value in got.items():
         ref = slow.crossing_time(s, t)
@@ -219,6 +220,92 @@ def test_scan_after_the_horizon_gets_its_own_group(monkeypatch):
     got = traj.crossing_time("femoral_neck", -2.5)
     assert not calls  # every group took the shared path
     monkeypatch.setattr(crossing, "MAX_SCAN_GROUPS", 0)
+    monkeypatch.setattr(crossing, "SPLIT_AT_START", False)
     ref = simulate(p, reg, years=9.5, params="consensus").crossing_time("femoral_neck", -2.5)
     np.testing.assert_array_equal(np.isfinite(got), np.isfinite(ref))
     np.testing.assert_allclose(got[np.isfinite(ref)], ref[np.isfinite(ref)], rtol=0, atol=1e-9)
+
+
+def _event_regimen(interval, delay=0.0, agent="zoledronic_acid"):
+    trigger = AtThreshold("femoral_neck", -2.0, scan_interval=interval, delay=delay)
+    if agent == "aromatase_inhibitor":  # a course that adds loss, started on the event after a fixed therapy
+        return Regimen([Exposure("zoledronic_acid", start=0, stop=1), Exposure(agent, start=trigger, duration=5)])
+    return Regimen([AI, Exposure(agent, start=trigger, duration=3)])
+
+
+@pytest.mark.parametrize(
+    ("interval", "delay", "agent"),
+    [
+        (None, 0.0, "zoledronic_acid"),  # started at the crossing itself
+        (None, 0.3, "denosumab"),
+        (None, 0.0, "aromatase_inhibitor"),
+        (0.25, 0.0, "zoledronic_acid"),
+        (2.0, 0.1, "zoledronic_acid"),
+    ],
+)
+def test_event_starts_at_any_time_match_the_per_patient_search(monkeypatch, interval, delay, agent):
+    """The bound search after a start gives the per-patient search's crossings to 1e-10 years, at every site."""
+    from bmdsim import crossing
+
+    thresholds = (-1.0, -2.0, -2.5)
+    regimen = _event_regimen(interval, delay, agent)
+    calls = []
+    real = crossing._bound_search
+    monkeypatch.setattr(crossing, "_bound_search", lambda *a: calls.append(1) or real(*a))
+    fast = bmdsim.simulate_cohort(n=1500, regimen=regimen, years=20, seed=3).crossing_times(thresholds)
+    assert calls  # the bound search answered the targets not reached before the start
+    monkeypatch.setattr(crossing, "MAX_SCAN_GROUPS", 0)
+    monkeypatch.setattr(crossing, "SPLIT_AT_START", False)
+    slow = bmdsim.simulate_cohort(n=1500, regimen=regimen, years=20, seed=3).crossing_times(thresholds)
+    after = 0
+    for key, ref in slow.items():
+        np.testing.assert_array_equal(np.isfinite(fast[key]), np.isfinite(ref))
+        fin = np.isfinite(ref)
+        np.testing.assert_allclose(fast[key][fin], ref[fin], rtol=0, atol=1e-10)
+        after += int(np.sum(np.isfinite(ref) & (ref > 0)))
+    assert after > 500  # many crossings compared, not only the trivial ones
+
+
+@pytest.mark.parametrize("interval", [None, 0.25])
+def test_event_starts_are_bit_identical_for_any_chunk_size(interval):
+    """The bound search gives each patient the same crossings to the last bit however the cohort is chunked."""
+    thresholds = (-1.0, -2.0, -2.5)
+    regimen = _event_regimen(interval)
+    runs = [
+        bmdsim.simulate_cohort(n=1200, regimen=regimen, years=20, seed=4, chunk_size=size).crossing_times(thresholds)
+        for size in (1200, 401, 37)
+    ]
+    for other in runs[1:]:
+        for key, value in runs[0].items():
+            assert np.array_equal(other[key], value), key
+
+
+def test_without_courses_is_the_regimen_without_them_and_built_once():
+    """crossing.without_courses gives the curve of the regimen without the courses, the same object each time."""
+    from bmdsim.crossing import without_courses
+    from bmdsim.model import SiteModel
+
+    regimen = _event_regimen(None)
+    course = regimen.exposures[-1]
+    params = bmdsim.load_parameters()
+    full = SiteModel(params, regimen, "lumbar_spine")
+    base = without_courses(full, (course,))
+    assert without_courses(full, (course,)) is base
+    alone = SiteModel(params, Regimen([AI]), "lumbar_spine")
+    t = np.linspace(0, 20, 401)
+    np.testing.assert_array_equal(base.log_loss(t, 63.0), alone.log_loss(t, 63.0))
+
+
+def test_shift_invariant_agents_are_those_read_from_the_time_since_their_start():
+    """Every shipped agent but tamoxifen (which reads natural loss) is declared shift-invariant."""
+    from bmdsim.agents import AGENTS
+
+    assert {name for name, agent in AGENTS.items() if agent.shift_invariant} == {
+        "aromatase_inhibitor",
+        "zoledronic_acid",
+        "oral_bisphosphonate",
+        "ovarian_suppression",
+        "glucocorticoid",
+        "denosumab",
+        "vibration",
+    }
