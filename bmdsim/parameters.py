@@ -41,18 +41,21 @@ parameter sets, for bands from parameter uncertainty (e.g.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import operator
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _data, tables
-from ._validation import check_choice, check_text
+from ._validation import bounded_items, check_choice, check_text
 from .agents import AGENTS, NaturalLoss, ParameterSpec
 from .sites import SITES
 
@@ -347,6 +350,74 @@ class ParameterSet:
             description=self.description,
             validated_range=self.validated_range,
             values=values,
+            metadata=meta,
+        )
+
+    def with_parameter_file(self, path: str | os.PathLike[str]) -> ParameterSet:
+        """A copy with the parameters of a JSON file added or replaced: a new drug's own parameter file.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A JSON file in the layout of ``data/parameters/*.json``:
+            ``{"parameters": {key: {"value": ..., "unit": ..., "source": ..., "note": ...}}}``
+            (other top-level keys are ignored). Each key is a dotted
+            parameter name of a registered agent; ``unit``, if given, must
+            be the unit its spec declares. At most
+            :data:`bmdsim._data.MAX_DATA_FILE_BYTES` bytes.
+
+        Returns
+        -------
+        ParameterSet
+            As :meth:`with_values`, named ``"<set> + <file name>"``; each
+            value keeps the file's ``source`` and ``note`` with the role
+            ``"from file"``.
+
+        Raises
+        ------
+        ValueError
+            The file is missing, not a regular file, too large, not UTF-8
+            JSON, or not in the layout above (naming the file, the key and
+            what is allowed); and what :meth:`with_values` refuses.
+        """
+        file = Path(os.fspath(path))
+        label = f"parameter file {str(file)[:200]!r}"
+        if not file.is_file():
+            raise ValueError(f"{label} is not a regular file")
+        size = file.stat().st_size
+        if size > _data.MAX_DATA_FILE_BYTES:
+            raise ValueError(f"{label} has {size} bytes; at most {_data.MAX_DATA_FILE_BYTES} are read")
+        try:
+            doc = json.loads(file.read_bytes().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise ValueError(f"{label} is not UTF-8 JSON: {str(exc)[:200]}") from None
+        entries = doc.get("parameters") if isinstance(doc, Mapping) else None
+        if not isinstance(entries, Mapping) or not entries:
+            raise ValueError(f'{label} must hold a non-empty "parameters" mapping of key to {{"value": ...}}')
+        specs = parameter_specs()
+        values, notes = {}, {}
+        for key, entry in bounded_items(entries.items(), len(specs), f"{label} has more entries than parameters"):
+            if not isinstance(entry, Mapping) or "value" not in entry:
+                raise ValueError(f'{label}: parameters[{str(key)[:100]!r}] must be a mapping with a "value"')
+            if key in specs and "unit" in entry and entry["unit"] != specs[key].unit:
+                raise ValueError(
+                    f"{label}: parameters[{key!r}] has unit {str(entry['unit'])[:40]!r}; its spec's unit is "
+                    f"{specs[key].unit!r}"
+                )
+            values[key] = entry["value"]
+            notes[key] = {
+                k: check_text(f"{label}: parameters[{key!r}].{k}", entry[k]) for k in ("source", "note") if k in entry
+            }
+        out = self.with_values(values)
+        meta = {k: dict(v) for k, v in out.metadata.items()}
+        for key, extra in notes.items():
+            meta[key] = meta[key] | {"role": "from file", "source": f"{file.name}"} | extra
+        return ParameterSet(
+            name=f"{self.name} + {file.name}",
+            title=out.title,
+            description=out.description,
+            validated_range=out.validated_range,
+            values=out.values,
             metadata=meta,
         )
 

@@ -374,3 +374,43 @@ def test_an_agent_without_display_metadata_gets_the_defaults():
         del AGENTS["test_plain_drug"]
     with pytest.raises(ValueError, match=r"unknown agent 'test_plain_drug'; registered agents: aromatase_inhibitor"):
         agent_display("test_plain_drug")
+
+
+def test_a_new_drug_with_its_own_parameter_file_runs_beside_every_shipped_set(tmp_path):
+    """A registered drug's parameters come from its own JSON file (the layout of data/parameters) for any set."""
+    import json
+
+    register_agent(_DoseGain())
+    try:
+        entries = {
+            f"test_dose_gain.{site}.gain_pct_per_year": {"value": 1.0, "unit": "%/yr", "source": "my_trial_2031"}
+            for site in bmdsim.SITES
+        }
+        file = tmp_path / "test_dose_gain.json"
+        file.write_text(json.dumps({"name": "test_dose_gain", "parameters": entries}), encoding="utf-8")
+        patient = bmdsim.Patient(age=60, bmd={"lumbar_spine": 1.0})
+        both = bmdsim.Regimen(
+            [bmdsim.Exposure("aromatase_inhibitor", start=0, stop=5), bmdsim.Exposure("test_dose_gain", 0, 4)]
+        )
+        for name in bmdsim.available_parameter_sets():
+            params = bmdsim.load_parameters(name).with_parameter_file(file)
+            assert params.name == f"{name} + test_dose_gain.json"
+            assert params.metadata["test_dose_gain.total_hip.gain_pct_per_year"]["source"] == "my_trial_2031"
+            on = bmdsim.simulate(patient, both, years=6, params=params)
+            off = bmdsim.simulate(patient, bmdsim.Regimen(list(both)[:1]), years=6, params=name)
+            gap = on.bmd_at("lumbar_spine", 4.0) / off.bmd_at("lumbar_spine", 4.0)
+            assert gap == pytest.approx(math.exp(0.04), rel=1e-12)  # 1 %/yr for 4 years, on top of the set's AI
+        bad_unit = {k: v | {"unit": "years"} for k, v in entries.items()}
+        file.write_text(json.dumps({"parameters": bad_unit}), encoding="utf-8")
+        with pytest.raises(ValueError, match=r"has unit 'years'; its spec's unit is '%/yr'"):
+            bmdsim.load_parameters().with_parameter_file(file)
+        file.write_text("{not json", encoding="utf-8")
+        with pytest.raises(ValueError, match="is not UTF-8 JSON"):
+            bmdsim.load_parameters().with_parameter_file(file)
+        file.write_text(json.dumps({"parameters": {"test_dose_gain.lumbar_spine.gain_pct_per_year": 1.0}}))
+        with pytest.raises(ValueError, match=r'must be a mapping with a "value"'):
+            bmdsim.load_parameters().with_parameter_file(file)
+        with pytest.raises(ValueError, match="is not a regular file"):
+            bmdsim.load_parameters().with_parameter_file(tmp_path)
+    finally:
+        del AGENTS["test_dose_gain"]
