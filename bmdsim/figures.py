@@ -257,13 +257,11 @@ def _model_keys(params: Any, regimen: Any, sites: Sequence[str], reference: Any)
 
     As :func:`bmdsim.summary.citation_keys`, for cohorts and policies too.
     """
-    agents = {"natural"} | {e.agent for e in regimen}
     keys: list[str] = []
-    for key in sorted(params.metadata):
-        if key.split(".", 1)[0] in agents:
-            ref = params.metadata[key].get("source")
-            if ref and ref != "user" and ref not in keys:
-                keys.append(ref)
+    for key in params.used_keys(e.agent for e in regimen):  # the figures show women
+        ref = params.metadata.get(key, {}).get("source")
+        if ref and ref != "user" and ref not in keys:
+            keys.append(ref)
     for site in sites:
         ref = str(reference.sources.get(site, "")).split(":", 1)[0].strip()
         if ref and ref not in keys:

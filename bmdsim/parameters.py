@@ -313,6 +313,24 @@ class ParameterSet:
             out[spec.name] = self.values[key]
         return out
 
+    def used_keys(self, agents: Iterable[str], sex: str = "female") -> list[str]:
+        """Keys of the values a simulation of ``agents`` for patients of ``sex`` reads, sorted.
+
+        Natural loss (``natural.*`` for women, ``natural_male.*`` for men) and
+        every parameter of each agent, except men's own values
+        (``<agent>.*.male_*``) for women: what a figure's or a table's sources
+        should cite.
+        """
+        components = {NATURAL_MALE if sex == "male" else NaturalLoss.name} | set(agents)
+        out = []
+        for key in sorted(self.values):
+            if key.split(".", 1)[0] not in components:
+                continue
+            if sex != "male" and key.rsplit(".", 1)[-1].startswith("male_"):
+                continue
+            out.append(key)
+        return out
+
     def with_values(self, overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> ParameterSet:
         """A copy with some values replaced; the original is unchanged.
 

@@ -237,13 +237,11 @@ def citation_keys(traj: Trajectory) -> list[str]:
     in first-seen order. User overrides (source ``"user"``) are left out.
     """
     _check_trajectory(traj)
-    agents = {"natural"} | {e.agent for e in traj.regimen}
     keys: list[str] = []
-    for key in sorted(traj.params.metadata):
-        if key.split(".", 1)[0] in agents:
-            source = traj.params.metadata[key].get("source")
-            if source and source != "user" and source not in keys:
-                keys.append(source)
+    for key in traj.params.used_keys((e.agent for e in traj.regimen), traj.patient.sex):
+        source = traj.params.metadata.get(key, {}).get("source")
+        if source and source != "user" and source not in keys:
+            keys.append(source)
     for site in traj.sites:
         source = str(traj.reference.sources.get(site, "")).split(":", 1)[0].strip()
         if source and source not in keys:
