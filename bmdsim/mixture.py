@@ -190,7 +190,7 @@ class MixedCohort:
         """Percentiles [years] of time to crossing over all women: ``{q: time}`` (inf: fewer than q % cross)."""
         qq = np.atleast_1d(np.asarray(bounded_items(q, 101, "q must hold at most 101 percentiles"), dtype=float))
         if qq.size == 0 or not np.all(np.isfinite(qq)) or np.any((qq < 0) | (qq > 100)):
-            raise ValueError(f"q must hold 1 to 101 percentiles in [0, 100], got {list(qq)!r}")
+            raise ValueError(f"q must hold 1 to 101 percentiles in [0, 100], got {[float(v) for v in qq]}")
         values = np.percentile(self.crossing_time(site, threshold), qq, method="inverted_cdf")
         return CrossingPercentiles({float(a): float(v) for a, v in zip(qq, values, strict=True)}, site, threshold)
 

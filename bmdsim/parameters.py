@@ -398,6 +398,8 @@ class ParameterSet:
             JSON, or not in the layout above (naming the file, the key and
             what is allowed); and what :meth:`with_values` refuses.
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or path-like naming a JSON file, got {type(path).__name__}")
         file = Path(os.fspath(path))
         label = f"parameter file {str(file)[:200]!r}"
         if not file.is_file():
@@ -426,7 +428,10 @@ class ParameterSet:
             notes[key] = {
                 k: check_text(f"{label}: parameters[{key!r}].{k}", entry[k]) for k in ("source", "note") if k in entry
             }
-        out = self.with_values(values)
+        try:
+            out = self.with_values(values)
+        except KeyError as exc:  # an unknown parameter key: the file is at fault, so a ValueError naming it
+            raise ValueError(f"{label}: {exc.args[0]}") from None
         meta = {k: dict(v) for k, v in out.metadata.items()}
         for key, extra in notes.items():
             meta[key] = meta[key] | {"role": "from file", "source": f"{file.name}"} | extra

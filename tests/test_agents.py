@@ -412,5 +412,10 @@ def test_a_new_drug_with_its_own_parameter_file_runs_beside_every_shipped_set(tm
             bmdsim.load_parameters().with_parameter_file(file)
         with pytest.raises(ValueError, match="is not a regular file"):
             bmdsim.load_parameters().with_parameter_file(tmp_path)
+        with pytest.raises(TypeError, match="path must be a str or path-like"):
+            bmdsim.load_parameters().with_parameter_file(5)
+        file.write_text(json.dumps({"parameters": {"nope.x": {"value": 1.0}}}), encoding="utf-8")
+        with pytest.raises(ValueError, match="test_dose_gain.json.*no parameter 'nope.x'"):
+            bmdsim.load_parameters().with_parameter_file(file)
     finally:
         del AGENTS["test_dose_gain"]
