@@ -458,9 +458,13 @@ class AromataseInhibitor(AgentModel):
     )
 
     def values_for_sex(self, p: Mapping[str, float], sex: str) -> Mapping[str, float]:
-        """In men the excess is ``male_excess_pct_per_year``, constant on the drug; the recovery is the women's."""
-        if sex != "male":
-            return p
+        """In men the excess is ``male_excess_pct_per_year``, constant on the drug; the recovery is the women's.
+
+        An agent built on this one without a men's rate (the profiles of
+        :mod:`bmdsim.profiles`) keeps its values for both sexes.
+        """
+        if sex != "male" or "male_excess_pct_per_year" not in p:
+            return super().values_for_sex(p, sex)
         return dict(p) | {"late_excess_pct_per_year": p["male_excess_pct_per_year"], "early_excess_pct_per_year": 0.0}
 
     def _excess(self, tau: np.ndarray, p: Mapping[str, float]) -> np.ndarray:

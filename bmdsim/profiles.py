@@ -36,7 +36,12 @@ ages :data:`OVARIAN_AGE_YEARS` and courses up to ``max_calibrated_years`` for
 ovarian suppression; ages :data:`GLUCOCORTICOID_AGE_YEARS` and courses up to
 ``max_calibrated_years`` for glucocorticoids. Not modelled: tamoxifen's
 effect in premenopausal women (it causes loss there; the shipped tamoxifen
-rate is the postmenopausal gain), the dose of a glucocorticoid, men.
+rate is the postmenopausal gain), the dose of a glucocorticoid. Men are not an
+agent but ``sex="male"`` on a :class:`bmdsim.Patient` or
+:class:`bmdsim.Population`: their own natural loss (``natural_male.*``) and
+the AI's excess in men (``aromatase_inhibitor.<site>.male_excess_pct_per_year``,
+see :meth:`bmdsim.agents.AgentModel.values_for_sex`); ovarian suppression is
+for women only.
 
 References
 ----------
@@ -54,7 +59,7 @@ References
 
 from __future__ import annotations
 
-from .agents import AgentModel, AromataseInhibitor, register_agent
+from .agents import AromataseInhibitor, register_agent
 from .therapies import MAX_CALIBRATED_SPEC
 
 #: Ages [years] of the premenopausal women in the trials behind ``ovarian_suppression``
@@ -114,9 +119,6 @@ class OvarianSuppression(AromataseInhibitor):
     validated_age_years = OVARIAN_AGE_YEARS
     SPECS = (*_FRONT_LOADED, MAX_CALIBRATED_SPEC)
 
-    def values_for_sex(self, p, sex):  # noqa: ANN001, ANN201 - AgentModel's signature
-        return AgentModel.values_for_sex(self, p, sex)
-
 
 class Glucocorticoid(AromataseInhibitor):
     """Oral glucocorticoid (5 mg/day prednisolone equivalent or more): front-loaded excess loss.
@@ -137,8 +139,9 @@ class Glucocorticoid(AromataseInhibitor):
     Notes
     -----
     Adds to natural loss and every other agent, as an AI does. The dose does
-    not enter: the trials gave 7.5 mg/day or more on average. Validated for
-    ages :data:`GLUCOCORTICOID_AGE_YEARS`.
+    not enter: the trials gave 7.5 mg/day or more on average. The same values
+    apply to men (the trials mixed men and women). Validated for ages
+    :data:`GLUCOCORTICOID_AGE_YEARS`.
     """
 
     name = "glucocorticoid"
@@ -148,9 +151,6 @@ class Glucocorticoid(AromataseInhibitor):
     evidence_grade = "low"
     validated_age_years = GLUCOCORTICOID_AGE_YEARS
     SPECS = (*_FRONT_LOADED, MAX_CALIBRATED_SPEC)
-
-    def values_for_sex(self, p, sex):  # noqa: ANN001, ANN201 - AgentModel's signature
-        return AgentModel.values_for_sex(self, p, sex)  # the trials mixed men and women: one set of values
 
 
 register_agent(OvarianSuppression())
